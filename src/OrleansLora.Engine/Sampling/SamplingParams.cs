@@ -1,0 +1,57 @@
+namespace OrleansLora.Engine.Sampling;
+
+/// <summary>
+/// Per-sequence decoding parameters, as OpenAI / LoRAX / vLLM name them. Validated by <see cref="Validate"/>.
+/// </summary>
+public sealed record SamplingParams
+{
+    /// <summary>0 means greedy (argmax).</summary>
+    public float Temperature { get; init; } = 1.0f;
+
+    /// <summary>0 or negative disables top-k.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>1.0 disables nucleus sampling.</summary>
+    public float TopP { get; init; } = 1.0f;
+
+    /// <summary>1.0 disables it; CTRL-style: positive logits of seen tokens divided, negative multiplied.</summary>
+    public float RepetitionPenalty { get; init; } = 1.0f;
+
+    /// <summary>OpenAI presence penalty (subtracted once per seen token), 0 disables.</summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>OpenAI frequency penalty (subtracted per occurrence), 0 disables.</summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>Same seed, same prompt, same model: same output. Null draws a random seed.</summary>
+    public ulong? Seed { get; init; }
+
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>Generation stops when the text contains one of these; the stop text itself is not returned.</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+
+    /// <summary>When true, EOS tokens do not end generation (benchmarks).</summary>
+    public bool IgnoreEos { get; init; }
+
+    public static SamplingParams Greedy { get; } = new() { Temperature = 0f };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>
+    public void Validate()
+    {
+        if (!float.IsFinite(Temperature) || Temperature < 0)
+            throw new ArgumentException($"temperature must be a finite number >= 0, got {Temperature}.", nameof(Temperature));
+        if (!float.IsFinite(TopP) || TopP <= 0 || TopP > 1)
+            throw new ArgumentException($"top_p must be in (0, 1], got {TopP}.", nameof(TopP));
+        if (!float.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0)
+            throw new ArgumentException($"repetition_penalty must be > 0, got {RepetitionPenalty}.", nameof(RepetitionPenalty));
+        if (!float.IsFinite(PresencePenalty) || PresencePenalty is < -2 or > 2)
+            throw new ArgumentException($"presence_penalty must be in [-2, 2], got {PresencePenalty}.", nameof(PresencePenalty));
+        if (!float.IsFinite(FrequencyPenalty) || FrequencyPenalty is < -2 or > 2)
+            throw new ArgumentException($"frequency_penalty must be in [-2, 2], got {FrequencyPenalty}.", nameof(FrequencyPenalty));
+        if (MaxNewTokens < 1)
+            throw new ArgumentException($"max_new_tokens must be >= 1, got {MaxNewTokens}.", nameof(MaxNewTokens));
+        if (StopSequences.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("stop sequences must not be empty strings.", nameof(StopSequences));
+    }
+}
