@@ -1,0 +1,135 @@
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// Grouped-query self-attention over the KV cache. New keys/values of the whole batch are written
+/// into their slots with one scatter; every single-token (decode) sequence is then attended in one
+/// batched computation, and each multi-token (prefill) sequence with a causal mask.
+/// Mistral's sliding window masks keys at positions &lt;= p - window.
+/// </summary>
+public sealed class Attention : IDisposable
+{
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int? _window;
+    private readonly double _scale;
+
+    /// <param name="qkv">q_proj, k_proj and v_proj stacked by rows, so one matmul projects all three.</param>
+    public Attention(ModelConfig config, Tensor qkv, Tensor o)
+    {
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        _window = config.EffectiveSlidingWindow;
+        _scale = 1.0 / Math.Sqrt(_headDim);
+        QkvProj = qkv;
+        OProj = o;
+    }
+
+    public Tensor QkvProj { get; } // [(heads + 2*kvHeads)*headDim, hidden]
+    public Tensor OProj { get; }   // [hidden, heads*headDim]
+
+    /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
+    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long tokens = x.shape[0];
+        var qkv = linear(x, QkvProj);                                                       // [tokens, (heads+2*kvHeads)*D]
+        long qWidth = (long)_heads * _headDim, kvWidth = (long)_kvHeads * _headDim;
+        var q = RotaryEmbedding.Apply(qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim), cos, sin);         // [tokens, heads, D]
+        var k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
+        var v = qkv.narrow(1, qWidth + kvWidth, kvWidth).view(tokens, _kvHeads, _headDim);                       // [tokens, kvHeads, D]
+
+        var keys = cache.Keys(layer);
+        var values = cache.Values(layer);
+        // Advanced indices around a slice: the indexed view is [tokens, kvHeads, D].
+        keys.index_put_(k, TensorIndex.Tensor(batch.Slots), TensorIndex.Colon, TensorIndex.Tensor(batch.Positions));
+        values.index_put_(v, TensorIndex.Tensor(batch.Slots), TensorIndex.Colon, TensorIndex.Tensor(batch.Positions));
+
+        var output = empty(tokens, _heads * _headDim, dtype: x.dtype, device: x.device); // [tokens, heads*D]
+        var decodeRows = new List<long>();
+        int row = 0;
+        foreach (var s in batch.Sequences)
+        {
+            if (s.TokenCount == 1)
+                decodeRows.Add(row);
+            else
+                output.narrow(0, row, s.TokenCount).copy_(AttendPrefill(q.narrow(0, row, s.TokenCount), keys, values, s));
+            row += s.TokenCount;
+        }
+        if (decodeRows.Count > 0)
+        {
+            var rows = tensor(decodeRows.ToArray(), dtype: ScalarType.Int64, device: x.device);
+            output.index_copy_(0, rows, AttendDecode(q.index_select(0, rows), keys, values, batch, decodeRows));
+        }
+        return linear(output, OProj).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One query row per sequence, all sequences in one computation. q: [B, heads, D].</summary>
+    private Tensor AttendDecode(Tensor q, Tensor keys, Tensor values, ForwardBatch batch, List<long> rows)
+    {
+        int b = rows.Count;
+        var positions = new long[b];
+        var slots = new long[b];
+        long maxLen = 0;
+        for (int i = 0; i < b; i++)
+        {
+            positions[i] = batch.PositionArray[rows[i]];
+            maxLen = Math.Max(maxLen, positions[i] + 1);
+        }
+        int r = 0;
+        foreach (var s in batch.Sequences)
+        {
+            if (s.TokenCount == 1)
+                slots[r++] = s.Slot;
+        }
+        var slotIndex = tensor(slots, dtype: ScalarType.Int64, device: q.device);
+        var k = keys.narrow(2, 0, maxLen).index_select(0, slotIndex);   // [B, kvHeads, L, D]
+        var v = values.narrow(2, 0, maxLen).index_select(0, slotIndex); // [B, kvHeads, L, D]
+        int groups = _heads / _kvHeads;
+        var qg = q.view(b, _kvHeads, groups, _headDim);                  // [B, kvHeads, G, D]
+        var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);       // [B, kvHeads, G, L]
+
+        var pos = tensor(positions, dtype: ScalarType.Int64, device: q.device).unsqueeze(1); // [B, 1]
+        var j = arange(maxLen, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);     // [1, L]
+        var masked = j > pos;
+        if (_window is { } w)
+            masked = masked.logical_or(j <= pos - w);
+        scores = scores.to(ScalarType.Float32).masked_fill(masked.view(b, 1, 1, maxLen), double.NegativeInfinity);
+        var probs = softmax(scores, -1).to(q.dtype);
+        return matmul(probs, v).view(b, _heads * _headDim);              // [B, heads*D]
+    }
+
+    /// <summary>A causal block of T query rows at positions [start, start+T). q: [T, heads, D].</summary>
+    private Tensor AttendPrefill(Tensor q, Tensor keys, Tensor values, BatchSequence s)
+    {
+        long t = s.TokenCount;
+        long len = s.StartPosition + t;
+        int groups = _heads / _kvHeads;
+        var k = keys[s.Slot].narrow(1, 0, len).unsqueeze(1);     // [kvHeads, 1, L, D]
+        var v = values[s.Slot].narrow(1, 0, len).unsqueeze(1);   // [kvHeads, 1, L, D]
+        var qg = q.view(t, _kvHeads, groups, _headDim).permute(1, 2, 0, 3); // [kvHeads, G, T, D]
+        var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);          // [kvHeads, G, T, L]
+
+        var qPos = arange(s.StartPosition, len, dtype: ScalarType.Int64, device: q.device).unsqueeze(1); // [T, 1]
+        var j = arange(len, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);                      // [1, L]
+        var masked = j > qPos;
+        if (_window is { } w)
+            masked = masked.logical_or(j <= qPos - w);
+        scores = scores.to(ScalarType.Float32).masked_fill(masked, double.NegativeInfinity);
+        var probs = softmax(scores, -1).to(q.dtype);
+        return matmul(probs, v).permute(2, 0, 1, 3).reshape(t, _heads * _headDim); // [T, heads*D]
+    }
+
+    public void Dispose()
+    {
+        QkvProj.Dispose();
+        OProj.Dispose();
+    }
+}

@@ -1,0 +1,8 @@
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// One sequence's part of a forward batch: <see cref="TokenCount"/> consecutive tokens starting at
+/// position <see cref="StartPosition"/>, whose keys/values live in KV slot <see cref="Slot"/>.
+/// Decode is TokenCount 1; a prompt (or a chunk of one) is more.
+/// </summary>
+public readonly record struct BatchSequence(int Slot, int StartPosition, int TokenCount);

@@ -1,0 +1,30 @@
+using OrleansLora.Engine.Caching;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>Pre-norm transformer block: x + attn(norm(x)), then + mlp(norm(x)).</summary>
+public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attention, RmsNorm postAttentionNorm, SwiGluMlp mlp) : IDisposable
+{
+    public int Index { get; } = index;
+    public RmsNorm InputNorm { get; } = inputNorm;
+    public Attention Attention { get; } = attention;
+    public RmsNorm PostAttentionNorm { get; } = postAttentionNorm;
+    public SwiGluMlp Mlp { get; } = mlp;
+
+    /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
+    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin);
+        return (h + Mlp.Forward(PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        InputNorm.Dispose();
+        Attention.Dispose();
+        PostAttentionNorm.Dispose();
+        Mlp.Dispose();
+    }
+}

@@ -1,0 +1,68 @@
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// Tokens of several sequences packed into one flat row dimension ([tokens]), in the order of
+/// <see cref="Sequences"/>. Built once per step on the CPU; the model reads index tensors from it.
+/// </summary>
+public sealed class ForwardBatch : IDisposable
+{
+    public ForwardBatch(IReadOnlyList<BatchSequence> sequences, ReadOnlySpan<int> tokens, int maxSequenceLength, Device? device = null)
+    {
+        if (sequences.Count == 0)
+            throw new ArgumentException("a batch needs at least one sequence.", nameof(sequences));
+        int total = 0;
+        foreach (var s in sequences)
+        {
+            if (s.TokenCount < 1)
+                throw new ArgumentException($"sequence in slot {s.Slot} has {s.TokenCount} tokens.", nameof(sequences));
+            if (s.StartPosition < 0 || s.StartPosition + s.TokenCount > maxSequenceLength)
+                throw new ArgumentException($"sequence in slot {s.Slot} spans positions [{s.StartPosition}, {s.StartPosition + s.TokenCount}), beyond the context of {maxSequenceLength}.", nameof(sequences));
+            total += s.TokenCount;
+        }
+        if (tokens.Length != total)
+            throw new ArgumentException($"{tokens.Length} tokens given for sequences totalling {total}.", nameof(tokens));
+
+        Sequences = sequences;
+        TokenCount = total;
+        var positions = new long[total];
+        var slots = new long[total];
+        var lastRows = new long[sequences.Count];
+        var ids = new long[total];
+        int row = 0;
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            var s = sequences[i];
+            for (int t = 0; t < s.TokenCount; t++, row++)
+            {
+                positions[row] = s.StartPosition + t;
+                slots[row] = s.Slot;
+                ids[row] = tokens[row];
+            }
+            lastRows[i] = row - 1;
+        }
+        var dev = device ?? CPU;
+        TokenIds = tensor(ids, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();     // [tokens]
+        Positions = tensor(positions, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope(); // [tokens]
+        Slots = tensor(slots, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();         // [tokens]
+        LastRows = tensor(lastRows, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();   // [sequences]
+        PositionArray = positions;
+    }
+
+    public IReadOnlyList<BatchSequence> Sequences { get; }
+    public int TokenCount { get; }
+    public Tensor TokenIds { get; }
+    public Tensor Positions { get; }
+    public Tensor Slots { get; }
+    public Tensor LastRows { get; }
+    internal long[] PositionArray { get; }
+
+    public void Dispose()
+    {
+        TokenIds.Dispose();
+        Positions.Dispose();
+        Slots.Dispose();
+        LastRows.Dispose();
+    }
+}

@@ -1,0 +1,146 @@
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Checkpoints;
+using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Native;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// LlamaForCausalLM / MistralForCausalLM (the two differ only in Mistral's sliding window), loaded
+/// from a Hugging Face directory with transformers' tensor names. Forward takes a packed batch of
+/// sequences at any positions and returns logits for each sequence's last token.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly Tensor _embed;  // [vocab, hidden]
+    private readonly Tensor _lmHead; // [vocab, hidden]; the same tensor as _embed when tied
+    private readonly RmsNorm _norm;
+    private readonly DecoderLayer[] _layers;
+    private readonly RotaryEmbedding _rope;
+
+    private LlamaModel(ModelConfig config, string directory, ScalarType dtype, Tensor embed, Tensor lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
+    {
+        Config = config;
+        Directory = directory;
+        Dtype = dtype;
+        _embed = embed;
+        _lmHead = lmHead;
+        _norm = norm;
+        _layers = layers;
+        _rope = rope;
+    }
+
+    public ModelConfig Config { get; }
+    public string Directory { get; }
+    public ScalarType Dtype { get; }
+    public int MaxSequenceLength => _rope.MaxPositions;
+    public IReadOnlyList<DecoderLayer> Layers => _layers;
+
+    public static LlamaModel Load(string directory, ModelLoadOptions? options = null)
+    {
+        NativeRuntime.EnsureInitialized();
+        options ??= new ModelLoadOptions();
+        var config = ModelConfig.Load(directory);
+        var dtype = EngineDtypes.FromTorchDtypeName(options.Dtype, "ModelLoadOptions.Dtype");
+        int maxLen = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, config.MaxPositionEmbeddings) : config.MaxPositionEmbeddings;
+
+        SafetensorsDtype? storedDtype = config.TorchDtype is { } declared
+            ? SafetensorsDtypeExtensions.FromScalarType(EngineDtypes.FromTorchDtypeName(declared, Path.Combine(directory, "config.json")))
+            : null;
+        using var reader = CheckpointReader.Open(directory);
+        var owned = new List<IDisposable>();
+        try
+        {
+            long h = config.HiddenSize, q = (long)config.NumAttentionHeads * config.HeadDim, kv = (long)config.NumKeyValueHeads * config.HeadDim;
+            long ff = config.IntermediateSize, vocab = config.VocabSize;
+            Tensor Load(string name, params long[] shape)
+            {
+                var t = reader.Load(name, shape, dtype, storedDtype);
+                owned.Add(t);
+                return t;
+            }
+            // Projections that read the same input are stacked by rows (one matmul instead of
+            // three or two); the parts are loaded one at a time, so the copy is one layer's worth.
+            Tensor LoadStacked(params (string Name, long Rows)[] parts)
+            {
+                var loaded = parts.Select(part => reader.Load(part.Name, [part.Rows, h], dtype, storedDtype)).ToArray();
+                try
+                {
+                    var t = cat(loaded, 0);
+                    owned.Add(t);
+                    return t;
+                }
+                finally
+                {
+                    foreach (var l in loaded)
+                        l.Dispose();
+                }
+            }
+            var embed = Load("model.embed_tokens.weight", vocab, h);
+            var layers = new DecoderLayer[config.NumHiddenLayers];
+            for (int i = 0; i < layers.Length; i++)
+            {
+                string p = $"model.layers.{i}.";
+                var attention = new Attention(config,
+                    LoadStacked((p + "self_attn.q_proj.weight", q), (p + "self_attn.k_proj.weight", kv), (p + "self_attn.v_proj.weight", kv)),
+                    Load(p + "self_attn.o_proj.weight", h, q));
+                var mlp = new SwiGluMlp(
+                    LoadStacked((p + "mlp.gate_proj.weight", ff), (p + "mlp.up_proj.weight", ff)),
+                    Load(p + "mlp.down_proj.weight", h, ff));
+                layers[i] = new DecoderLayer(i,
+                    new RmsNorm(Load(p + "input_layernorm.weight", h), config.RmsNormEps),
+                    attention,
+                    new RmsNorm(Load(p + "post_attention_layernorm.weight", h), config.RmsNormEps),
+                    mlp);
+            }
+            var norm = new RmsNorm(Load("model.norm.weight", h), config.RmsNormEps);
+            // Tied checkpoints usually omit lm_head.weight; some still carry a copy, which is ignored.
+            var lmHead = config.TieWordEmbeddings ? embed : Load("lm_head.weight", vocab, h);
+            var rope = new RotaryEmbedding(config, maxLen, dtype);
+            return new LlamaModel(config, directory, dtype, embed, lmHead, norm, layers, rope);
+        }
+        catch
+        {
+            foreach (var d in owned)
+                d.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Allocates a KV cache for this model from a memory budget.</summary>
+    public KvCache CreateKvCache(KvCacheOptions options) =>
+        new(Config, options with { MaxSequenceLength = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, MaxSequenceLength) : MaxSequenceLength }, Dtype);
+
+    /// <summary>
+    /// Runs the batch, writing its keys/values into the cache, and returns float32 logits
+    /// [sequences, vocab] for each sequence's last token, or [tokens, vocab] for every token when
+    /// <paramref name="allPositions"/> is set.
+    /// </summary>
+    public Tensor Forward(ForwardBatch batch, KvCache cache, bool allPositions = false)
+    {
+        if (cache.MaxSequenceLength > MaxSequenceLength)
+            throw new ArgumentException($"KV cache holds {cache.MaxSequenceLength} positions but rotary tables cover {MaxSequenceLength}.", nameof(cache));
+        using var scope = NewDisposeScope();
+        var x = _embed.index_select(0, batch.TokenIds); // [tokens, hidden]
+        var (cos, sin) = _rope.ForPositions(batch.Positions);
+        foreach (var layer in _layers)
+            x = layer.Forward(x, batch, cache, cos, sin);
+        if (!allPositions)
+            x = x.index_select(0, batch.LastRows); // [sequences, hidden]
+        var logits = linear(_norm.Forward(x), _lmHead).to(ScalarType.Float32); // [rows, vocab]
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _embed.Dispose();
+        if (!ReferenceEquals(_lmHead, _embed))
+            _lmHead.Dispose();
+        _norm.Dispose();
+        foreach (var l in _layers)
+            l.Dispose();
+        _rope.Dispose();
+    }
+}

@@ -1,0 +1,20 @@
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>RMSNorm as transformers computes it: the statistics in float32, the weight applied in the input dtype.</summary>
+public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
+{
+    public Tensor Weight { get; } = weight; // [hidden]
+
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var variance = x32.pow(2).mean([-1L], keepdim: true);
+        var normed = (x32 * (variance + eps).rsqrt()).to(x.dtype);
+        return (Weight * normed).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => Weight.Dispose();
+}
