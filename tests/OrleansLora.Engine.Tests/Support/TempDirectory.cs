@@ -11,16 +11,26 @@ public sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
-    public string File(string name) => System.IO.Path.Combine(Path, name);
+    /// <summary>Creates a fresh directory and returns its path; pair with <see cref="Delete"/>.</summary>
+    public static string Create(string prefix)
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"olora-{prefix}-{Guid.NewGuid():n}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
 
-    public void Dispose()
+    public static void Delete(string path)
     {
         try
         {
-            Directory.Delete(Path, recursive: true);
+            Directory.Delete(path, recursive: true);
         }
         catch (IOException)
         {
         }
     }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose() => Delete(Path);
 }
