@@ -21,7 +21,7 @@ public sealed class Attention : IDisposable
     private readonly double _scale;
 
     /// <param name="qkv">q_proj, k_proj and v_proj stacked by rows, so one matmul projects all three.</param>
-    public Attention(ModelConfig config, Tensor qkv, Tensor o)
+    public Attention(ModelConfig config, DenseLinear qkv, DenseLinear o)
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.NumKeyValueHeads;
@@ -32,15 +32,15 @@ public sealed class Attention : IDisposable
         OProj = o;
     }
 
-    public Tensor QkvProj { get; } // [(heads + 2*kvHeads)*headDim, hidden]
-    public Tensor OProj { get; }   // [hidden, heads*headDim]
+    public DenseLinear QkvProj { get; } // hidden → (heads + 2*kvHeads)*headDim
+    public DenseLinear OProj { get; }   // heads*headDim → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
     public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
         long tokens = x.shape[0];
-        var qkv = linear(x, QkvProj);                                                       // [tokens, (heads+2*kvHeads)*D]
+        var qkv = QkvProj.Forward(x);                                                       // [tokens, (heads+2*kvHeads)*D]
         long qWidth = (long)_heads * _headDim, kvWidth = (long)_kvHeads * _headDim;
         var q = RotaryEmbedding.Apply(qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim), cos, sin);         // [tokens, heads, D]
         var k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
@@ -68,7 +68,7 @@ public sealed class Attention : IDisposable
             var rows = tensor(decodeRows.ToArray(), dtype: ScalarType.Int64, device: x.device);
             output.index_copy_(0, rows, AttendDecode(q.index_select(0, rows), keys, values, batch, decodeRows));
         }
-        return linear(output, OProj).MoveToOuterDisposeScope();
+        return OProj.Forward(output).MoveToOuterDisposeScope();
     }
 
     /// <summary>One query row per sequence, all sequences in one computation. q: [B, heads, D].</summary>

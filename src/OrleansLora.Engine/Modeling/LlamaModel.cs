@@ -3,7 +3,6 @@ using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn.functional;
 
 namespace OrleansLora.Engine.Modeling;
 
@@ -14,13 +13,13 @@ namespace OrleansLora.Engine.Modeling;
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
-    private readonly Tensor _embed;  // [vocab, hidden]
-    private readonly Tensor _lmHead; // [vocab, hidden]; the same tensor as _embed when tied
+    private readonly Tensor? _embed;     // [vocab, hidden]; null when tied (rows come from _lmHead)
+    private readonly DenseLinear _lmHead; // hidden → vocab
     private readonly RmsNorm _norm;
     private readonly DecoderLayer[] _layers;
     private readonly RotaryEmbedding _rope;
 
-    private LlamaModel(ModelConfig config, string directory, ScalarType dtype, Tensor embed, Tensor lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
+    private LlamaModel(ModelConfig config, string directory, ScalarType dtype, Tensor? embed, DenseLinear lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
     {
         Config = config;
         Directory = directory;
@@ -63,14 +62,14 @@ public sealed class LlamaModel : IDisposable
             }
             // Projections that read the same input are stacked by rows (one matmul instead of
             // three or two); the parts are loaded one at a time, so the copy is one layer's worth.
-            Tensor LoadStacked(params (string Name, long Rows)[] parts)
+            DenseLinear LoadStacked(params (string Name, long Rows)[] parts)
             {
                 var loaded = parts.Select(part => reader.Load(part.Name, [part.Rows, h], dtype, storedDtype)).ToArray();
                 try
                 {
-                    var t = cat(loaded, 0);
-                    owned.Add(t);
-                    return t;
+                    var linear = new DenseLinear(cat(loaded, 0));
+                    owned.Add(linear);
+                    return linear;
                 }
                 finally
                 {
@@ -78,17 +77,26 @@ public sealed class LlamaModel : IDisposable
                         l.Dispose();
                 }
             }
-            var embed = Load("model.embed_tokens.weight", vocab, h);
+            DenseLinear LoadLinear(string name, long rows, long cols)
+            {
+                var linear = new DenseLinear(reader.Load(name, [rows, cols], dtype, storedDtype));
+                owned.Add(linear);
+                return linear;
+            }
+            // Tied checkpoints usually omit lm_head.weight; some still carry a copy, which is ignored.
+            // When tied, one [hidden, vocab] copy serves both the lm_head and the embedding lookup.
+            Tensor? embed = config.TieWordEmbeddings ? null : Load("model.embed_tokens.weight", vocab, h);
+            var lmHead = LoadLinear(config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", vocab, h);
             var layers = new DecoderLayer[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++)
             {
                 string p = $"model.layers.{i}.";
                 var attention = new Attention(config,
                     LoadStacked((p + "self_attn.q_proj.weight", q), (p + "self_attn.k_proj.weight", kv), (p + "self_attn.v_proj.weight", kv)),
-                    Load(p + "self_attn.o_proj.weight", h, q));
+                    LoadLinear(p + "self_attn.o_proj.weight", h, q));
                 var mlp = new SwiGluMlp(
                     LoadStacked((p + "mlp.gate_proj.weight", ff), (p + "mlp.up_proj.weight", ff)),
-                    Load(p + "mlp.down_proj.weight", h, ff));
+                    LoadLinear(p + "mlp.down_proj.weight", h, ff));
                 layers[i] = new DecoderLayer(i,
                     new RmsNorm(Load(p + "input_layernorm.weight", h), config.RmsNormEps),
                     attention,
@@ -96,8 +104,6 @@ public sealed class LlamaModel : IDisposable
                     mlp);
             }
             var norm = new RmsNorm(Load("model.norm.weight", h), config.RmsNormEps);
-            // Tied checkpoints usually omit lm_head.weight; some still carry a copy, which is ignored.
-            var lmHead = config.TieWordEmbeddings ? embed : Load("lm_head.weight", vocab, h);
             var rope = new RotaryEmbedding(config, maxLen, dtype);
             return new LlamaModel(config, directory, dtype, embed, lmHead, norm, layers, rope);
         }
@@ -123,21 +129,22 @@ public sealed class LlamaModel : IDisposable
         if (cache.MaxSequenceLength > MaxSequenceLength)
             throw new ArgumentException($"KV cache holds {cache.MaxSequenceLength} positions but rotary tables cover {MaxSequenceLength}.", nameof(cache));
         using var scope = NewDisposeScope();
-        var x = _embed.index_select(0, batch.TokenIds); // [tokens, hidden]
+        var x = _embed is not null
+            ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]
+            : _lmHead.Transposed.index_select(1, batch.TokenIds).t().contiguous();      // [tokens, hidden]
         var (cos, sin) = _rope.ForPositions(batch.Positions);
         foreach (var layer in _layers)
             x = layer.Forward(x, batch, cache, cos, sin);
         if (!allPositions)
             x = x.index_select(0, batch.LastRows); // [sequences, hidden]
-        var logits = linear(_norm.Forward(x), _lmHead).to(ScalarType.Float32); // [rows, vocab]
+        var logits = _lmHead.Forward(_norm.Forward(x)).to(ScalarType.Float32); // [rows, vocab]
         return logits.MoveToOuterDisposeScope();
     }
 
     public void Dispose()
     {
-        _embed.Dispose();
-        if (!ReferenceEquals(_lmHead, _embed))
-            _lmHead.Dispose();
+        _embed?.Dispose();
+        _lmHead.Dispose();
         _norm.Dispose();
         foreach (var l in _layers)
             l.Dispose();

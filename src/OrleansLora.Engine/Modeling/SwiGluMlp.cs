@@ -4,19 +4,19 @@ using static TorchSharp.torch.nn.functional;
 namespace OrleansLora.Engine.Modeling;
 
 /// <summary>Llama's MLP: down(silu(gate(x)) * up(x)), with gate and up stacked so one matmul computes both.</summary>
-public sealed class SwiGluMlp(Tensor gateUp, Tensor down) : IDisposable
+public sealed class SwiGluMlp(DenseLinear gateUp, DenseLinear down) : IDisposable
 {
-    public Tensor GateUp { get; } = gateUp; // [2*intermediate, hidden]: gate_proj rows, then up_proj rows
-    public Tensor Down { get; } = down;     // [hidden, intermediate]
+    public DenseLinear GateUp { get; } = gateUp; // hidden → 2*intermediate: gate_proj outputs, then up_proj outputs
+    public DenseLinear Down { get; } = down;     // intermediate → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gu = linear(x, GateUp);                 // [tokens, 2*intermediate]
-        long ff = GateUp.shape[0] / 2;
+        var gu = GateUp.Forward(x);                 // [tokens, 2*intermediate]
+        long ff = GateUp.OutFeatures / 2;
         var g = silu(gu.narrow(1, 0, ff));
-        return linear(g.mul_(gu.narrow(1, ff, ff)), Down).MoveToOuterDisposeScope();
+        return Down.Forward(g.mul_(gu.narrow(1, ff, ff))).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,0 +1,20 @@
+using OrleansLora.Engine.Sampling;
+
+namespace OrleansLora.Engine.Generation;
+
+/// <summary>A prompt (text or token ids) and how to continue it.</summary>
+public sealed record GenerationRequest
+{
+    /// <summary>Prompt text, tokenized with the model's tokenizer. Exactly one of this and <see cref="PromptTokens"/>.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>Prompt token ids, used as given.</summary>
+    public IReadOnlyList<int>? PromptTokens { get; init; }
+
+    /// <summary>Prepend BOS when tokenizing <see cref="Prompt"/> (ignored for token prompts).</summary>
+    public bool AddBos { get; init; } = true;
+
+    public SamplingParams Sampling { get; init; } = new();
+
+    public string RequestId { get; init; } = Guid.NewGuid().ToString("n");
+}

@@ -1,0 +1,365 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Sampling;
+using OrleansLora.Engine.Tokenization;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Generation;
+
+/// <summary>
+/// Continuous batching on a dedicated thread: between steps sequences join (when a KV slot is
+/// free) and leave (finished or cancelled); each step runs ONE forward over every running
+/// sequence — a decode token for each, plus prompt chunks within <see cref="InferenceEngineOptions.MaxBatchTokens"/>.
+/// Callers never block on compute: <see cref="GenerateAsync"/> streams chunks through a channel.
+/// </summary>
+public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly KvCache _cache;
+    private readonly InferenceEngineOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<SequenceState> _incoming = new();
+    private readonly LinkedList<SequenceState> _waiting = new();
+    private readonly List<SequenceState> _running = [];
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Thread _thread;
+    private int _queued;
+    private long _steps, _generatedTokens, _prefillTokens;
+    private double _lastStepMs;
+
+    public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        _model = model;
+        Tokenizer = tokenizer;
+        _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        if (options.Threads > 0)
+            set_num_threads(options.Threads);
+        _cache = model.CreateKvCache(new KvCacheOptions { BudgetBytes = options.KvCacheBytes, MaxSequenceLength = options.MaxSequenceLength, MaxSlots = Math.Max(options.MaxBatchSize, 1) });
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = "olora-engine" };
+        _thread.Start();
+        LogStarted(_logger, model.Directory, model.Dtype.ToString(), _cache.SlotCount, _cache.MaxSequenceLength);
+    }
+
+    /// <summary>Loads the model and tokenizer named by <paramref name="options"/> and starts the engine.</summary>
+    public static InferenceEngine Create(InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
+    {
+        options.Validate();
+        NativeRuntime.EnsureInitialized();
+        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, MaxSequenceLength = options.MaxSequenceLength });
+        try
+        {
+            return new InferenceEngine(model, TokenizerLoader.Load(options.ModelPath), options, logger);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public ITextTokenizer Tokenizer { get; }
+    public LlamaModel Model => _model;
+    public int MaxSequenceLength => _cache.MaxSequenceLength;
+
+    public EngineStatistics Statistics => new(
+        Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
+        Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs));
+
+    private int _runningCount, _freeSlots;
+
+    /// <summary>
+    /// Queues a generation and streams its chunks; the last chunk carries the finish reason and
+    /// usage. Bad requests throw <see cref="ArgumentException"/> here, before anything is queued.
+    /// Cancelling <paramref name="cancellationToken"/> (or abandoning the enumeration) frees the
+    /// sequence's KV slot at the next step.
+    /// </summary>
+    public IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+        request.Sampling.Validate();
+        var prompt = PreparePrompt(request);
+        if (Interlocked.Increment(ref _queued) > _options.MaxQueuedRequests)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new EngineOverloadedException($"the engine already has {_options.MaxQueuedRequests} requests waiting; retry later.");
+        }
+        var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _incoming.Enqueue(new SequenceState(request, prompt, Tokenizer, channel.Writer, linked.Token));
+        _wake.Release();
+        return Read(channel.Reader, linked);
+    }
+
+    private static async IAsyncEnumerable<GenerationChunk> Read(ChannelReader<GenerationChunk> reader, CancellationTokenSource linked, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
+    {
+        using var registration = enumeratorToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), linked);
+        try
+        {
+            await foreach (var chunk in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+                yield return chunk;
+        }
+        finally
+        {
+            // Leaving early (break, dispose, cancellation) cancels the sequence in the engine.
+            linked.Cancel();
+            linked.Dispose();
+        }
+    }
+
+    private IReadOnlyList<int> PreparePrompt(GenerationRequest request)
+    {
+        IReadOnlyList<int> tokens;
+        if (request.PromptTokens is { } ids)
+        {
+            if (request.Prompt is not null)
+                throw new ArgumentException("give either Prompt or PromptTokens, not both.", nameof(request));
+            tokens = ids;
+        }
+        else if (request.Prompt is { } text)
+        {
+            tokens = Tokenizer.Encode(text, request.AddBos);
+        }
+        else
+        {
+            throw new ArgumentException("the request has no prompt.", nameof(request));
+        }
+        if (tokens.Count == 0)
+            throw new ArgumentException("the prompt is empty.", nameof(request));
+        // Checked for text prompts too: a tokenizer larger than the model's embedding must not
+        // reach index_select with an out-of-range id.
+        int vocab = _model.Config.VocabSize;
+        foreach (int id in tokens)
+        {
+            if ((uint)id >= (uint)vocab)
+                throw new ArgumentException($"prompt token id {id} is outside the model's vocabulary [0, {vocab}).", nameof(request));
+        }
+        if (tokens.Count >= _cache.MaxSequenceLength)
+            throw new PromptTooLongException(tokens.Count, _cache.MaxSequenceLength);
+        return tokens;
+    }
+
+    private void RunLoop()
+    {
+        var token = _shutdown.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                DrainIncoming();
+                DropCancelled();
+                Admit();
+                Volatile.Write(ref _runningCount, _running.Count);
+                Volatile.Write(ref _freeSlots, _cache.FreeSlots);
+                if (_running.Count == 0)
+                {
+                    _wake.Wait(token);
+                    continue;
+                }
+                Step();
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // A failed step fails the sequences in it, never the engine.
+                LogStepFailed(_logger, ex, _running.Count);
+                foreach (var s in _running.ToArray())
+                    Finish(s, ex);
+            }
+        }
+        foreach (var s in _running.Concat(_waiting).Concat(_incoming).ToArray())
+            s.Output.TryComplete(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
+    }
+
+    private void DrainIncoming()
+    {
+        while (_incoming.TryDequeue(out var s))
+            _waiting.AddLast(s);
+    }
+
+    private void DropCancelled()
+    {
+        for (int i = _running.Count - 1; i >= 0; i--)
+        {
+            if (_running[i].Cancellation.IsCancellationRequested)
+                Finish(_running[i], FinishReason.Cancelled);
+        }
+        for (var node = _waiting.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Cancellation.IsCancellationRequested)
+            {
+                _waiting.Remove(node);
+                Interlocked.Decrement(ref _queued);
+                node.Value.Output.TryComplete();
+            }
+            node = next;
+        }
+    }
+
+    private void Admit()
+    {
+        while (_waiting.First is { } node && _running.Count < _options.MaxBatchSize && _cache.TryAllocate(out int slot))
+        {
+            _waiting.RemoveFirst();
+            Interlocked.Decrement(ref _queued);
+            node.Value.Slot = slot;
+            _running.Add(node.Value);
+        }
+    }
+
+    private void Step()
+    {
+        var started = Stopwatch.GetTimestamp();
+        int budget = _options.MaxBatchTokens;
+        var members = new List<SequenceState>();
+        var parts = new List<BatchSequence>();
+        var tokens = new List<int>();
+        // Decoding sequences first (one token each), so a long prompt never delays them; prompts
+        // then take what is left of the token budget, a chunk at a time.
+        foreach (var s in _running.OrderBy(s => s.Pending > 1 ? 1 : 0))
+        {
+            int take = Math.Min(s.Pending, budget);
+            if (take == 0)
+                continue;
+            members.Add(s);
+            parts.Add(new BatchSequence(s.Slot, s.Processed, take));
+            for (int i = 0; i < take; i++)
+                tokens.Add(s.Tokens[s.Processed + i]);
+            budget -= take;
+        }
+
+        int vocab = _model.Config.VocabSize;
+        using var batch = new ForwardBatch(parts, tokens.ToArray(), _cache.MaxSequenceLength);
+        using var logits = _model.Forward(batch, _cache); // [members, vocab] float32, read in place
+        nint logitsPtr = TensorMemory.DataPointer(logits);
+
+        int prefill = 0;
+        var ready = new List<int>(members.Count); // members whose pending tokens are all in the cache now
+        for (int i = 0; i < members.Count; i++)
+        {
+            var s = members[i];
+            if (s.Processed < s.PromptLength)
+                prefill += parts[i].TokenCount;
+            s.Processed += parts[i].TokenCount;
+            if (s.Pending == 0)
+                ready.Add(i); // else the prompt chunk did not reach its end: no token to sample yet
+        }
+        // Samplers are independent and top-p over a large vocabulary costs about a millisecond,
+        // so a big batch samples in parallel (the forward is done; the cores are free).
+        var next = new int[ready.Count];
+        unsafe int SampleOne(int j) =>
+            members[ready[j]].Sampler.Sample(new ReadOnlySpan<float>((float*)logitsPtr + (long)ready[j] * vocab, vocab));
+        if (ready.Count >= 4)
+            Parallel.For(0, ready.Count, j => next[j] = SampleOne(j));
+        else
+            for (int j = 0; j < ready.Count; j++)
+                next[j] = SampleOne(j);
+        GC.KeepAlive(logits);
+        for (int j = 0; j < ready.Count; j++)
+            Emit(members[ready[j]], next[j]);
+        int generated = ready.Count;
+        Interlocked.Increment(ref _steps);
+        Interlocked.Add(ref _generatedTokens, generated);
+        Interlocked.Add(ref _prefillTokens, prefill);
+        Volatile.Write(ref _lastStepMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private void Emit(SequenceState s, int token)
+    {
+        var sampling = s.Request.Sampling;
+        bool eos = !sampling.IgnoreEos && Tokenizer.EosTokenIds.Contains(token);
+        if (eos)
+        {
+            s.Sampler.Accept(token);
+            s.Tokens.Add(token);
+            Finish(s, FinishReason.Stop, Flush(s), [token]); // counted and listed, but its text is not emitted
+            return;
+        }
+        s.Sampler.Accept(token);
+        s.Tokens.Add(token);
+        var match = s.Stops.Append(s.Detokenizer.Append(token));
+        if (match.Stopped)
+        {
+            Finish(s, FinishReason.Stop, match.Text, [token]);
+            return;
+        }
+        if (s.Generated >= sampling.MaxNewTokens || s.Tokens.Count >= _cache.MaxSequenceLength)
+        {
+            Finish(s, FinishReason.Length, match.Text + Flush(s), [token]);
+            return;
+        }
+        s.Output.TryWrite(new GenerationChunk(match.Text, [token]));
+    }
+
+    private static string Flush(SequenceState s)
+    {
+        var tail = s.Stops.Append(s.Detokenizer.Flush());
+        return tail.Stopped ? tail.Text : tail.Text + s.Stops.Flush();
+    }
+
+    private void Finish(SequenceState s, FinishReason reason, string text = "", IReadOnlyList<int>? lastTokens = null)
+    {
+        Release(s);
+        if (reason != FinishReason.Cancelled)
+        {
+            var usage = new GenerationUsage(s.PromptLength, s.Generated, s.Sampler.Seed);
+            s.Output.TryWrite(new GenerationChunk(text, lastTokens ?? [], reason, usage));
+        }
+        s.Output.TryComplete();
+    }
+
+    private void Finish(SequenceState s, Exception error)
+    {
+        Release(s);
+        s.Output.TryComplete(error);
+    }
+
+    private void Release(SequenceState s)
+    {
+        if (s.Slot >= 0)
+        {
+            _cache.Free(s.Slot);
+            s.Slot = -1;
+        }
+        _running.Remove(s);
+    }
+
+    public void Dispose()
+    {
+        if (_shutdown.IsCancellationRequested)
+            return;
+        _shutdown.Cancel();
+        _thread.Join();
+        _cache.Dispose();
+        _model.Dispose();
+        _shutdown.Dispose();
+        _wake.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: model {Model}, dtype {Dtype}, {Slots} KV slots of {MaxLength} positions")]
+    private static partial void LogStarted(ILogger logger, string model, string dtype, int slots, int maxLength);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Engine step failed; failing its {Count} sequences")]
+    private static partial void LogStepFailed(ILogger logger, Exception exception, int count);
+}

@@ -1,0 +1,50 @@
+namespace OrleansLora.Engine.Generation;
+
+/// <summary>Configuration section <c>OrleansLora:Engine</c>.</summary>
+public sealed record InferenceEngineOptions
+{
+    public const string SectionName = "OrleansLora:Engine";
+
+    /// <summary>Hugging Face model directory.</summary>
+    public string ModelPath { get; init; } = "";
+
+    /// <summary>Compute dtype: float32 (CPU default), bfloat16 or float16.</summary>
+    public string Dtype { get; init; } = "float32";
+
+    /// <summary>Bytes of KV cache; divided into sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
+    public long KvCacheBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>Longest prompt + generation; 0 means the model's max_position_embeddings.</summary>
+    public int MaxSequenceLength { get; init; } = 2048;
+
+    /// <summary>Most sequences in one step.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>Most tokens in one step; longer prompts are prefilled in chunks between decode steps.</summary>
+    public int MaxBatchTokens { get; init; } = 512;
+
+    /// <summary>Requests waiting for a slot beyond this are refused.</summary>
+    public int MaxQueuedRequests { get; init; } = 1024;
+
+    /// <summary>Threads libtorch may use (0: all cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ModelPath))
+            throw new ArgumentException($"{SectionName}:ModelPath is required.", nameof(ModelPath));
+        if (KvCacheBytes <= 0)
+            throw new ArgumentException($"{SectionName}:KvCacheBytes must be positive, got {KvCacheBytes}.", nameof(KvCacheBytes));
+        if (MaxSequenceLength < 0)
+            throw new ArgumentException($"{SectionName}:MaxSequenceLength must be >= 0, got {MaxSequenceLength}.", nameof(MaxSequenceLength));
+        if (MaxBatchSize < 1)
+            throw new ArgumentException($"{SectionName}:MaxBatchSize must be >= 1, got {MaxBatchSize}.", nameof(MaxBatchSize));
+        if (MaxBatchTokens < MaxBatchSize)
+            throw new ArgumentException($"{SectionName}:MaxBatchTokens ({MaxBatchTokens}) must be >= MaxBatchSize ({MaxBatchSize}) so every running sequence can decode each step.", nameof(MaxBatchTokens));
+        if (MaxQueuedRequests < 1)
+            throw new ArgumentException($"{SectionName}:MaxQueuedRequests must be >= 1, got {MaxQueuedRequests}.", nameof(MaxQueuedRequests));
+        if (Threads < 0)
+            throw new ArgumentException($"{SectionName}:Threads must be >= 0, got {Threads}.", nameof(Threads));
+    }
+}

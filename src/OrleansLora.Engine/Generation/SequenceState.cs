@@ -1,0 +1,36 @@
+using System.Threading.Channels;
+using OrleansLora.Engine.Sampling;
+using OrleansLora.Engine.Tokenization;
+
+namespace OrleansLora.Engine.Generation;
+
+/// <summary>One request inside the engine: its tokens, KV slot, sampler and output channel. Engine thread only.</summary>
+internal sealed class SequenceState
+{
+    public SequenceState(GenerationRequest request, IReadOnlyList<int> promptTokens, ITextTokenizer tokenizer, ChannelWriter<GenerationChunk> output, CancellationToken cancellation)
+    {
+        Request = request;
+        PromptLength = promptTokens.Count;
+        Tokens = [.. promptTokens];
+        Sampler = new SequenceSampler(request.Sampling, promptTokens);
+        Detokenizer = new IncrementalDetokenizer(tokenizer);
+        Stops = new StopSequenceMatcher(request.Sampling.StopSequences);
+        Output = output;
+        Cancellation = cancellation;
+    }
+
+    public GenerationRequest Request { get; }
+    public int PromptLength { get; }
+    /// <summary>Prompt followed by generated tokens.</summary>
+    public List<int> Tokens { get; }
+    /// <summary>How many of <see cref="Tokens"/> have keys/values in the cache.</summary>
+    public int Processed { get; set; }
+    public int Slot { get; set; } = -1;
+    public SequenceSampler Sampler { get; }
+    public IncrementalDetokenizer Detokenizer { get; }
+    public StopSequenceMatcher Stops { get; }
+    public ChannelWriter<GenerationChunk> Output { get; }
+    public CancellationToken Cancellation { get; }
+    public int Generated => Tokens.Count - PromptLength;
+    public int Pending => Tokens.Count - Processed;
+}
