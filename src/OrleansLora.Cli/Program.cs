@@ -1,0 +1,10 @@
+using System.CommandLine;
+using OrleansLora.Cli.Commands;
+
+var root = new RootCommand("olora: OrleansLora model tools — initialise random-weight models, generate, inspect logits.")
+{
+    ModelCommand.Create(),
+    GenerateCommand.Create(),
+    LogitsCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();
