@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace OrleansLora.Bench;
+
+/// <summary>Command line of the benchmark: <c>--json FILE --model DIR --preset small --batches 1,8,32 ...</c>.</summary>
+internal sealed record BenchOptions
+{
+    public string? JsonPath { get; init; }
+    public string? ModelPath { get; init; }
+    public string Preset { get; init; } = "small";
+    public string Dtype { get; init; } = "float32";
+    public int[] Batches { get; init; } = [1, 8, 32];
+    public int PromptTokens { get; init; } = 128;
+    public int NewTokens { get; init; } = 32;
+    public int Threads { get; init; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int NextInt() => int.Parse(Next(), CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--json" => o with { JsonPath = Next() },
+                "--model" => o with { ModelPath = Next() },
+                "--preset" => o with { Preset = Next() },
+                "--dtype" => o with { Dtype = Next() },
+                "--batches" => o with { Batches = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                "--prompt-tokens" => o with { PromptTokens = NextInt() },
+                "--new-tokens" => o with { NewTokens = NextInt() },
+                "--threads" => o with { Threads = NextInt() },
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --prompt-tokens N --new-tokens N --threads N"),
+            };
+        }
+        return o;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using OrleansLora.Bench;
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Generation;
+using OrleansLora.Engine.ModelInit;
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Sampling;
+using static TorchSharp.torch;
+
+// Foundation benchmark: prefill and decode tokens/s of the base model at several batch sizes,
+// next to the floor that memory bandwidth sets for a decode step, all measured in one run.
+var options = BenchOptions.Parse(args);
+NativeRuntime.EnsureInitialized();
+if (options.Threads > 0)
+    set_num_threads(options.Threads);
+
+string modelDir = options.ModelPath ?? Path.Combine("artifacts", "models", options.Preset);
+if (!File.Exists(Path.Combine(modelDir, "config.json")))
+{
+    Console.Error.WriteLine($"writing the {options.Preset} preset to {modelDir} ...");
+    RandomModelWriter.Write(ModelPresets.Get(options.Preset), modelDir, seed: 42);
+}
+
+var report = new BenchReport();
+report.Machine["cpu"] = MachineProbe.CpuModel();
+report.Machine["cores_used"] = get_num_threads();
+report.Machine["device"] = "cpu";
+double readGbps = MachineProbe.ReadBandwidthGbps();
+report.Machine["read_gbps"] = Math.Round(readGbps, 2);
+report.Machine["gemm_gflops"] = Math.Round(MachineProbe.GemmGflops(), 1);
+Console.WriteLine($"machine: {report.Machine.ToJsonString()}");
+
+int maxLen = options.PromptTokens + options.NewTokens + 1;
+using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, MaxSequenceLength = maxLen }))
+{
+    var c = model.Config;
+    long elementSize = model.Dtype == ScalarType.Float32 ? 4 : 2;
+    // Bytes a decode step must read: every layer's weights and the lm_head (embedding rows are negligible).
+    long layerParams = (long)c.NumHiddenLayers * (
+        (long)c.HiddenSize * c.HeadDim * (c.NumAttentionHeads * 2 + c.NumKeyValueHeads * 2) +
+        3L * c.HiddenSize * c.IntermediateSize + 2L * c.HiddenSize);
+    long weightBytes = (layerParams + (long)c.VocabSize * c.HiddenSize + c.HiddenSize) * elementSize;
+    double floorStepMs = weightBytes / (readGbps * 1e9) * 1000;
+
+    var rng = new Random(1);
+    foreach (int b in options.Batches)
+    {
+        using var cache = model.CreateKvCache(new KvCacheOptions { MaxSequenceLength = maxLen, MaxSlots = b, BudgetBytes = long.MaxValue });
+        var parts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, 0, options.PromptTokens)).ToArray();
+        int[] prompt = Enumerable.Range(0, b * options.PromptTokens).Select(_ => rng.Next(0, 50000)).ToArray();
+
+        var prefillTimes = new List<double>();
+        for (int rep = 0; rep < 2; rep++)
+        {
+            using var batch = new ForwardBatch(parts, prompt, maxLen);
+            var t0 = Stopwatch.GetTimestamp();
+            model.Forward(batch, cache).Dispose();
+            prefillTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        double prefillMs = prefillTimes.Min();
+        var common = new Dictionary<string, JsonNode?>
+        {
+            ["model"] = options.Preset,
+            ["quantization"] = "none",
+            ["dtype"] = options.Dtype,
+            ["batch"] = b,
+            ["adapters"] = 0,
+            ["prompt_tokens"] = options.PromptTokens,
+            ["new_tokens"] = options.NewTokens,
+        };
+        report.Add($"prefill-base-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
+
+        var steps = new List<double>();
+        for (int step = 0; step < options.NewTokens; step++)
+        {
+            var decodeParts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, options.PromptTokens + step, 1)).ToArray();
+            int[] tokens = Enumerable.Range(0, b).Select(_ => rng.Next(0, 50000)).ToArray();
+            using var batch = new ForwardBatch(decodeParts, tokens, maxLen);
+            var t0 = Stopwatch.GetTimestamp();
+            using var logits = model.Forward(batch, cache);
+            _ = logits.data<float>()[0];
+            steps.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        steps.Sort();
+        double p50 = steps[steps.Count / 2];
+        double decodeTps = b / (p50 / 1000);
+        double floorTps = b / (floorStepMs / 1000);
+        report.Add($"decode-base-b{b}", With(common,
+            ("tokens_per_s", Math.Round(decodeTps, 1)),
+            ("step_ms_p50", Math.Round(p50, 2)),
+            ("step_ms_p99", Math.Round(steps[(int)Math.Min(steps.Count - 1, Math.Ceiling(steps.Count * 0.99) - 1)], 2)),
+            ("weight_bytes_per_step", weightBytes),
+            ("floor_step_ms", Math.Round(floorStepMs, 2)),
+            ("floor_tokens_per_s", Math.Round(floorTps, 1))));
+        report.Add($"ratio:decode-base-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
+    }
+}
+
+// End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
+foreach (int b in options.Batches)
+{
+    using var engine = InferenceEngine.Create(new InferenceEngineOptions
+    {
+        ModelPath = modelDir,
+        Dtype = options.Dtype,
+        MaxBatchSize = b,
+        MaxBatchTokens = Math.Max(b, 512),
+        MaxSequenceLength = maxLen,
+        KvCacheBytes = long.MaxValue / 4,
+    });
+    var rng = new Random(2);
+    var sampling = new SamplingParams { Temperature = 0.8f, TopP = 0.95f, Seed = 1, MaxNewTokens = options.NewTokens, IgnoreEos = true };
+    var t0 = Stopwatch.GetTimestamp();
+    var firstTokenMs = new double[b];
+    var tasks = Enumerable.Range(0, b).Select(async i =>
+    {
+        int[] prompt = Enumerable.Range(0, options.PromptTokens).Select(_ => rng.Next(0, 50000)).ToArray();
+        int n = 0;
+        await foreach (var chunk in engine.GenerateAsync(new GenerationRequest { PromptTokens = prompt, Sampling = sampling }))
+        {
+            if (n == 0)
+                firstTokenMs[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            n += chunk.TokenIds.Count;
+        }
+        return n;
+    }).ToArray();
+    int generated = (await Task.WhenAll(tasks)).Sum();
+    double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    Array.Sort(firstTokenMs);
+    report.Add($"engine-base-b{b}", new Dictionary<string, JsonNode?>
+    {
+        ["model"] = options.Preset,
+        ["quantization"] = "none",
+        ["dtype"] = options.Dtype,
+        ["batch"] = b,
+        ["adapters"] = 0,
+        ["prompt_tokens"] = options.PromptTokens,
+        ["new_tokens"] = options.NewTokens,
+        ["tokens_per_s"] = Math.Round(generated / seconds, 1),
+        ["ttft_ms_p50"] = Math.Round(firstTokenMs[b / 2], 1),
+        ["ttft_ms_p99"] = Math.Round(firstTokenMs[^1], 1),
+    });
+}
+
+if (options.JsonPath is { } json)
+{
+    report.Write(json, "dotnet run -c Release --project bench/OrleansLora.Bench -- " + string.Join(' ', args));
+    Console.WriteLine($"wrote {json}");
+}
+return 0;
+
+static Dictionary<string, JsonNode?> With(Dictionary<string, JsonNode?> common, params (string Key, JsonNode? Value)[] more)
+{
+    var d = new Dictionary<string, JsonNode?>(common.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
+    foreach (var (k, v) in more)
+        d[k] = v;
+    return d;
+}
