@@ -46,7 +46,11 @@ public static class ModelPresets
         MaxPositionEmbeddings = 2048,
     };
 
-    /// <summary>Mistral-7B-v0.1's real shape (7.24B parameters, 14.5 GB in bfloat16), sharded like the original.</summary>
+    /// <summary>
+    /// Mistral-7B-v0.1's real shape (7.24B parameters, 14.5 GB in bfloat16), sharded like the
+    /// original. Its 32000 ids hold GPT-2's first 31997 tokens and the three special tokens
+    /// (&lt;|endoftext|&gt; 31997, &lt;|im_start|&gt; 31998, &lt;|im_end|&gt; 31999).
+    /// </summary>
     public static ModelConfig Mistral7B { get; } = new()
     {
         Architectures = ["MistralForCausalLM"],
@@ -64,8 +68,8 @@ public static class ModelPresets
         SlidingWindow = 4096,
         TieWordEmbeddings = false,
         TorchDtype = "bfloat16",
-        BosTokenId = 1,
-        EosTokenIdRaw = Eos(2),
+        BosTokenId = 31997,
+        EosTokenIdRaw = Eos(31997, 31999),
     };
 
     public static ModelConfig Get(string name) => name.ToLowerInvariant() switch

@@ -87,7 +87,7 @@ public static class RandomModelWriter
             ["eos_token_id"] = config.EosTokenIds,
         };
         File.WriteAllText(Path.Combine(directory, "generation_config.json"), JsonSerializer.Serialize(generation, new JsonSerializerOptions { WriteIndented = true }));
-        Gpt2TokenizerFiles.Write(directory);
+        Gpt2TokenizerFiles.Write(directory, config.VocabSize);
     }
 
     private static List<List<SafetensorsWriter.Entry>> Shard(List<SafetensorsWriter.Entry> entries, long maxShardBytes)

@@ -32,23 +32,34 @@ public static class Gpt2TokenizerFiles
     private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static readonly (int Id, string Content, bool Normalized)[] AddedTokens =
-    [
-        (EndOfTextId, EndOfText, true),
-        (ImStartId, ImStart, false),
-        (ImEndId, ImEnd, false),
-    ];
+    /// <summary>
+    /// Ids of the three special tokens for a model with <paramref name="vocabularySize"/> embedding
+    /// rows: GPT-2's own (50256..50258) when the vocabulary holds them, else the last three ids,
+    /// after GPT-2's first <c>vocabularySize - 3</c> tokens (a BPE vocabulary truncated in rank
+    /// order is still complete: every kept token is built from lower-ranked kept tokens).
+    /// </summary>
+    public static (int EndOfText, int ImStart, int ImEnd) SpecialTokenIds(int vocabularySize) =>
+        vocabularySize >= ImEndId + 1
+            ? (EndOfTextId, ImStartId, ImEndId)
+            : vocabularySize >= MinimumVocabularySize
+                ? (vocabularySize - 3, vocabularySize - 2, vocabularySize - 1)
+                : throw new ArgumentOutOfRangeException(nameof(vocabularySize), vocabularySize, $"a GPT-2 tokenizer needs at least {MinimumVocabularySize} ids (256 bytes and 3 special tokens).");
+
+    public const int MinimumVocabularySize = 259;
 
     /// <summary>Writes the tokenizer files into <paramref name="directory"/>, creating it if needed.</summary>
-    public static void Write(string directory)
+    /// <param name="vocabularySize">Embedding rows of the model; below 50259 the vocabulary is GPT-2's truncated in rank order.</param>
+    public static void Write(string directory, int vocabularySize = VocabularySize)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        var (eot, imStart, imEnd) = SpecialTokenIds(vocabularySize);
         Directory.CreateDirectory(directory);
-        var vocabulary = Gpt2Vocabulary.Shared;
+        var vocabulary = Gpt2Vocabulary.Shared.Truncated(eot);
+        (int Id, string Content, bool Normalized)[] added = [(eot, EndOfText, true), (imStart, ImStart, false), (imEnd, ImEnd, false)];
 
-        WriteJson(Path.Combine(directory, TokenizerLoader.TokenizerJsonFileName), Indented, w => WriteTokenizerJson(w, vocabulary));
-        WriteJson(Path.Combine(directory, TokenizerLoader.VocabFileName), Compact, w => WriteVocab(w, vocabulary));
-        WriteJson(Path.Combine(directory, TokenizerConfigFile.FileName), Indented, WriteTokenizerConfig);
+        WriteJson(Path.Combine(directory, TokenizerLoader.TokenizerJsonFileName), Indented, w => WriteTokenizerJson(w, vocabulary, added));
+        WriteJson(Path.Combine(directory, TokenizerLoader.VocabFileName), Compact, w => WriteVocab(w, vocabulary, eot));
+        WriteJson(Path.Combine(directory, TokenizerConfigFile.FileName), Indented, w => WriteTokenizerConfig(w, added));
         WriteJson(Path.Combine(directory, "special_tokens_map.json"), Indented, w =>
         {
             w.WriteStartObject();
@@ -77,24 +88,24 @@ public static class Gpt2TokenizerFiles
         stream.WriteByte((byte)'\n');
     }
 
-    private static void WriteVocab(Utf8JsonWriter w, Gpt2Vocabulary vocabulary)
+    private static void WriteVocab(Utf8JsonWriter w, Gpt2Vocabulary vocabulary, int endOfTextId)
     {
         w.WriteStartObject();
         for (int id = 0; id < vocabulary.Tokens.Count; id++)
             w.WriteNumber(vocabulary.Tokens[id], id);
         // GPT-2's own vocab.json lists <|endoftext|>; the ChatML tokens are added tokens only.
-        w.WriteNumber(EndOfText, EndOfTextId);
+        w.WriteNumber(EndOfText, endOfTextId);
         w.WriteEndObject();
     }
 
-    private static void WriteTokenizerJson(Utf8JsonWriter w, Gpt2Vocabulary vocabulary)
+    private static void WriteTokenizerJson(Utf8JsonWriter w, Gpt2Vocabulary vocabulary, (int Id, string Content, bool Normalized)[] added)
     {
         w.WriteStartObject();
         w.WriteString("version", "1.0");
         w.WriteNull("truncation");
         w.WriteNull("padding");
         w.WriteStartArray("added_tokens");
-        foreach (var (id, content, normalized) in AddedTokens)
+        foreach (var (id, content, normalized) in added)
         {
             w.WriteStartObject();
             w.WriteNumber("id", id);
@@ -122,7 +133,7 @@ public static class Gpt2TokenizerFiles
         w.WriteBoolean("byte_fallback", false);
         w.WriteBoolean("ignore_merges", false);
         w.WritePropertyName("vocab");
-        WriteVocab(w, vocabulary);
+        WriteVocab(w, vocabulary, added[0].Id);
         w.WriteStartArray("merges");
         foreach (var (left, right) in vocabulary.Merges)
             w.WriteStringValue(left + " " + right);
@@ -141,13 +152,13 @@ public static class Gpt2TokenizerFiles
         w.WriteEndObject();
     }
 
-    private static void WriteTokenizerConfig(Utf8JsonWriter w)
+    private static void WriteTokenizerConfig(Utf8JsonWriter w, (int Id, string Content, bool Normalized)[] added)
     {
         w.WriteStartObject();
         w.WriteBoolean("add_bos_token", false);
         w.WriteBoolean("add_prefix_space", false);
         w.WriteStartObject("added_tokens_decoder");
-        foreach (var (id, content, normalized) in AddedTokens)
+        foreach (var (id, content, normalized) in added)
         {
             w.WriteStartObject(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("content", content);

@@ -30,6 +30,18 @@ internal sealed class Gpt2Vocabulary
     /// <summary>The 50000 merges in rank order, as in GPT-2's merges.txt.</summary>
     public IReadOnlyList<(string Left, string Right)> Merges { get; }
 
+    /// <summary>
+    /// The first <paramref name="tokenCount"/> tokens and the merges that build them (merge k makes
+    /// token 256 + k), or this vocabulary when it is not larger.
+    /// </summary>
+    public Gpt2Vocabulary Truncated(int tokenCount)
+    {
+        if (tokenCount >= Tokens.Count)
+            return this;
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokenCount, 256);
+        return new Gpt2Vocabulary(Tokens.Take(tokenCount).ToArray(), Merges.Take(tokenCount - 256).ToArray());
+    }
+
     private static Gpt2Vocabulary Build()
     {
         string[] tokens = ReadRanks();

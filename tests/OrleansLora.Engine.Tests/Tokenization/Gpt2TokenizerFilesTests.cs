@@ -178,4 +178,30 @@ public sealed class Gpt2TokenizerFilesTests(Gpt2TokenizerFixture fixture) : ICla
         Assert.Equal("ByteLevel", json.RootElement.GetProperty("pre_tokenizer").GetProperty("type").GetString());
         Assert.Equal(3, json.RootElement.GetProperty("added_tokens").GetArrayLength());
     }
+
+    [Fact]
+    public void Truncated_vocabulary_keeps_every_id_below_the_model_size()
+    {
+        string dir = TempDirectory.Create("gpt2-32000");
+        try
+        {
+            Gpt2TokenizerFiles.Write(dir, vocabularySize: 32000);
+            var tokenizer = TokenizerLoader.Load(dir);
+            Assert.Equal((31997, 31998, 31999), Gpt2TokenizerFiles.SpecialTokenIds(32000));
+
+            string text = "<|im_start|>user\nThe quick brown fox jumps over the lazy dog. 日本語 😀 naïve<|im_end|>";
+            var ids = tokenizer.Encode(text, addBos: false);
+            Assert.All(ids, id => Assert.InRange(id, 0, 31999));
+            Assert.Equal(31998, ids[0]);
+            Assert.Equal(31999, ids[^1]);
+            Assert.Equal(text, tokenizer.Decode(ids, skipSpecialTokens: false));
+            // Tokens that survive the truncation keep GPT-2's ids.
+            Assert.Equal(Reference.EncodeToIds(" the"), tokenizer.Encode(" the", addBos: false));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Gpt2TokenizerFiles.Write(dir, vocabularySize: 100));
+        }
+        finally
+        {
+            TempDirectory.Delete(dir);
+        }
+    }
 }
