@@ -15,8 +15,11 @@ public sealed class DenseLinear : IDisposable
     /// <summary>Takes ownership of <paramref name="weight"/> [out, in].</summary>
     public DenseLinear(Tensor weight)
     {
+        // Dispose the view too: an undisposed view would keep the [out, in] storage alive until a
+        // finalizer runs, doubling a 7B model's memory during load.
         using (weight)
-            _transposed = weight.t().contiguous().DetachFromDisposeScope();
+        using (var view = weight.t())
+            _transposed = view.contiguous().DetachFromDisposeScope();
         OutFeatures = _transposed.shape[1];
         InFeatures = _transposed.shape[0];
     }
