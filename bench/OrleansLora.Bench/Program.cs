@@ -60,16 +60,7 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             prefillTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
         double prefillMs = prefillTimes.Min();
-        var common = new Dictionary<string, JsonNode?>
-        {
-            ["model"] = options.Preset,
-            ["quantization"] = "none",
-            ["dtype"] = options.Dtype,
-            ["batch"] = b,
-            ["adapters"] = 0,
-            ["prompt_tokens"] = options.PromptTokens,
-            ["new_tokens"] = options.NewTokens,
-        };
+        var common = Parameters(options, b);
         report.Add($"prefill-base-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
 
         var steps = new List<double>();
@@ -129,19 +120,10 @@ foreach (int b in options.Batches)
     int generated = (await Task.WhenAll(tasks)).Sum();
     double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
     Array.Sort(firstTokenMs);
-    report.Add($"engine-base-b{b}", new Dictionary<string, JsonNode?>
-    {
-        ["model"] = options.Preset,
-        ["quantization"] = "none",
-        ["dtype"] = options.Dtype,
-        ["batch"] = b,
-        ["adapters"] = 0,
-        ["prompt_tokens"] = options.PromptTokens,
-        ["new_tokens"] = options.NewTokens,
-        ["tokens_per_s"] = Math.Round(generated / seconds, 1),
-        ["ttft_ms_p50"] = Math.Round(firstTokenMs[b / 2], 1),
-        ["ttft_ms_p99"] = Math.Round(firstTokenMs[^1], 1),
-    });
+    report.Add($"engine-base-b{b}", With(Parameters(options, b),
+        ("tokens_per_s", Math.Round(generated / seconds, 1)),
+        ("ttft_ms_p50", Math.Round(firstTokenMs[b / 2], 1)),
+        ("ttft_ms_p99", Math.Round(firstTokenMs[^1], 1))));
 }
 
 if (options.JsonPath is { } json)
@@ -150,6 +132,17 @@ if (options.JsonPath is { } json)
     Console.WriteLine($"wrote {json}");
 }
 return 0;
+
+static Dictionary<string, JsonNode?> Parameters(BenchOptions options, int batch) => new()
+{
+    ["model"] = options.Preset,
+    ["quantization"] = "none",
+    ["dtype"] = options.Dtype,
+    ["batch"] = batch,
+    ["adapters"] = 0,
+    ["prompt_tokens"] = options.PromptTokens,
+    ["new_tokens"] = options.NewTokens,
+};
 
 static Dictionary<string, JsonNode?> With(Dictionary<string, JsonNode?> common, params (string Key, JsonNode? Value)[] more)
 {
