@@ -38,6 +38,176 @@ OLORA_API int32_t olora_elf_weaken_version_need(const char* path, const char* ve
  * libLibTorchSharp needs), from libstdc++ or from the shim in this library; calls it once. */
 OLORA_API int32_t olora_ios_base_library_init_available(void);
 
+
+/* ===================================================================================
+ * Compute kernels (CPU). Conventions for everything below:
+ *  - All matrices are row-major. A "row stride" is counted in ELEMENTS (not bytes) and must be
+ *    >= the number of columns that are read or written in that matrix.
+ *  - Dimensions are int32, strides int64; every dimension must be >= 1 unless stated otherwise.
+ *  - Accumulation is always in float32, whatever the storage dtype.
+ *  - bf16 is raw bfloat16 bits stored as uint16_t (torch.bfloat16 layout). Stores to bf16 round
+ *    to nearest even.
+ *  - Invalid arguments (null pointers, bad dims/strides, bad slot index or rank, unknown dtype)
+ *    return OLORA_E_ARGUMENT before anything is written. Nothing throws or aborts.
+ *  - Work is split over a persistent pool of worker threads (both cores by default); a call
+ *    made while another thread is using the pool runs on the calling thread alone. All
+ *    functions are safe to call from several threads at once on disjoint outputs.
+ *  - The SIMD path (AVX-512 / AVX2 / scalar) is chosen once from CPUID; see olora_set_isa.
+ * =================================================================================== */
+
+enum {
+    OLORA_DTYPE_F32 = 0,  /* float32 */
+    OLORA_DTYPE_BF16 = 1, /* bfloat16 storage, float32 accumulation */
+};
+
+enum {
+    OLORA_ISA_AUTO = 0,   /* best supported by this CPU (the default) */
+    OLORA_ISA_SCALAR = 1, /* portable C++ fallback */
+    OLORA_ISA_AVX2 = 2,   /* AVX2 + FMA */
+    OLORA_ISA_AVX512 = 3, /* AVX-512 F/BW/VL/DQ + BF16 (+VNNI) */
+};
+
+/* Selects the SIMD path used by every kernel (process-wide; meant for tests and benchmarks).
+ * OLORA_ISA_AUTO restores the CPUID choice. Returns OLORA_OK, or OLORA_E_ARGUMENT for an unknown
+ * value or an ISA this CPU does not support. The environment variable OLORA_ISA
+ * (scalar|avx2|avx512) sets the initial choice. */
+OLORA_API int32_t olora_set_isa(int32_t isa);
+/* The ISA the kernels currently use (never OLORA_ISA_AUTO). */
+OLORA_API int32_t olora_get_isa(void);
+/* Best ISA supported by this CPU (what OLORA_ISA_AUTO selects). */
+OLORA_API int32_t olora_detect_isa(void);
+
+/* Number of threads (the caller included) the kernels use; 0 = all hardware threads (the
+ * default; the environment variable OLORA_NUM_THREADS overrides it). Range 0..256, else
+ * OLORA_E_ARGUMENT. Not to be called while kernels run on other threads. */
+OLORA_API int32_t olora_set_num_threads(int32_t num_threads);
+OLORA_API int32_t olora_get_num_threads(void);
+
+/* ----------------------------------------------------------------------------------
+ * SGMV: segmented multi-LoRA (Punica-style). One call covers a whole batch.
+ *
+ * Rows: segment i covers rows seg_starts[i] .. seg_starts[i+1]-1 of x / v / y (row indices are
+ * absolute, so seg_starts[0] may be > 0). seg_starts has num_segments+1 entries, must be
+ * non-decreasing and >= 0; empty segments are allowed. num_segments may be 0 (nothing to do).
+ * seg_slots[i] is the adapter slot of segment i, in [0, num_slots), or -1 for "no adapter":
+ * the rows of such a segment are neither read nor written (in v or y).
+ *
+ * Slot tables (one per layer and projection), padded to max_rank (1..4096):
+ *   a_table: [num_slots, max_rank, in_features]   row k of slot s = lora_A[k, :]   (PEFT [r, in])
+ *   b_table: [num_slots, max_rank, out_features]  row k of slot s = lora_B[:, k]   (PEFT lora_B
+ *            is [out, r]; store its TRANSPOSE, so one slot's rows 0..r-1 are contiguous)
+ * Rows k >= slot_ranks[s] of a slot are never read (padding, may hold anything).
+ * slot_ranks[num_slots]: the rank r_s of each slot; a slot used by a segment must have
+ * 1 <= r_s <= max_rank (unused slots are not checked). Any rank is allowed (1, 3, 17, 128 ...)
+ * and ranks may differ between the segments of one call.
+ * slot_scales[num_slots]: float scale per slot (lora_alpha / r, or / sqrt(r) for rsLoRA).
+ * dtype applies to x, y and the tables; the intermediate v is always float32.
+ * ---------------------------------------------------------------------------------- */
+
+/* Shrink: v[row, 0:r] = x[row, :] · A_sᵀ for every row of every segment with slot s >= 0.
+ * x: dtype, [rows, in_features], stride x_row_stride. v: float32, stride v_row_stride
+ * (>= max_rank); columns r..max_rank-1 of v are not written. */
+OLORA_API int32_t olora_sgmv_shrink(int32_t dtype,
+                                    const void* x, int64_t x_row_stride,
+                                    float* v, int64_t v_row_stride,
+                                    const int32_t* seg_starts, const int32_t* seg_slots, int32_t num_segments,
+                                    const void* a_table, int32_t num_slots, int32_t max_rank,
+                                    int32_t in_features, const int32_t* slot_ranks);
+
+/* Expand: y[row, :] += scale_s · v[row, 0:r] · B_s  (B_s = b_table slot s, [r, out_features],
+ * i.e. lora_Bᵀ) for every row of every segment with slot s >= 0. y: dtype, stride y_row_stride. */
+OLORA_API int32_t olora_sgmv_expand(int32_t dtype,
+                                    const float* v, int64_t v_row_stride,
+                                    void* y, int64_t y_row_stride,
+                                    const int32_t* seg_starts, const int32_t* seg_slots, int32_t num_segments,
+                                    const void* b_table, int32_t num_slots, int32_t max_rank,
+                                    int32_t out_features, const int32_t* slot_ranks, const float* slot_scales);
+
+/* Floats of scratch that olora_sgmv / olora_bgmv need: rows * max_rank (rows = total rows). */
+OLORA_API int64_t olora_sgmv_scratch_elems(int32_t rows, int32_t max_rank);
+
+/* Fused shrink + expand: y[row, :] += scale_s · (x[row, :] · A_sᵀ) · B_s for every row of every
+ * segment with slot s >= 0 (x and y may not alias). scratch: float32 of at least
+ * olora_sgmv_scratch_elems(seg_starts[num_segments] - seg_starts[0], max_rank) elements, or NULL
+ * (then a buffer owned by the calling thread is used and kept for the next call). */
+OLORA_API int32_t olora_sgmv(int32_t dtype,
+                             const void* x, int64_t x_row_stride,
+                             void* y, int64_t y_row_stride,
+                             const int32_t* seg_starts, const int32_t* seg_slots, int32_t num_segments,
+                             const void* a_table, const void* b_table, int32_t num_slots, int32_t max_rank,
+                             int32_t in_features, int32_t out_features,
+                             const int32_t* slot_ranks, const float* slot_scales,
+                             float* scratch, int64_t scratch_elems);
+
+/* Decode-shaped fused shrink + expand (BGMV): one slot per row. Rows 0..num_rows-1 of x and y;
+ * row_slots[num_rows] in [-1, num_slots) (-1 = untouched). Consecutive rows with the same slot
+ * are merged into one segment, so sorting rows by slot is faster but not required.
+ * Other arguments as for olora_sgmv (scratch >= olora_sgmv_scratch_elems(num_rows, max_rank)
+ * or NULL). num_rows may be 0. */
+OLORA_API int32_t olora_bgmv(int32_t dtype,
+                             const void* x, int64_t x_row_stride,
+                             void* y, int64_t y_row_stride,
+                             int32_t num_rows, const int32_t* row_slots,
+                             const void* a_table, const void* b_table, int32_t num_slots, int32_t max_rank,
+                             int32_t in_features, int32_t out_features,
+                             const int32_t* slot_ranks, const float* slot_scales,
+                             float* scratch, int64_t scratch_elems);
+
+/* ----------------------------------------------------------------------------------
+ * Dense and quantized linear layers: y[M, N] (=|+=) x[M, K] · Wᵀ, W is [N, K] (nn.Linear
+ * layout). x and y are float32 (strides >= K and >= N). m may be 0 (nothing to do). With
+ * accumulate == 0, y is overwritten; otherwise the product is added to y. y may not alias x.
+ * On AVX-512, small M (NF4: M <= 4 with K % 64 == 0; int8: M <= 8) uses fused dequantize-and-dot
+ * GEMV kernels (weights are read once, never materialised). Larger M, other ISAs and other K
+ * dequantize L2-sized tiles of W into a per-thread float32 buffer and run a register-blocked
+ * micro-kernel (the prefill path).
+ * ---------------------------------------------------------------------------------- */
+
+/* Plain float32: y = x · wᵀ, w [N, K] with row stride w_row_stride (>= K). */
+OLORA_API int32_t olora_gemm_f32(const float* x, int64_t x_row_stride,
+                                 const float* w, int64_t w_row_stride,
+                                 float* y, int64_t y_row_stride,
+                                 int32_t m, int32_t n, int32_t k, int32_t accumulate);
+
+/* NF4 (bitsandbytes layout, blocksize 64): W [N, K] row-major flattened to numel = N*K
+ * elements; element g belongs to block g / 64 and is code_book[code(g)] * absmax[g / 64].
+ * codes: ceil(numel / 2) bytes, element g in byte g / 2, in the HIGH nibble when g is even
+ *        (the first element of a pair) and the LOW nibble when g is odd (bitsandbytes order).
+ * absmax: ceil(numel / 64) floats. A final partial block (numel % 64 != 0) is allowed.
+ * Any K works (blocks may straddle rows); K % 64 == 0 takes the fast AVX-512 paths.
+ * Code book (index 0..15): the 16 NF4 values of QLoRA / bitsandbytes, see olora_nf4_code_book. */
+OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stride,
+                                   float* y, int64_t y_row_stride,
+                                   int32_t m, int32_t n, int32_t k,
+                                   const uint8_t* codes, const float* absmax, int32_t accumulate);
+
+/* Copies the 16 NF4 code book values to out[16]. */
+OLORA_API int32_t olora_nf4_code_book(float* out);
+
+/* Quantizes numel (>= 1) floats to NF4 as above: absmax[b] = max |w| over block b (0 for an
+ * all-zero block), code = nearest code-book value to w / absmax (ties to the lower index).
+ * Unused low nibble of an odd numel's last byte is code 7 (0.0). Non-finite input:
+ * OLORA_E_ARGUMENT, and the contents of codes/absmax are then unspecified. */
+OLORA_API int32_t olora_nf4_quantize(const float* w, int64_t numel, uint8_t* codes, float* absmax);
+
+/* Dequantizes numel NF4 values into out (float32). */
+OLORA_API int32_t olora_nf4_dequantize(const uint8_t* codes, const float* absmax, int64_t numel, float* out);
+
+/* int8, per output channel symmetric: W[n, k] = q[n, k] * scales[n]; q row-major [N, K]
+ * (row stride K), scales float32 [N]. */
+OLORA_API int32_t olora_int8_linear(const float* x, int64_t x_row_stride,
+                                    float* y, int64_t y_row_stride,
+                                    int32_t m, int32_t n, int32_t k,
+                                    const int8_t* q, const float* scales, int32_t accumulate);
+
+/* Quantizes w [N, K] (row-major, contiguous) to int8: scales[n] = max_k |w[n, k]| / 127 (0 for an
+ * all-zero row), q = round-half-away(w / scale) clamped to [-127, 127]. Non-finite input:
+ * OLORA_E_ARGUMENT, and the contents of q/scales are then unspecified. */
+OLORA_API int32_t olora_int8_quantize(const float* w, int32_t n, int32_t k, int8_t* q, float* scales);
+
+/* Dequantizes q [N, K] with scales [N] into out [N, K] float32. */
+OLORA_API int32_t olora_int8_dequantize(const int8_t* q, const float* scales, int32_t n, int32_t k, float* out);
+
 #ifdef __cplusplus
 }
 #endif

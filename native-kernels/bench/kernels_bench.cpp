@@ -1,0 +1,212 @@
+// Google Benchmark for the CPU kernels, with this machine's ceilings measured in the same run:
+// streaming read bandwidth (multi-threaded sum over 1 GiB) and the fp32 GEMM rate of the
+// library's own blocked micro-kernel (olora_gemm_f32). Memory-bound kernels rotate over copies
+// of their weights spread across a 1 GiB arena, so each call reads from DRAM rather than cache.
+// Counters: GB/s (weight / table bytes per second; see each benchmark), GFLOP/s.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "olora_kernels.h"
+
+namespace {
+
+constexpr size_t kArena = size_t(1) << 30;
+
+uint8_t* arena() {
+    static uint8_t* a = [] {
+        auto* p = static_cast<uint8_t*>(std::aligned_alloc(4096, kArena));
+        // 0x3F bytes: as float 0.747, as bf16 0.746, as int8 63, as NF4 codes 3 and 15 (no denormals).
+        std::memset(p, 0x3F, kArena);
+        return p;
+    }();
+    return a;
+}
+
+// Rotates over copies of `bytes` bytes inside the arena.
+struct Rotor {
+    size_t bytes, copies, i = 0;
+    explicit Rotor(size_t b) : bytes((b + 4095) & ~size_t(4095)), copies(std::max<size_t>(1, kArena / bytes)) {}
+    uint8_t* next() { return arena() + (i++ % copies) * bytes; }
+};
+
+void set_counters(benchmark::State& st, double bytes, double flops) {
+    st.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+__attribute__((target("avx2"))) uint64_t sum_words(const uint64_t* p, size_t n) {
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        s0 += p[i];
+        s1 += p[i + 1];
+        s2 += p[i + 2];
+        s3 += p[i + 3];
+    }
+    return s0 + s1 + s2 + s3;
+}
+
+// Ceiling 1: streaming read bandwidth, all hardware threads summing disjoint halves of 1 GiB.
+void BM_ReadBandwidth(benchmark::State& st) {
+    const auto* w = reinterpret_cast<const uint64_t*>(arena());
+    const int threads = olora_get_num_threads();
+    const size_t n = kArena / 8, per = n / threads;
+    std::vector<uint64_t> sums(threads);
+    for (auto _ : st) {
+        std::vector<std::thread> ts;
+        for (int t = 1; t < threads; ++t) ts.emplace_back([&, t] { sums[t] = sum_words(w + t * per, per); });
+        sums[0] = sum_words(w, per);
+        for (auto& t : ts) t.join();
+        benchmark::DoNotOptimize(sums.data());
+    }
+    set_counters(st, double(kArena), 0);
+}
+
+// Ceiling 2: fp32 GEMM rate, y[M,N] = x[M,K] w[N,K]^T, cache-resident operands.
+void BM_GemmF32(benchmark::State& st) {
+    const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
+    std::vector<float> x(size_t(m) * k, 0.5f), w(size_t(n) * k, 0.25f), y(size_t(m) * n);
+    for (auto _ : st) {
+        olora_gemm_f32(x.data(), k, w.data(), k, y.data(), n, m, n, k, 0);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, double(n) * k * 4, 2.0 * m * n * k);
+}
+
+std::vector<float> ones(size_t n) { return std::vector<float>(n, 0.01f); }
+
+// Quantized / dense linear: GB/s counts weight bytes (codes + absmax, q + scales, or fp32 W).
+void BM_Nf4Linear(benchmark::State& st) {
+    const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
+    const size_t codes = size_t(n) * k / 2, blocks = size_t(n) * k / 64;
+    Rotor rot(codes + blocks * 4);
+    const auto x = ones(size_t(m) * k);
+    std::vector<float> y(size_t(m) * n);
+    for (auto _ : st) {
+        uint8_t* p = rot.next();
+        olora_nf4_linear(x.data(), k, y.data(), n, m, n, k, p, reinterpret_cast<const float*>(p + codes), 0);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, double(codes + blocks * 4), 2.0 * m * n * k);
+}
+
+void BM_Int8Linear(benchmark::State& st) {
+    const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
+    const size_t q = size_t(n) * k;
+    Rotor rot(q + size_t(n) * 4);
+    const auto x = ones(size_t(m) * k);
+    std::vector<float> y(size_t(m) * n);
+    for (auto _ : st) {
+        uint8_t* p = rot.next();
+        olora_int8_linear(x.data(), k, y.data(), n, m, n, k, reinterpret_cast<const int8_t*>(p),
+                          reinterpret_cast<const float*>(p + q), 0);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, double(q + size_t(n) * 4), 2.0 * m * n * k);
+}
+
+void BM_F32Linear(benchmark::State& st) {
+    const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
+    const size_t bytes = size_t(n) * k * 4;
+    Rotor rot(bytes);
+    const auto x = ones(size_t(m) * k);
+    std::vector<float> y(size_t(m) * n);
+    for (auto _ : st) {
+        olora_gemm_f32(x.data(), k, reinterpret_cast<const float*>(rot.next()), k, y.data(), n, m, n, k, 0);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, double(bytes), 2.0 * m * n * k);
+}
+
+// SGMV: args = dtype, segments, rows per segment, rank, hidden (in = out), mode
+// (0 fused olora_sgmv, 1 olora_bgmv, 2 shrink only, 3 expand only). Every segment uses its own
+// slot. GB/s counts the byte floor: the A and B rows of the used slots read once, x read once,
+// y read and written once (as applicable to the mode).
+void BM_Sgmv(benchmark::State& st) {
+    const int dtype = int(st.range(0)), segs = int(st.range(1)), rows_per = int(st.range(2)), r = int(st.range(3)),
+              h = int(st.range(4)), mode = int(st.range(5));
+    const size_t es = dtype == OLORA_DTYPE_BF16 ? 2 : 4;
+    const int rows = segs * rows_per;
+    const size_t table = size_t(segs) * r * h * es;  // one table (A or B) for all slots
+    Rotor rot(2 * table);
+    std::vector<int32_t> starts(segs + 1), slots(segs), ranks(segs, r), row_slots(rows);
+    std::vector<float> scales(segs, 0.5f), v(size_t(rows) * r), scratch(size_t(rows) * r);
+    for (int i = 0; i <= segs; ++i) starts[i] = i * rows_per;
+    for (int i = 0; i < segs; ++i) slots[i] = i;
+    for (int i = 0; i < rows; ++i) row_slots[i] = i / rows_per;
+    std::vector<uint8_t> x(size_t(rows) * h * es, 0x3C), y(size_t(rows) * h * es, 0x3C);
+    for (auto _ : st) {
+        uint8_t* a = rot.next();
+        uint8_t* b = a + table;
+        switch (mode) {
+            case 0:
+                olora_sgmv(dtype, x.data(), h, y.data(), h, starts.data(), slots.data(), segs, a, b, segs, r, h, h,
+                           ranks.data(), scales.data(), scratch.data(), int64_t(scratch.size()));
+                break;
+            case 1:
+                olora_bgmv(dtype, x.data(), h, y.data(), h, rows, row_slots.data(), a, b, segs, r, h, h, ranks.data(),
+                           scales.data(), scratch.data(), int64_t(scratch.size()));
+                break;
+            case 2:
+                olora_sgmv_shrink(dtype, x.data(), h, v.data(), r, starts.data(), slots.data(), segs, a, segs, r, h,
+                                  ranks.data());
+                break;
+            default:
+                olora_sgmv_expand(dtype, v.data(), r, y.data(), h, starts.data(), slots.data(), segs, b, segs, r, h,
+                                  ranks.data(), scales.data());
+                break;
+        }
+        benchmark::ClobberMemory();
+    }
+    const double act = double(rows) * h * es;
+    double bytes = 0;
+    if (mode <= 1) bytes = 2.0 * table + 3 * act;
+    if (mode == 2) bytes = table + act;
+    if (mode == 3) bytes = table + 2 * act;
+    const double flops = (mode <= 1 ? 4.0 : 2.0) * rows * r * h;
+    set_counters(st, bytes, flops);
+}
+
+}  // namespace
+
+BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_GemmF32)->Args({256, 1024, 1024})->Args({512, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_F32Linear)->Args({1, 4096, 4096})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Nf4Linear)
+    ->ArgNames({"m", "n", "k"})
+    ->Args({1, 4096, 4096})
+    ->Args({1, 14336, 4096})
+    ->Args({1, 4096, 14336})
+    ->Args({8, 4096, 4096})
+    ->Args({32, 4096, 4096})
+    ->Args({256, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Int8Linear)
+    ->ArgNames({"m", "n", "k"})
+    ->Args({1, 4096, 4096})
+    ->Args({1, 14336, 4096})
+    ->Args({1, 4096, 14336})
+    ->Args({8, 4096, 4096})
+    ->Args({32, 4096, 4096})
+    ->Args({256, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Sgmv)
+    ->ArgNames({"bf16", "segs", "rows", "r", "h", "mode"})
+    ->Args({0, 32, 1, 16, 4096, 0})
+    ->Args({0, 32, 1, 16, 4096, 1})
+    ->Args({0, 32, 1, 16, 4096, 2})
+    ->Args({0, 32, 1, 16, 4096, 3})
+    ->Args({1, 32, 1, 16, 4096, 0})
+    ->Args({0, 32, 16, 16, 4096, 0})
+    ->Args({0, 4, 1, 64, 4096, 0})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+BENCHMARK_MAIN();

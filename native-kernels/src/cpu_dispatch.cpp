@@ -1,0 +1,81 @@
+// Run-time choice of the SIMD path (CPUID via __builtin_cpu_supports) and the thread count.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels_internal.h"
+#include "thread_pool.h"
+
+namespace olora {
+namespace {
+
+int detect() {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni"))
+        return OLORA_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return OLORA_ISA_AVX2;
+#endif
+    return OLORA_ISA_SCALAR;
+}
+
+int initial() {
+    const int best = detect();
+    if (const char* e = std::getenv("OLORA_ISA")) {
+        int want = 0;
+        if (!std::strcmp(e, "scalar")) want = OLORA_ISA_SCALAR;
+        else if (!std::strcmp(e, "avx2")) want = OLORA_ISA_AVX2;
+        else if (!std::strcmp(e, "avx512")) want = OLORA_ISA_AVX512;
+        if (want != 0 && want <= best) return want;
+    }
+    return best;
+}
+
+std::atomic<int>& isa_slot() {
+    static std::atomic<int> isa{initial()};
+    return isa;
+}
+
+}  // namespace
+
+int active_isa() { return isa_slot().load(std::memory_order_relaxed); }
+
+GemmNtFn gemm_nt_for(int isa) {
+    switch (isa) {
+        case OLORA_ISA_AVX512: return gemm_nt_avx512;
+        case OLORA_ISA_AVX2: return gemm_nt_avx2;
+        default: return gemm_nt_scalar;
+    }
+}
+
+ExpandFn expand_for(int isa) {
+    switch (isa) {
+        case OLORA_ISA_AVX512: return expand_avx512;
+        case OLORA_ISA_AVX2: return expand_avx2;
+        default: return expand_scalar;
+    }
+}
+
+}  // namespace olora
+
+extern "C" OLORA_API int32_t olora_detect_isa(void) { return olora::detect(); }
+
+extern "C" OLORA_API int32_t olora_get_isa(void) { return olora::active_isa(); }
+
+extern "C" OLORA_API int32_t olora_set_isa(int32_t isa) {
+    const int best = olora::detect();
+    if (isa == OLORA_ISA_AUTO) isa = best;
+    if (isa < OLORA_ISA_SCALAR || isa > OLORA_ISA_AVX512 || isa > best) return OLORA_E_ARGUMENT;
+    olora::isa_slot().store(isa, std::memory_order_relaxed);
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_set_num_threads(int32_t n) {
+    if (n < 0 || n > 256) return OLORA_E_ARGUMENT;
+    olora::set_num_threads(n);
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_get_num_threads(void) { return olora::num_threads(); }

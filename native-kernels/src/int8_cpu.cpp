@@ -1,0 +1,92 @@
+// int8 (per output channel, symmetric) linear, quantizer and dequantizer: argument checks and
+// path choice (fused AVX-512 GEMV for small M, otherwise dequantized tiles).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "kernels_internal.h"
+#include "thread_pool.h"
+
+namespace olora {
+namespace {
+
+struct Int8Source final : TileSource {
+    const int8_t* q;
+    const float* scales;
+    int k;
+    bool simd;
+    const float* rows(int n0, int n1, float* buf, int64_t* ld) const override {
+        *ld = k;
+        if (simd) {
+            int8_dequant_rows_avx512(q, scales, k, n0, n1, buf);
+        } else {
+            for (int n = n0; n < n1; ++n) {
+                const int8_t* qr = q + static_cast<int64_t>(n) * k;
+                float* o = buf + static_cast<int64_t>(n - n0) * k;
+                const float s = scales[n];
+                for (int j = 0; j < k; ++j) o[j] = static_cast<float>(qr[j]) * s;
+            }
+        }
+        return buf;
+    }
+};
+
+}  // namespace
+}  // namespace olora
+
+using namespace olora;
+
+extern "C" OLORA_API int32_t olora_int8_linear(const float* x, int64_t x_row_stride, float* y, int64_t y_row_stride,
+                                               int32_t m, int32_t n, int32_t k, const int8_t* q, const float* scales,
+                                               int32_t accumulate) {
+    if (m < 0 || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    if (m == 0) return OLORA_OK;
+    if (!x || !y || !q || !scales || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
+    const bool acc = accumulate != 0;
+    const bool simd = active_isa() == OLORA_ISA_AVX512;
+    if (simd && m <= kFusedMaxM) {
+        const int rows = 16;
+        parallel_for((n + rows - 1) / rows, [&](int64_t t) {
+            const int n0 = static_cast<int>(t) * rows;
+            int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+        });
+        return OLORA_OK;
+    }
+    Int8Source src;
+    src.q = q;
+    src.scales = scales;
+    src.k = k;
+    src.simd = simd;
+    linear_tiled(x, x_row_stride, y, y_row_stride, m, n, k, acc, src);
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_int8_quantize(const float* w, int32_t n, int32_t k, int8_t* q, float* scales) {
+    if (!w || !q || !scales || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    std::atomic<bool> bad{false};
+    parallel_for(n, [&](int64_t r) {
+        const float* wr = w + r * k;
+        int8_t* qr = q + r * k;
+        float mx = 0.f;
+        for (int j = 0; j < k; ++j) {
+            if (!std::isfinite(wr[j])) bad.store(true, std::memory_order_relaxed);
+            mx = std::max(mx, std::fabs(wr[j]));
+        }
+        const float s = mx / 127.f;
+        scales[r] = s;
+        for (int j = 0; j < k; ++j) {
+            float v = s > 0.f ? std::round(wr[j] / s) : 0.f;
+            v = std::min(127.f, std::max(-127.f, v));
+            qr[j] = static_cast<int8_t>(v);
+        }
+    });
+    return bad.load() ? OLORA_E_ARGUMENT : OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_int8_dequantize(const int8_t* q, const float* scales, int32_t n, int32_t k,
+                                                   float* out) {
+    if (!q || !scales || !out || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    for (int64_t r = 0; r < n; ++r)
+        for (int64_t j = 0; j < k; ++j) out[r * k + j] = static_cast<float>(q[r * k + j]) * scales[r];
+    return OLORA_OK;
+}

@@ -1,0 +1,84 @@
+// Internal declarations shared by the CPU kernel sources (not part of the C ABI).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "olora_kernels.h"
+
+#define OLORA_TARGET_AVX512 \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni,avx2,fma,f16c")))
+#define OLORA_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace olora {
+
+// ---- ISA dispatch (cpu_dispatch.cpp) ----
+int active_isa();
+
+// ---- bf16 helpers ----
+inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+inline uint16_t f32_to_bf16(float f) {  // round to nearest even, NaN stays NaN
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<uint16_t>(u >> 16);
+}
+
+extern const float kNf4CodeBook[16];
+
+// ---- Matrix kernels, one set per ISA (gemm_scalar.cpp, gemm_avx2.cpp, gemm_avx512.cpp) ----
+// NT product: c[i, j] (=|+=) sum_k x[i, k] * w[j, k] for i < m, j < n. X and W are f32 or bf16
+// (dtype), c is float32.
+using GemmNtFn = void (*)(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c,
+                          int64_t ldc, int m, int n, int k, bool accumulate);
+// Expand: y[i, j] += scale * sum_k v[i, k] * b[k, j] for i < m, j in [j0, j1); y and b of dtype
+// (f32 or bf16), v float32.
+using ExpandFn = void (*)(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y,
+                          int64_t ldy, int m, int r, int j0, int j1, float scale);
+
+void gemm_nt_scalar(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+                    int m, int n, int k, bool accumulate);
+void gemm_nt_avx2(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+                  int m, int n, int k, bool accumulate);
+void gemm_nt_avx512(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+                    int m, int n, int k, bool accumulate);
+void expand_scalar(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+                   int m, int r, int j0, int j1, float scale);
+void expand_avx2(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+                 int m, int r, int j0, int j1, float scale);
+void expand_avx512(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+                   int m, int r, int j0, int j1, float scale);
+
+GemmNtFn gemm_nt_for(int isa);
+ExpandFn expand_for(int isa);
+
+// ---- Quantized kernels (nf4_*.cpp, int8_*.cpp) ----
+// Fused GEMV for m <= kFusedMaxM rows, W rows [n0, n1). NF4 requires k % 64 == 0 and x given
+// deinterleaved: for row i, xd + i*k holds x[i, 0], x[i, 2], ... (k/2 values) then x[i, 1], x[i, 3] ...
+constexpr int kFusedMaxM = 8;
+void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                     float* y, int64_t ldy, bool accumulate);
+void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, int n0, int n1, float* out);
+void int8_gemv_avx512(const float* x, int64_t ldx, int m, int k, const int8_t* q, const float* scales, int n0,
+                      int n1, float* y, int64_t ldy, bool accumulate);
+void int8_dequant_rows_avx512(const int8_t* q, const float* scales, int k, int n0, int n1, float* out);
+
+// Row tile driver shared by the dense/quantized linears (linear_cpu.cpp): for each task of
+// `rows_per_tile` W rows, `fill` writes the rows as float32 [rows, k] into a per-thread buffer (or
+// returns a pointer to them), then the NT micro-kernel multiplies.
+struct TileSource {
+    // Returns a pointer to rows [n0, n1) as float32 with row stride *ld; may use buf
+    // (capacity (n1-n0)*k floats).
+    virtual const float* rows(int n0, int n1, float* buf, int64_t* ld) const = 0;
+    virtual ~TileSource() = default;
+};
+void linear_tiled(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, bool accumulate,
+                  const TileSource& src);
+
+}  // namespace olora

@@ -1,0 +1,94 @@
+// AVX-512 NF4 kernels for K % 64 == 0 (each W row is whole blocks of 32 code bytes).
+// The code book is one zmm register; vpermps looks codes up 16 at a time. Each 16 code bytes
+// give 16 high-nibble values (even elements) and 16 low-nibble values (odd elements).
+#include "simd.h"
+
+namespace olora {
+namespace {
+
+// R rows of W at a time: the x vectors of a block are loaded from memory once per block and
+// hit L1 for the other rows, even when x is larger than L1 (K = 14336).
+template <int M, int R>
+OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes, const float* absmax, int n,
+                                    float* y, int64_t ldy, bool acc) {
+    const __m512 lut = _mm512_loadu_ps(kNf4CodeBook);
+    const int nblk = k / 64;
+    const int half = k / 2;
+    const uint8_t* q = codes + static_cast<int64_t>(n) * half;
+    const float* am = absmax + static_cast<int64_t>(n) * nblk;
+    __m512 s[M][R];
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    for (int b = 0; b < nblk; ++b) {
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* qb = q + static_cast<int64_t>(r) * half + 32 * b;
+            const __m512i i0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
+            const __m512i i1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb + 16)));
+            const __m512 h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(i0, 4), lut);
+            const __m512 l0 = _mm512_permutexvar_ps(i0, lut);  // vpermps reads index bits 3:0 only
+            const __m512 h1 = _mm512_permutexvar_ps(_mm512_srli_epi32(i1, 4), lut);
+            const __m512 l1 = _mm512_permutexvar_ps(i1, lut);
+            const __m512 a = _mm512_set1_ps(am[static_cast<int64_t>(r) * nblk + b]);
+            for (int i = 0; i < M; ++i) {
+                const float* xe = xd + static_cast<int64_t>(i) * k + 32 * b;
+                const float* xo = xe + half;
+                __m512 t = _mm512_mul_ps(h0, _mm512_loadu_ps(xe));
+                t = _mm512_fmadd_ps(l0, _mm512_loadu_ps(xo), t);
+                t = _mm512_fmadd_ps(h1, _mm512_loadu_ps(xe + 16), t);
+                t = _mm512_fmadd_ps(l1, _mm512_loadu_ps(xo + 16), t);
+                s[i][r] = _mm512_fmadd_ps(t, a, s[i][r]);
+            }
+        }
+    }
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) {
+            const float v = _mm512_reduce_add_ps(s[i][r]);
+            float* o = y + i * ldy + n + r;
+            *o = acc ? *o + v : v;
+        }
+}
+
+template <int M>
+void gemv_rows(const float* xd, int k, const uint8_t* codes, const float* absmax, int n0, int n1, float* y,
+               int64_t ldy, bool acc) {
+    constexpr int R = M <= 2 ? 4 : 2;
+    int n = n0;
+    for (; n + R <= n1; n += R) gemv_block<M, R>(xd, k, codes, absmax, n, y, ldy, acc);
+    for (; n < n1; ++n) gemv_block<M, 1>(xd, k, codes, absmax, n, y, ldy, acc);
+}
+
+using GemvFn = void (*)(const float*, int, const uint8_t*, const float*, int, int, float*, int64_t, bool);
+
+}  // namespace
+
+void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                     float* y, int64_t ldy, bool accumulate) {
+    static const GemvFn tab[kFusedMaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
+                                           gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
+    tab[m - 1](xd, k, codes, absmax, n0, n1, y, ldy, accumulate);
+}
+
+OLORA_TARGET_AVX512 void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, int n0, int n1,
+                                                 float* out) {
+    const __m512 lut = _mm512_loadu_ps(kNf4CodeBook);
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const int64_t b0 = static_cast<int64_t>(n0) * (k / 64), b1 = static_cast<int64_t>(n1) * (k / 64);
+    for (int64_t b = b0; b < b1; ++b) {
+        const uint8_t* q = codes + 32 * b;
+        const __m512i i0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+        const __m512i i1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16)));
+        const __m512 a = _mm512_set1_ps(absmax[b]);
+        const __m512 h0 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(i0, 4), lut), a);
+        const __m512 l0 = _mm512_mul_ps(_mm512_permutexvar_ps(i0, lut), a);
+        const __m512 h1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(i1, 4), lut), a);
+        const __m512 l1 = _mm512_mul_ps(_mm512_permutexvar_ps(i1, lut), a);
+        float* o = out + (b - b0) * 64;
+        _mm512_storeu_ps(o, _mm512_permutex2var_ps(h0, lo, l0));
+        _mm512_storeu_ps(o + 16, _mm512_permutex2var_ps(h0, hi, l0));
+        _mm512_storeu_ps(o + 32, _mm512_permutex2var_ps(h1, lo, l1));
+        _mm512_storeu_ps(o + 48, _mm512_permutex2var_ps(h1, hi, l1));
+    }
+}
+
+}  // namespace olora

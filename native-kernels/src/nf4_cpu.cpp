@@ -1,0 +1,155 @@
+// NF4 (bitsandbytes layout) linear, quantizer and dequantizer: argument checks, path choice
+// (fused AVX-512 GEMV for small M and K % 64 == 0, otherwise dequantized tiles), and the
+// portable per-element dequantization that handles any K and a final partial block.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "kernels_internal.h"
+#include "thread_pool.h"
+
+namespace olora {
+
+const float kNf4CodeBook[16] = {
+    -1.0f,
+    -0.6961928009986877f,
+    -0.5250730514526367f,
+    -0.39491748809814453f,
+    -0.28444138169288635f,
+    -0.18477343022823334f,
+    -0.09105003625154495f,
+    0.0f,
+    0.07958029955625534f,
+    0.16093020141124725f,
+    0.24611230194568634f,
+    0.33791524171829224f,
+    0.44070982933044434f,
+    0.5626170039176941f,
+    0.7229568362236023f,
+    1.0f,
+};
+
+namespace {
+
+constexpr int kNf4FusedMaxM = 4;
+
+// Flat elements [g0, g1) into out.
+void dequant_flat(const uint8_t* codes, const float* absmax, int64_t g0, int64_t g1, float* out) {
+    for (int64_t g = g0; g < g1; ++g) {
+        const uint8_t byte = codes[g >> 1];
+        const int c = (g & 1) ? (byte & 0xF) : (byte >> 4);
+        out[g - g0] = kNf4CodeBook[c] * absmax[g >> 6];
+    }
+}
+
+struct Nf4Source final : TileSource {
+    const uint8_t* codes;
+    const float* absmax;
+    int k;
+    bool simd;
+    const float* rows(int n0, int n1, float* buf, int64_t* ld) const override {
+        *ld = k;
+        if (simd)
+            nf4_dequant_rows_avx512(codes, absmax, k, n0, n1, buf);
+        else
+            dequant_flat(codes, absmax, static_cast<int64_t>(n0) * k, static_cast<int64_t>(n1) * k, buf);
+        return buf;
+    }
+};
+
+int nearest_code(float v) {
+    // Midpoints between consecutive code-book values; ties go to the lower index.
+    int c = 0;
+    for (int i = 1; i < 16; ++i)
+        if (v > 0.5f * (kNf4CodeBook[i - 1] + kNf4CodeBook[i])) c = i;
+    return c;
+}
+
+}  // namespace
+}  // namespace olora
+
+using namespace olora;
+
+extern "C" OLORA_API int32_t olora_nf4_code_book(float* out) {
+    if (!out) return OLORA_E_ARGUMENT;
+    for (int i = 0; i < 16; ++i) out[i] = kNf4CodeBook[i];
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stride, float* y, int64_t y_row_stride,
+                                              int32_t m, int32_t n, int32_t k, const uint8_t* codes,
+                                              const float* absmax, int32_t accumulate) {
+    if (m < 0 || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    if (m == 0) return OLORA_OK;
+    if (!x || !y || !codes || !absmax || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
+    const bool acc = accumulate != 0;
+    const bool simd = active_isa() == OLORA_ISA_AVX512 && k % 64 == 0;
+    // Fused decode-and-dot up to 4 rows; from there the tiled path (dequantize once, register-
+    // blocked micro-kernel) is faster.
+    if (simd && m <= kNf4FusedMaxM) {
+        // Deinterleave x once: even elements then odd elements of each row.
+        thread_local std::vector<float> xd;
+        xd.resize(static_cast<size_t>(m) * k);
+        for (int i = 0; i < m; ++i) {
+            const float* xr = x + i * x_row_stride;
+            float* e = xd.data() + static_cast<int64_t>(i) * k;
+            float* o = e + k / 2;
+            for (int j = 0; j < k / 2; ++j) {
+                e[j] = xr[2 * j];
+                o[j] = xr[2 * j + 1];
+            }
+        }
+        const int rows = 16;
+        const float* xdp = xd.data();
+        parallel_for((n + rows - 1) / rows, [&](int64_t t) {
+            const int n0 = static_cast<int>(t) * rows;
+            nf4_gemv_avx512(xdp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+        });
+        return OLORA_OK;
+    }
+    Nf4Source src;
+    src.codes = codes;
+    src.absmax = absmax;
+    src.k = k;
+    src.simd = simd;
+    linear_tiled(x, x_row_stride, y, y_row_stride, m, n, k, acc, src);
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_nf4_quantize(const float* w, int64_t numel, uint8_t* codes, float* absmax) {
+    if (!w || !codes || !absmax || numel < 1) return OLORA_E_ARGUMENT;
+    const int64_t nblocks = (numel + 63) / 64;
+    const int64_t per_task = 1024;  // blocks
+    std::atomic<bool> bad{false};
+    parallel_for((nblocks + per_task - 1) / per_task, [&](int64_t t) {
+        const int64_t b1 = std::min(nblocks, (t + 1) * per_task);
+        for (int64_t b = t * per_task; b < b1; ++b) {
+            const int64_t g0 = b * 64, g1 = std::min(numel, g0 + 64);
+            float am = 0.f;
+            for (int64_t g = g0; g < g1; ++g) {
+                if (!std::isfinite(w[g])) bad.store(true, std::memory_order_relaxed);
+                am = std::max(am, std::fabs(w[g]));
+            }
+            absmax[b] = am;
+            // Pairs never straddle blocks (64 is even), so each byte is written by one task.
+            for (int64_t g = g0; g < g1; g += 2) {
+                const int c0 = am > 0.f ? nearest_code(w[g] / am) : 7;
+                const int c1 = (g + 1 < g1) ? (am > 0.f ? nearest_code(w[g + 1] / am) : 7) : 7;
+                codes[g >> 1] = static_cast<uint8_t>((c0 << 4) | c1);
+            }
+        }
+    });
+    return bad.load() ? OLORA_E_ARGUMENT : OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_nf4_dequantize(const uint8_t* codes, const float* absmax, int64_t numel,
+                                                  float* out) {
+    if (!codes || !absmax || !out || numel < 1) return OLORA_E_ARGUMENT;
+    const int64_t chunk = 1 << 16;
+    parallel_for((numel + chunk - 1) / chunk, [&](int64_t t) {
+        const int64_t g0 = t * chunk;
+        dequant_flat(codes, absmax, g0, std::min(numel, g0 + chunk), out + g0);
+    });
+    return OLORA_OK;
+}

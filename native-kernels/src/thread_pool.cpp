@@ -1,0 +1,160 @@
+#include "thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OLORA_PAUSE() _mm_pause()
+#else
+#define OLORA_PAUSE() ((void)0)
+#endif
+
+namespace olora {
+namespace {
+
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+class Pool {
+public:
+    explicit Pool(int threads) { start(threads); }
+
+    int threads() const { return threads_; }
+
+    void resize(int threads) {
+        std::lock_guard<std::mutex> busy(busy_);
+        stop();
+        start(threads);
+    }
+
+    void run(int64_t n, TaskFn fn, void* ctx) {
+        if (n <= 0) return;
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (n == 1 || threads_ <= 1 || !busy.owns_lock()) {
+            for (int64_t t = 0; t < n; ++t) fn(ctx, t);
+            return;
+        }
+        fn_ = fn;
+        ctx_ = ctx;
+        num_tasks_ = n;
+        next_.store(0, std::memory_order_relaxed);
+        uint64_t g;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            g = generation_.load(std::memory_order_relaxed) + 1;
+            open_.store(g, std::memory_order_seq_cst);
+            generation_.store(g, std::memory_order_release);
+        }
+        cv_.notify_all();
+        work();
+        // Close the job, then wait only for the workers that joined it: a worker that is not
+        // running (another process holds the core) never delays the caller.
+        open_.store(0, std::memory_order_seq_cst);
+        for (int i = 0; active_.load(std::memory_order_seq_cst) != 0; ++i) {
+            if (i < 4096)
+                OLORA_PAUSE();
+            else
+                std::this_thread::yield();
+        }
+    }
+
+private:
+    void work() {
+        for (;;) {
+            const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+            if (t >= num_tasks_) break;
+            fn_(ctx_, t);
+        }
+    }
+
+    // `seen` is the generation when the worker was created: a job or stop posted before the
+    // thread gets to run is still seen as new.
+    void worker_loop(uint64_t seen) {
+        for (;;) {
+            // Spin for a while, then sleep on the condition variable.
+            auto until = std::chrono::steady_clock::now() + kSpin;
+            uint64_t g;
+            for (int i = 0;; ++i) {
+                g = generation_.load(std::memory_order_acquire);
+                if (g != seen) break;
+                OLORA_PAUSE();
+                if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
+                    std::unique_lock<std::mutex> lk(mu_);
+                    cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+                    g = generation_.load(std::memory_order_acquire);
+                    break;
+                }
+            }
+            seen = g;
+            if (quit_.load(std::memory_order_acquire)) return;
+            active_.fetch_add(1, std::memory_order_seq_cst);
+            if (open_.load(std::memory_order_seq_cst) == g) work();
+            active_.fetch_sub(1, std::memory_order_seq_cst);
+        }
+    }
+
+    void start(int threads) {
+        threads_ = threads < 1 ? 1 : threads;
+        quit_.store(false);
+        const uint64_t g = generation_.load(std::memory_order_acquire);
+        for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, g] { worker_loop(g); });
+    }
+
+    void stop() {
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            quit_.store(true, std::memory_order_release);
+            generation_.fetch_add(1, std::memory_order_release);
+        }
+        cv_.notify_all();
+        for (auto& t : workers_) t.join();
+        workers_.clear();
+    }
+
+    int threads_ = 1;
+    std::vector<std::thread> workers_;
+    std::mutex busy_;  // held by the caller that owns the pool for one job
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> quit_{false};
+    TaskFn fn_ = nullptr;
+    void* ctx_ = nullptr;
+    int64_t num_tasks_ = 0;
+    std::atomic<int64_t> next_{0};
+    std::atomic<uint64_t> open_{0};  // generation of the job that workers may still join, 0 = none
+    std::atomic<int> active_{0};     // workers inside a job
+};
+
+int default_threads() {
+    if (const char* e = std::getenv("OLORA_NUM_THREADS")) {
+        int n = std::atoi(e);
+        if (n >= 1 && n <= 256) return n;
+    }
+    unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : static_cast<int>(hc > 256 ? 256 : hc);
+}
+
+Pool& pool() {
+    // Leaked on purpose: workers must not be joined during static destruction.
+    static Pool* p = new Pool(default_threads());
+    return *p;
+}
+
+}  // namespace
+
+void parallel_for_raw(int64_t num_tasks, TaskFn fn, void* ctx) { pool().run(num_tasks, fn, ctx); }
+
+int num_threads() { return pool().threads(); }
+
+int set_num_threads(int n) {
+    pool().resize(n <= 0 ? default_threads() : n);
+    return pool().threads();
+}
+
+}  // namespace olora

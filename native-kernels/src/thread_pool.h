@@ -1,0 +1,27 @@
+// A small persistent thread pool: parallel_for over task indices with dynamic scheduling.
+// The calling thread takes part; workers spin briefly after each job (so the next call, which
+// in a decode step follows within microseconds, starts without a wake-up), then sleep.
+#pragma once
+
+#include <cstdint>
+
+namespace olora {
+
+using TaskFn = void (*)(void* ctx, int64_t task);
+
+// Runs fn(ctx, t) for t in [0, num_tasks) on up to num_threads() threads; returns when all are
+// done. Runs everything on the caller when num_tasks <= 1, the pool has one thread, or another
+// thread is using the pool at the moment.
+void parallel_for_raw(int64_t num_tasks, TaskFn fn, void* ctx);
+
+template <typename F>
+void parallel_for(int64_t num_tasks, const F& f) {
+    parallel_for_raw(
+        num_tasks, [](void* c, int64_t t) { (*static_cast<const F*>(c))(t); },
+        const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+int num_threads();
+int set_num_threads(int n);  // 0 = hardware concurrency; returns the new count
+
+}  // namespace olora

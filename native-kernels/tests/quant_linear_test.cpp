@@ -1,0 +1,211 @@
+// NF4 / int8 / float32 linear layers and the quantizers against double-precision references on
+// every ISA path: M = 1..64 (fused GEMV and tiled paths), K not a multiple of 16 or 64, a final
+// partial NF4 block, padded strides, accumulate on and off (overwrite outputs are NaN-poisoned;
+// accumulate must keep padding columns bit-identical).
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "test_util.h"
+
+using namespace olora_test;
+
+namespace {
+
+const float kCodeBook[16] = {-1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+                             -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+                             0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+                             0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+struct Shape {
+    int m, n, k;
+};
+const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000}, {3, 17, 1000}, {4, 7, 4097},
+                         {8, 40, 128}, {9, 40, 192}, {17, 13, 320}, {64, 37, 256}, {5, 3, 63}};
+
+// Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
+void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate,
+                const std::function<int32_t(const float*, int64_t, float*, int64_t)>& call) {
+    SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) +
+                 " acc=" + std::to_string(accumulate));
+    const int64_t ldx = s.k + 3, ldy = s.n + 2;
+    const std::vector<float> x = uniform(g, s.m * ldx);
+    std::vector<float> y = uniform(g, s.m * ldy);
+    const std::vector<float> y0 = y;
+    if (!accumulate)
+        for (int i = 0; i < s.m; ++i)
+            for (int j = 0; j < s.n; ++j) y[i * ldy + j] = std::numeric_limits<float>::quiet_NaN();
+    ASSERT_EQ(call(x.data(), ldx, y.data(), ldy), OLORA_OK);
+    int bad = 0;
+    for (int i = 0; i < s.m; ++i)
+        for (int j = 0; j < ldy; ++j) {
+            const float got = y[i * ldy + j];
+            if (j >= s.n) {
+                if (!same_bits(got, y0[i * ldy + j]) && ++bad < 5) ADD_FAILURE() << "padding changed at " << i << "," << j;
+                continue;
+            }
+            double ref = accumulate ? y0[i * ldy + j] : 0.0, bound = std::fabs(ref);
+            for (int kk = 0; kk < s.k; ++kk) {
+                const double t = double(x[i * ldx + kk]) * w[size_t(j) * s.k + kk];
+                ref += t;
+                bound += std::fabs(t);
+            }
+            if (!(std::fabs(got - ref) <= 2e-6 * bound + 1e-6) && ++bad < 5)
+                ADD_FAILURE() << "y[" << i << "," << j << "]=" << got << " ref " << ref;
+        }
+    EXPECT_EQ(bad, 0);
+}
+
+class LinearTest : public IsaTest {};
+
+TEST_P(LinearTest, Nf4) {
+    SCOPED_TRACE(trace());
+    for (const Shape& s : kShapes) {
+        const int64_t numel = int64_t(s.n) * s.k;
+        std::vector<uint8_t> codes((numel + 1) / 2);
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
+        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        std::vector<double> w(numel);
+        for (int64_t gi = 0; gi < numel; ++gi) {
+            const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
+            w[gi] = double(kCodeBook[c]) * absmax[gi / 64];
+        }
+        for (bool acc : {false, true})
+            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                return olora_nf4_linear(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(), acc);
+            });
+    }
+}
+
+TEST_P(LinearTest, Int8) {
+    SCOPED_TRACE(trace());
+    for (const Shape& s : kShapes) {
+        std::vector<int8_t> q(size_t(s.n) * s.k);
+        std::uniform_int_distribution<int> val(-127, 127);
+        for (auto& v : q) v = static_cast<int8_t>(val(rng_));
+        const std::vector<float> scales = uniform(rng_, s.n, 0.001f, 0.05f);
+        std::vector<double> w(q.size());
+        for (int j = 0; j < s.n; ++j)
+            for (int kk = 0; kk < s.k; ++kk) w[size_t(j) * s.k + kk] = double(q[size_t(j) * s.k + kk]) * scales[j];
+        for (bool acc : {false, true})
+            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                return olora_int8_linear(x, ldx, y, ldy, s.m, s.n, s.k, q.data(), scales.data(), acc);
+            });
+    }
+}
+
+TEST_P(LinearTest, Float32) {
+    SCOPED_TRACE(trace());
+    for (const Shape& s : kShapes) {
+        const int64_t ldw = s.k + 1;
+        const std::vector<float> wf = uniform(rng_, s.n * ldw);
+        std::vector<double> w(size_t(s.n) * s.k);
+        for (int j = 0; j < s.n; ++j)
+            for (int kk = 0; kk < s.k; ++kk) w[size_t(j) * s.k + kk] = wf[j * ldw + kk];
+        for (bool acc : {false, true})
+            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                return olora_gemm_f32(x, ldx, wf.data(), ldw, y, ldy, s.m, s.n, s.k, acc);
+            });
+    }
+}
+
+OLORA_INSTANTIATE_ISA(LinearTest);
+
+TEST(Nf4Quantize, NibbleOrderAndCodeBook) {
+    float cb[16];
+    ASSERT_EQ(olora_nf4_code_book(cb), OLORA_OK);
+    for (int i = 0; i < 16; ++i) EXPECT_EQ(cb[i], kCodeBook[i]);
+    std::vector<float> w(64, 0.f);
+    w[0] = 2.f;   // code 15 (1.0 * absmax), first element -> high nibble
+    w[1] = -2.f;  // code 0
+    w[2] = 0.f;   // code 7
+    w[3] = 1.f;   // 0.5 -> nearest is 0.4407 (12)
+    std::vector<uint8_t> codes(32);
+    float absmax = 0;
+    ASSERT_EQ(olora_nf4_quantize(w.data(), 64, codes.data(), &absmax), OLORA_OK);
+    EXPECT_EQ(absmax, 2.f);
+    EXPECT_EQ(codes[0], 0xF0);
+    EXPECT_EQ(codes[1], 0x7C);
+    // Odd numel: last low nibble is code 7; absmax of an all-zero block is 0.
+    float z[3] = {0, 0, 0}, am = -1;
+    uint8_t c2[2];
+    ASSERT_EQ(olora_nf4_quantize(z, 3, c2, &am), OLORA_OK);
+    EXPECT_EQ(am, 0.f);
+    EXPECT_EQ(c2[0], 0x77);
+    EXPECT_EQ(c2[1], 0x77);
+}
+
+TEST(Nf4Quantize, NearestCodeRoundTrip) {
+    std::mt19937 g(fresh_seed());
+    const int64_t numel = 64 * 37 + 21;  // final partial block
+    const std::vector<float> w = uniform(g, numel, -3.f, 3.f);
+    std::vector<uint8_t> codes((numel + 1) / 2);
+    std::vector<float> absmax((numel + 63) / 64), back(numel);
+    ASSERT_EQ(olora_nf4_quantize(w.data(), numel, codes.data(), absmax.data()), OLORA_OK);
+    ASSERT_EQ(olora_nf4_dequantize(codes.data(), absmax.data(), numel, back.data()), OLORA_OK);
+    for (int64_t b = 0; b < int64_t(absmax.size()); ++b) {
+        float am = 0;
+        for (int64_t i = b * 64; i < std::min(numel, b * 64 + 64); ++i) am = std::max(am, std::fabs(w[i]));
+        ASSERT_EQ(absmax[b], am);
+    }
+    for (int64_t i = 0; i < numel; ++i) {
+        const int c = (i & 1) ? (codes[i / 2] & 0xF) : (codes[i / 2] >> 4);
+        const double am = absmax[i / 64], v = w[i] / am;
+        for (int j = 0; j < 16; ++j) ASSERT_LE(std::fabs(v - kCodeBook[c]), std::fabs(v - kCodeBook[j]) + 1e-6) << i;
+        ASSERT_EQ(back[i], kCodeBook[c] * absmax[i / 64]);
+    }
+}
+
+TEST(Int8Quantize, ScalesAndRounding) {
+    std::mt19937 g(fresh_seed());
+    const int n = 7, k = 1001;
+    std::vector<float> w = uniform(g, n * k, -2.f, 2.f);
+    std::fill(w.begin() + 3 * k, w.begin() + 4 * k, 0.f);  // an all-zero row
+    std::vector<int8_t> q(n * k);
+    std::vector<float> scales(n), back(n * k);
+    ASSERT_EQ(olora_int8_quantize(w.data(), n, k, q.data(), scales.data()), OLORA_OK);
+    ASSERT_EQ(olora_int8_dequantize(q.data(), scales.data(), n, k, back.data()), OLORA_OK);
+    for (int r = 0; r < n; ++r) {
+        float mx = 0;
+        for (int j = 0; j < k; ++j) mx = std::max(mx, std::fabs(w[r * k + j]));
+        EXPECT_EQ(scales[r], mx / 127.f);
+        for (int j = 0; j < k; ++j) {
+            const int expect = scales[r] > 0 ? int(std::lround(w[r * k + j] / scales[r])) : 0;
+            ASSERT_EQ(q[r * k + j], std::max(-127, std::min(127, expect)));
+            ASSERT_EQ(back[r * k + j], q[r * k + j] * scales[r]);
+        }
+    }
+}
+
+TEST(QuantArguments, BadArgumentsAreRefused) {
+    float x[8] = {}, y[8] = {}, s[2] = {1, 1}, w[8] = {};
+    uint8_t codes[4] = {};
+    int8_t q[8] = {};
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, 1, 2, 4, codes, s, 0), OLORA_OK);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, 0, 2, 4, nullptr, nullptr, 0), OLORA_OK);  // m == 0: nothing to do
+    EXPECT_EQ(olora_nf4_linear(nullptr, 4, y, 2, 1, 2, 4, codes, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 3, y, 2, 1, 2, 4, codes, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 1, 1, 2, 4, codes, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, -1, 2, 4, codes, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, 1, 0, 4, codes, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, 1, 2, 4, nullptr, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear(x, 4, y, 2, 1, 2, 4, codes, nullptr, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 4, q, s, 0), OLORA_OK);
+    EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 0, q, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 4, q, nullptr, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_linear(x, 4, nullptr, 2, 1, 2, 4, q, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_gemm_f32(x, 4, w, 3, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_gemm_f32(x, 4, nullptr, 4, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_quantize(w, 0, codes, s), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_quantize(nullptr, 8, codes, s), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_dequantize(codes, nullptr, 8, w), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_quantize(w, 2, 0, q, s), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_dequantize(q, s, 2, 4, nullptr), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_code_book(nullptr), OLORA_E_ARGUMENT);
+    float nan_w[2] = {1.f, std::numeric_limits<float>::quiet_NaN()};
+    EXPECT_EQ(olora_nf4_quantize(nan_w, 2, codes, s), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_int8_quantize(nan_w, 1, 2, q, s), OLORA_E_ARGUMENT);
+}
+
+}  // namespace
