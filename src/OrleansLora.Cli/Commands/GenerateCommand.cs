@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OrleansLora.Engine.Quantization;
 using System.Diagnostics;
 using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.Sampling;
@@ -23,10 +24,11 @@ internal static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Sampling seed (same seed, same output)." };
         var stop = new Option<string[]>("--stop") { Description = "Stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: float32, bfloat16, float16.", DefaultValueFactory = _ => "float32" };
+        var quantization = new Option<QuantizationMode>("--quantization") { Description = "Linear layers as none, int8 or nf4 (native kernels).", DefaultValueFactory = _ => QuantizationMode.None };
 
         var command = new Command("generate", "Generate text from a prompt, streaming tokens as they come.")
         {
-            model, prompt, chat, system, maxTokens, temperature, topK, topP, repetition, seed, stop, dtype,
+            model, prompt, chat, system, maxTokens, temperature, topK, topP, repetition, seed, stop, dtype, quantization,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -34,6 +36,7 @@ internal static class GenerateCommand
             {
                 ModelPath = parse.GetValue(model)!.FullName,
                 Dtype = parse.GetValue(dtype)!,
+                Quantization = parse.GetValue(quantization),
                 MaxBatchSize = 1,
                 MaxBatchTokens = 512,
                 KvCacheBytes = 256L * 1024 * 1024,

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OrleansLora.Engine.Quantization;
 using System.Globalization;
 using System.Text.Json;
 using OrleansLora.Engine.Caching;
@@ -19,8 +20,9 @@ internal static class LogitsCommand
         var json = new Option<bool>("--json") { Description = "Print {\"tokens\":[...],\"logits\":[...]} with every logit." };
         var top = new Option<int>("--top") { Description = "Without --json: how many of the largest logits to list.", DefaultValueFactory = _ => 10 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: float32, bfloat16, float16.", DefaultValueFactory = _ => "float32" };
+        var quantization = new Option<QuantizationMode>("--quantization") { Description = "Linear layers as none, int8 or nf4 (native kernels).", DefaultValueFactory = _ => QuantizationMode.None };
 
-        var command = new Command("logits", "Print the last position's logits for the given token ids.") { model, tokens, json, top, dtype };
+        var command = new Command("logits", "Print the last position's logits for the given token ids.") { model, tokens, json, top, dtype, quantization };
         command.SetAction(parse =>
         {
             int[] ids;
@@ -36,7 +38,7 @@ internal static class LogitsCommand
             }
             try
             {
-                using var llama = LlamaModel.Load(parse.GetValue(model)!.FullName, new ModelLoadOptions { Dtype = parse.GetValue(dtype)!, MaxSequenceLength = Math.Max(ids.Length, 1) });
+                using var llama = LlamaModel.Load(parse.GetValue(model)!.FullName, new ModelLoadOptions { Dtype = parse.GetValue(dtype)!, Quantization = parse.GetValue(quantization), MaxSequenceLength = Math.Max(ids.Length, 1) });
                 float[] logits = LastPositionLogits(llama, ids);
                 if (parse.GetValue(json))
                 {

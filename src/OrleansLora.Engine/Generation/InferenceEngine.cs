@@ -56,7 +56,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     {
         options.Validate();
         NativeRuntime.EnsureInitialized();
-        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, MaxSequenceLength = options.MaxSequenceLength });
+        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, MaxSequenceLength = options.MaxSequenceLength });
         try
         {
             return new InferenceEngine(model, TokenizerLoader.Load(options.ModelPath), options, logger);

@@ -1,3 +1,5 @@
+using OrleansLora.Engine.Quantization;
+
 namespace OrleansLora.Engine.Generation;
 
 /// <summary>Configuration section <c>OrleansLora:Engine</c>.</summary>
@@ -10,6 +12,9 @@ public sealed record InferenceEngineOptions
 
     /// <summary>Compute dtype: float32 (CPU default), bfloat16 or float16.</summary>
     public string Dtype { get; init; } = "float32";
+
+    /// <summary>Storage of the base model's linear layers: None, Int8 or Nf4 (native kernels).</summary>
+    public QuantizationMode Quantization { get; init; } = QuantizationMode.None;
 
     /// <summary>Bytes of KV cache; divided into sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
     public long KvCacheBytes { get; init; } = 512L * 1024 * 1024;

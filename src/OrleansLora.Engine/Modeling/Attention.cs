@@ -21,7 +21,7 @@ public sealed class Attention : IDisposable
     private readonly double _scale;
 
     /// <param name="qkv">q_proj, k_proj and v_proj stacked by rows, so one matmul projects all three.</param>
-    public Attention(ModelConfig config, DenseLinear qkv, DenseLinear o)
+    public Attention(ModelConfig config, ILinearLayer qkv, ILinearLayer o)
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.NumKeyValueHeads;
@@ -32,8 +32,8 @@ public sealed class Attention : IDisposable
         OProj = o;
     }
 
-    public DenseLinear QkvProj { get; } // hidden → (heads + 2*kvHeads)*headDim
-    public DenseLinear OProj { get; }   // heads*headDim → hidden
+    public ILinearLayer QkvProj { get; } // hidden → (heads + 2*kvHeads)*headDim
+    public ILinearLayer OProj { get; }   // heads*headDim → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
     public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin)

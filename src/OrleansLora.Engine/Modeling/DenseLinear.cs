@@ -8,7 +8,7 @@ namespace OrleansLora.Engine.Modeling;
 /// decode shapes (measured 20–40% at M = 1–32, N = 50304, K = 1024; docs/BENCHMARKS.md).
 /// Quantized and adapter-aware variants replace this type later.
 /// </summary>
-public sealed class DenseLinear : IDisposable
+public sealed class DenseLinear : ILinearLayer
 {
     private readonly Tensor _transposed; // [in, out]
 
@@ -26,6 +26,7 @@ public sealed class DenseLinear : IDisposable
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
+    public long WeightBytes => _transposed.NumberOfElements * _transposed.ElementSize;
 
     /// <summary>The weight as [in, out]; column j is output feature j.</summary>
     public Tensor Transposed => _transposed;

@@ -2,6 +2,7 @@ using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Quantization;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Modeling;
@@ -13,14 +14,15 @@ namespace OrleansLora.Engine.Modeling;
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
-    private readonly Tensor? _embed;     // [vocab, hidden]; null when tied (rows come from _lmHead)
-    private readonly DenseLinear _lmHead; // hidden → vocab
+    private readonly Tensor? _embed;      // [vocab, hidden]; null when the rows come from a dense tied _lmHead
+    private readonly ILinearLayer _lmHead; // hidden → vocab
     private readonly RmsNorm _norm;
     private readonly DecoderLayer[] _layers;
     private readonly RotaryEmbedding _rope;
 
-    private LlamaModel(ModelConfig config, string directory, ScalarType dtype, Tensor? embed, DenseLinear lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
+    private LlamaModel(ModelConfig config, string directory, ScalarType dtype, QuantizationMode quantization, Tensor? embed, ILinearLayer lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
     {
+        Quantization = quantization;
         Config = config;
         Directory = directory;
         Dtype = dtype;
@@ -34,6 +36,11 @@ public sealed class LlamaModel : IDisposable
     public ModelConfig Config { get; }
     public string Directory { get; }
     public ScalarType Dtype { get; }
+    public QuantizationMode Quantization { get; }
+
+    /// <summary>Bytes of weights a decode step reads: every linear layer (embedding rows are negligible).</summary>
+    public long LinearWeightBytes => _lmHead.WeightBytes + _layers.Sum(l =>
+        l.Attention.QkvProj.WeightBytes + l.Attention.OProj.WeightBytes + l.Mlp.GateUp.WeightBytes + l.Mlp.Down.WeightBytes);
     public int MaxSequenceLength => _rope.MaxPositions;
     public IReadOnlyList<DecoderLayer> Layers => _layers;
 
@@ -62,14 +69,29 @@ public sealed class LlamaModel : IDisposable
             }
             // Projections that read the same input are stacked by rows (one matmul instead of
             // three or two); the parts are loaded one at a time, so the copy is one layer's worth.
-            DenseLinear LoadStacked(params (string Name, long Rows)[] parts)
+            // Quantized layers are quantized from float32, one weight at a time.
+            var linearDtype = options.Quantization == QuantizationMode.None ? dtype : ScalarType.Float32;
+            ILinearLayer Own(Tensor weight, bool dense = false)
             {
-                var loaded = parts.Select(part => reader.Load(part.Name, [part.Rows, h], dtype, storedDtype)).ToArray();
+                ILinearLayer linear;
+                if (options.Quantization == QuantizationMode.None || dense)
+                {
+                    linear = new DenseLinear(weight);
+                }
+                else
+                {
+                    using (weight)
+                        linear = options.Quantization == QuantizationMode.Nf4 ? Nf4Linear.Quantize(weight) : Int8Linear.Quantize(weight);
+                }
+                owned.Add(linear);
+                return linear;
+            }
+            ILinearLayer LoadStacked(params (string Name, long Rows)[] parts)
+            {
+                var loaded = parts.Select(part => reader.Load(part.Name, [part.Rows, h], linearDtype, storedDtype)).ToArray();
                 try
                 {
-                    var linear = new DenseLinear(cat(loaded, 0));
-                    owned.Add(linear);
-                    return linear;
+                    return Own(cat(loaded, 0));
                 }
                 finally
                 {
@@ -77,16 +99,15 @@ public sealed class LlamaModel : IDisposable
                         l.Dispose();
                 }
             }
-            DenseLinear LoadLinear(string name, long rows, long cols)
-            {
-                var linear = new DenseLinear(reader.Load(name, [rows, cols], dtype, storedDtype));
-                owned.Add(linear);
-                return linear;
-            }
+            ILinearLayer LoadLinear(string name, long rows, long cols) => Own(reader.Load(name, [rows, cols], linearDtype, storedDtype));
+            bool denseHead = options.Quantization != QuantizationMode.None && !options.QuantizeLmHead;
             // Tied checkpoints usually omit lm_head.weight; some still carry a copy, which is ignored.
-            // When tied, one [hidden, vocab] copy serves both the lm_head and the embedding lookup.
-            Tensor? embed = config.TieWordEmbeddings ? null : Load("model.embed_tokens.weight", vocab, h);
-            var lmHead = LoadLinear(config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", vocab, h);
+            // When tied and dense, one [hidden, vocab] copy serves both the lm_head and the embedding
+            // lookup; a quantized head keeps a dense embedding beside it for the lookup.
+            bool embedFromHead = config.TieWordEmbeddings && (options.Quantization == QuantizationMode.None || denseHead);
+            Tensor? embed = embedFromHead ? null : Load("model.embed_tokens.weight", vocab, h);
+            string headName = config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+            var lmHead = denseHead ? Own(reader.Load(headName, [vocab, h], dtype, storedDtype), dense: true) : LoadLinear(headName, vocab, h);
             var layers = new DecoderLayer[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++)
             {
@@ -105,7 +126,7 @@ public sealed class LlamaModel : IDisposable
             }
             var norm = new RmsNorm(Load("model.norm.weight", h), config.RmsNormEps);
             var rope = new RotaryEmbedding(config, maxLen, dtype);
-            return new LlamaModel(config, directory, dtype, embed, lmHead, norm, layers, rope);
+            return new LlamaModel(config, directory, dtype, options.Quantization, embed, lmHead, norm, layers, rope);
         }
         catch
         {
@@ -131,7 +152,7 @@ public sealed class LlamaModel : IDisposable
         using var scope = NewDisposeScope();
         var x = _embed is not null
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]
-            : _lmHead.Transposed.index_select(1, batch.TokenIds).t().contiguous();      // [tokens, hidden]
+            : ((DenseLinear)_lmHead).Transposed.index_select(1, batch.TokenIds).t().contiguous(); // [tokens, hidden]
         var (cos, sin) = _rope.ForPositions(batch.Positions);
         foreach (var layer in _layers)
             x = layer.Forward(x, batch, cache, cos, sin);

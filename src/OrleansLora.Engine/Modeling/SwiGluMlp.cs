@@ -4,10 +4,10 @@ using static TorchSharp.torch.nn.functional;
 namespace OrleansLora.Engine.Modeling;
 
 /// <summary>Llama's MLP: down(silu(gate(x)) * up(x)), with gate and up stacked so one matmul computes both.</summary>
-public sealed class SwiGluMlp(DenseLinear gateUp, DenseLinear down) : IDisposable
+public sealed class SwiGluMlp(ILinearLayer gateUp, ILinearLayer down) : IDisposable
 {
-    public DenseLinear GateUp { get; } = gateUp; // hidden → 2*intermediate: gate_proj outputs, then up_proj outputs
-    public DenseLinear Down { get; } = down;     // intermediate → hidden
+    public ILinearLayer GateUp { get; } = gateUp; // hidden → 2*intermediate: gate_proj outputs, then up_proj outputs
+    public ILinearLayer Down { get; } = down;     // intermediate → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
     public Tensor Forward(Tensor x)

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace OrleansLora.Engine.Native;
 
 /// <summary>C ABI of native-kernels (include/olora_kernels.h) and the libc loader calls the engine needs.</summary>
-internal static partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
     public const string KernelsLibrary = "olora_kernels";
     public const int ExpectedAbiVersion = 1;

@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+
+namespace OrleansLora.Engine.Native;
+
+/// <summary>Compute kernels of native-kernels/include/olora_kernels.h. Callers validate arguments first.</summary>
+internal static unsafe partial class NativeMethods
+{
+    public const int DtypeF32 = 0;
+    public const int DtypeBf16 = 1;
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_set_isa")]
+    public static partial int SetIsa(int isa);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_isa")]
+    public static partial int GetIsa();
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_detect_isa")]
+    public static partial int DetectIsa();
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_set_num_threads")]
+    public static partial int SetNumThreads(int threads);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_num_threads")]
+    public static partial int GetNumThreads();
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_gemm_f32")]
+    public static partial int GemmF32(float* x, long xRowStride, float* w, long wRowStride, float* y, long yRowStride, int m, int n, int k, int accumulate);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_linear")]
+    public static partial int Nf4Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, byte* codes, float* absmax, int accumulate);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_quantize")]
+    public static partial int Nf4Quantize(float* w, long numel, byte* codes, float* absmax);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_dequantize")]
+    public static partial int Nf4Dequantize(byte* codes, float* absmax, long numel, float* output);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_code_book")]
+    public static partial int Nf4CodeBook(float* output);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear")]
+    public static partial int Int8Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_quantize")]
+    public static partial int Int8Quantize(float* w, int n, int k, sbyte* q, float* scales);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_dequantize")]
+    public static partial int Int8Dequantize(sbyte* q, float* scales, int n, int k, float* output);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv")]
+    public static partial int Sgmv(int dtype, void* x, long xRowStride, void* y, long yRowStride,
+        int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
+        int inFeatures, int outFeatures, int* slotRanks, float* slotScales, float* scratch, long scratchElems);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_shrink")]
+    public static partial int SgmvShrink(int dtype, void* x, long xRowStride, float* v, long vRowStride,
+        int* segStarts, int* segSlots, int numSegments, void* aTable, int numSlots, int maxRank, int inFeatures, int* slotRanks);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_expand")]
+    public static partial int SgmvExpand(int dtype, float* v, long vRowStride, void* y, long yRowStride,
+        int* segStarts, int* segSlots, int numSegments, void* bTable, int numSlots, int maxRank, int outFeatures, int* slotRanks, float* slotScales);
+}

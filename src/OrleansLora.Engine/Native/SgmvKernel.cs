@@ -1,0 +1,63 @@
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Native;
+
+/// <summary>
+/// Segmented multi-LoRA (SGMV) over a whole batch in one native call:
+/// for each segment i with slot s ≥ 0, <c>y[rows_i] += scale_s · x[rows_i] · A_sᵀ · B_s</c>,
+/// where rows_i = [segStarts[i], segStarts[i+1]) and slot -1 leaves its rows untouched.
+/// A table [slots, maxRank, in] holds lora_A rows; B table [slots, maxRank, out] holds lora_Bᵀ
+/// rows; rows beyond a slot's rank are padding and never read.
+/// </summary>
+public static unsafe class SgmvKernel
+{
+    public static void Apply(Tensor x, Tensor y, int[] segStarts, int[] segSlots, Tensor aTable, Tensor bTable, int[] slotRanks, float[] slotScales)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var dtype = x.dtype;
+        int code = dtype switch
+        {
+            ScalarType.Float32 => NativeMethods.DtypeF32,
+            ScalarType.BFloat16 => NativeMethods.DtypeBf16,
+            _ => throw new ArgumentException($"x has dtype {dtype}; SGMV supports float32 and bfloat16.", nameof(x)),
+        };
+        TensorChecks.Require(x, nameof(x), dtype, -1, -1);
+        TensorChecks.Require(aTable, nameof(aTable), dtype, -1, -1, x.shape[1]);
+        long slots = aTable.shape[0], maxRank = aTable.shape[1];
+        TensorChecks.Require(bTable, nameof(bTable), dtype, slots, maxRank, -1);
+        TensorChecks.Require(y, nameof(y), dtype, x.shape[0], bTable.shape[2]);
+        if (segStarts.Length != segSlots.Length + 1)
+            throw new ArgumentException($"segStarts needs {segSlots.Length + 1} entries for {segSlots.Length} segments, got {segStarts.Length}.", nameof(segStarts));
+        if (slotRanks.Length != slots || slotScales.Length != slots)
+            throw new ArgumentException($"slotRanks and slotScales need one entry per slot ({slots}).", nameof(slotRanks));
+        long rows = x.shape[0];
+        for (int i = 0; i < segSlots.Length; i++)
+        {
+            if (segStarts[i] < 0 || segStarts[i + 1] < segStarts[i] || segStarts[i + 1] > rows)
+                throw new ArgumentException($"segment {i} spans rows [{segStarts[i]}, {segStarts[i + 1]}), outside [0, {rows}) or reversed.", nameof(segStarts));
+            int s = segSlots[i];
+            if (s < -1 || s >= slots)
+                throw new ArgumentException($"segment {i} names slot {s}; slots are -1 (none) or [0, {slots}).", nameof(segSlots));
+            if (s >= 0 && (slotRanks[s] < 1 || slotRanks[s] > maxRank))
+                throw new ArgumentException($"slot {s} has rank {slotRanks[s]}; ranks are [1, {maxRank}].", nameof(slotRanks));
+        }
+        int inFeatures = TensorChecks.ToInt32(x.shape[1], "in_features");
+        int outFeatures = TensorChecks.ToInt32(y.shape[1], "out_features");
+        fixed (int* starts = segStarts)
+        fixed (int* segSlotPtr = segSlots)
+        fixed (int* ranks = slotRanks)
+        fixed (float* scales = slotScales)
+        {
+            int rc = NativeMethods.Sgmv(code,
+                (void*)TensorMemory.DataPointer(x), inFeatures, (void*)TensorMemory.DataPointer(y), outFeatures,
+                starts, segSlotPtr, segSlots.Length,
+                (void*)TensorMemory.DataPointer(aTable), (void*)TensorMemory.DataPointer(bTable), (int)slots, (int)maxRank,
+                inFeatures, outFeatures, ranks, scales, scratch: null, scratchElems: 0);
+            TensorChecks.Check(rc, "olora_sgmv");
+        }
+        GC.KeepAlive(x);
+        GC.KeepAlive(y);
+        GC.KeepAlive(aTable);
+        GC.KeepAlive(bTable);
+    }
+}

@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Native;
+
+/// <summary>
+/// Argument checks before a native call: a wrong tensor is an <see cref="ArgumentException"/> that
+/// names the parameter and what was expected, never memory corruption.
+/// </summary>
+internal static class TensorChecks
+{
+    /// <summary>Requires a contiguous CPU tensor of <paramref name="dtype"/>; -1 in <paramref name="shape"/> accepts any size.</summary>
+    public static void Require(Tensor tensor, string name, ScalarType dtype, params long[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, name);
+        if (tensor.IsInvalid)
+            throw new ArgumentException($"{name} has been disposed.", name);
+        if (tensor.device_type != DeviceType.CPU)
+            throw new ArgumentException($"{name} is on {tensor.device}; the CPU kernels need a CPU tensor.", name);
+        if (tensor.dtype != dtype)
+            throw new ArgumentException($"{name} has dtype {tensor.dtype}; expected {dtype}.", name);
+        if (!tensor.is_contiguous())
+            throw new ArgumentException($"{name} must be contiguous (call .contiguous()).", name);
+        bool matches = tensor.shape.Length == shape.Length;
+        for (int i = 0; matches && i < shape.Length; i++)
+            matches = shape[i] < 0 || tensor.shape[i] == shape[i];
+        if (!matches)
+            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{string.Join(", ", shape.Select(d => d < 0 ? "*" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].", name);
+    }
+
+    public static int ToInt32(long value, string name) =>
+        value is >= 0 and <= int.MaxValue ? (int)value : throw new ArgumentException($"{name} = {value} is out of the kernels' int32 range.", name);
+
+    /// <summary>Turns a native return code into an exception (after validation, only a bug gets here).</summary>
+    public static void Check(int rc, string function)
+    {
+        if (rc < 0)
+            throw new InvalidOperationException($"{function} failed with code {rc} ({(rc == -3 ? "invalid argument" : "error")}).");
+    }
+}

@@ -1,0 +1,69 @@
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Native;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Quantization;
+
+/// <summary>
+/// A linear layer stored as int8, symmetric per output channel: W[n, k] = q[n, k] · scale[n].
+/// Forward runs the native kernel on the int8 weights directly.
+/// </summary>
+public sealed unsafe class Int8Linear : ILinearLayer
+{
+    private Int8Linear(Tensor q, Tensor scales)
+    {
+        Q = q;
+        Scales = scales;
+    }
+
+    public Tensor Q { get; }      // int8 [out, in]
+    public Tensor Scales { get; } // float32 [out]
+    public long InFeatures => Q.shape[1];
+    public long OutFeatures => Q.shape[0];
+    public long WeightBytes => Q.NumberOfElements + Scales.NumberOfElements * 4;
+
+    /// <summary>Quantizes a float32 weight [out, in]; the weight stays owned by the caller.</summary>
+    public static Int8Linear Quantize(Tensor weight)
+    {
+        TensorChecks.Require(weight, nameof(weight), ScalarType.Float32, -1, -1);
+        int n = TensorChecks.ToInt32(weight.shape[0], "out_features");
+        int k = TensorChecks.ToInt32(weight.shape[1], "in_features");
+        var q = empty(n, k, dtype: ScalarType.Int8).DetachFromDisposeScope();
+        var scales = empty(n, dtype: ScalarType.Float32).DetachFromDisposeScope();
+        try
+        {
+            int rc = NativeMethods.Int8Quantize((float*)TensorMemory.DataPointer(weight), n, k,
+                (sbyte*)TensorMemory.DataPointer(q), (float*)TensorMemory.DataPointer(scales));
+            GC.KeepAlive(weight);
+            if (rc == -3)
+                throw new ArgumentException("weight holds non-finite values; int8 cannot represent them.", nameof(weight));
+            TensorChecks.Check(rc, "olora_int8_quantize");
+            return new Int8Linear(q, scales);
+        }
+        catch
+        {
+            q.Dispose();
+            scales.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The float32 weight [out, in] the codes stand for (tests and tools).</summary>
+    public Tensor Dequantize()
+    {
+        var output = empty(OutFeatures, InFeatures, dtype: ScalarType.Float32);
+        TensorChecks.Check(NativeMethods.Int8Dequantize((sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales),
+            (int)OutFeatures, (int)InFeatures, (float*)TensorMemory.DataPointer(output)), "olora_int8_dequantize");
+        return output;
+    }
+
+    public Tensor Forward(Tensor x) => QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
+        NativeMethods.Int8Linear(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
+            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0), "olora_int8_linear");
+
+    public void Dispose()
+    {
+        Q.Dispose();
+        Scales.Dispose();
+    }
+}

@@ -1,0 +1,73 @@
+using OrleansLora.Engine.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Tests.Native;
+
+/// <summary>SGMV through the binding against a per-segment TorchSharp computation (float64).</summary>
+public sealed class SgmvKernelTests
+{
+    public SgmvKernelTests() => NativeRuntime.EnsureInitialized();
+
+    [Theory]
+    [InlineData("float32", 1e-5)]
+    [InlineData("bfloat16", 2e-2)]
+    public void MixedRanksEmptySegmentsAndBaseRowsMatchALoopReference(string dtypeName, double tolerance)
+    {
+        var dtype = dtypeName == "float32" ? ScalarType.Float32 : ScalarType.BFloat16;
+        const int inF = 100, outF = 72, slots = 4, maxRank = 17;
+        int[] ranks = [1, 3, 17, 8];
+        float[] scales = [2f, 0.5f, 1f / MathF.Sqrt(17), 1.25f];
+        int[] segStarts = [0, 3, 3, 4, 9, 12];  // segment 1 is empty
+        int[] segSlots = [2, 0, -1, 1, 3];      // segment 2 (row 3) is a base-model row
+        torch.random.manual_seed(11);
+        using var x = randn(12, inF).to(dtype);
+        using var a = randn(slots, maxRank, inF).to(dtype);
+        using var b = randn(slots, maxRank, outF).to(dtype);
+        using var y0 = randn(12, outF).to(dtype);
+        using var y = y0.clone();
+
+        SgmvKernel.Apply(x, y, segStarts, segSlots, a, b, ranks, scales);
+
+        using var expected = y0.to(ScalarType.Float64);
+        for (int i = 0; i < segSlots.Length; i++)
+        {
+            int s = segSlots[i], rows = segStarts[i + 1] - segStarts[i];
+            if (s < 0 || rows == 0)
+                continue;
+            using var xs = x.narrow(0, segStarts[i], rows).to(ScalarType.Float64);
+            using var aS = a[s].narrow(0, 0, ranks[s]).to(ScalarType.Float64);   // [r, in]
+            using var bS = b[s].narrow(0, 0, ranks[s]).to(ScalarType.Float64);   // [r, out]
+            using var delta = xs.matmul(aS.t()).matmul(bS).mul(scales[s]);
+            expected.narrow(0, segStarts[i], rows).add_(delta);
+        }
+        using var actual = y.to(ScalarType.Float64);
+        using var err = (actual - expected).abs().div(expected.abs().clamp_min(1.0)).max();
+        Assert.True(err.item<double>() <= tolerance, $"worst relative error {err.item<double>():E2}");
+        // The base-model row (segment 2: row 3) is bit-identical.
+        using var baseRows = y.narrow(0, 3, 1).to(ScalarType.Float32);
+        using var baseBefore = y0.narrow(0, 3, 1).to(ScalarType.Float32);
+        Assert.Equal(baseBefore.data<float>().ToArray(), baseRows.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void BadArgumentsAreRefused()
+    {
+        using var x = randn(4, 16);
+        using var y = zeros(4, 8);
+        using var a = randn(2, 4, 16);
+        using var b = randn(2, 4, 8);
+        int[] ranks = [4, 2];
+        float[] scales = [1f, 1f];
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, y, [0, 4], [2], a, b, ranks, scales));          // slot out of range
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, y, [0, 5], [0], a, b, ranks, scales));          // rows beyond x
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, y, [2, 1], [0], a, b, ranks, scales));          // reversed
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, y, [0, 4], [0], a, b, [5, 2], scales));        // rank above max
+        using var wrongB = randn(2, 4, 9);
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, y, [0, 4], [0], a, wrongB, ranks, scales));     // out mismatch
+        using var xd = randn(4, 16, dtype: ScalarType.Float64);
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(xd, y, [0, 4], [0], a, b, ranks, scales));         // dtype
+        using var xt = randn(16, 4).t();
+        Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(xt, y, [0, 4], [0], a, b, ranks, scales));         // not contiguous
+    }
+}

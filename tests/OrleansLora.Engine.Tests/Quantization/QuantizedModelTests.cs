@@ -1,0 +1,150 @@
+using System.Text.Json.Nodes;
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Checkpoints;
+using OrleansLora.Engine.Generation;
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Quantization;
+using OrleansLora.Engine.Sampling;
+using OrleansLora.Engine.Tests.Support;
+using Xunit.Abstractions;
+
+namespace OrleansLora.Engine.Tests.Quantization;
+
+/// <summary>A quantized base model stays close to float32, and generation runs on the quantized kernels end to end.</summary>
+public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelper output) : IClassFixture<TinyModelFixture>
+{
+    private float[] Logits(string path, ModelLoadOptions options, int[] tokens, out long weightBytes)
+    {
+        using var llama = LlamaModel.Load(path, options with { MaxSequenceLength = 64 });
+        weightBytes = llama.LinearWeightBytes;
+        using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 1 });
+        using var batch = new ForwardBatch([new BatchSequence(0, 0, tokens.Length)], tokens, 64);
+        using var logits = llama.Forward(batch, cache, allPositions: true);
+        return logits.data<float>().ToArray();
+    }
+
+    private static int[] Prompt(int seed) => Enumerable.Range(0, 32).Select(_ => new Random(seed).Next(0, 50257)).Select((t, i) => (t + i * 7919) % 50257).ToArray();
+
+    /// <summary>
+    /// The tiny checkpoint with every linear weight replaced by its quantize→dequantize round trip
+    /// (float32, untied so the head can differ from the embedding): what the quantized engine must
+    /// compute exactly, up to float32 rounding.
+    /// </summary>
+    private static void WriteDequantizedCheckpoint(string source, string target, QuantizationMode mode)
+    {
+        foreach (string f in Directory.GetFiles(source))
+            File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        config["torch_dtype"] = "float32";
+        config["tie_word_embeddings"] = false;
+        File.WriteAllText(Path.Combine(target, "config.json"), config.ToJsonString());
+
+        using var file = SafetensorsFile.Open(Path.Combine(source, CheckpointReader.SingleFileName));
+        var entries = file.Tensors.Select(t => new SafetensorsWriter.Entry(t.Name, SafetensorsDtype.F32, t.Shape)).ToList();
+        entries.Add(new SafetensorsWriter.Entry("lm_head.weight", SafetensorsDtype.F32, file.Tensors.First(t => t.Name == "model.embed_tokens.weight").Shape));
+        SafetensorsWriter.Write(Path.Combine(target, CheckpointReader.SingleFileName), entries, (e, stream) =>
+        {
+            bool linear = e.Name.EndsWith("proj.weight", StringComparison.Ordinal) || e.Name == "lm_head.weight";
+            using var stored = file.Read(file.Tensors.First(t => t.Name == (e.Name == "lm_head.weight" ? "model.embed_tokens.weight" : e.Name)));
+            using var w = stored.to(TorchSharp.torch.ScalarType.Float32);
+            using var roundTrip = !linear ? w.clone()
+                : mode == QuantizationMode.Nf4 ? Dequantized(Nf4Linear.Quantize(w)) : Dequantized(Int8Linear.Quantize(w));
+            stream.Write(roundTrip.bytes);
+        });
+    }
+
+    private static TorchSharp.torch.Tensor Dequantized(ILinearLayer layer)
+    {
+        using (layer)
+            return layer is Nf4Linear nf4 ? nf4.Dequantize() : ((Int8Linear)layer).Dequantize();
+    }
+
+    [Theory]
+    [InlineData(QuantizationMode.Int8)]
+    [InlineData(QuantizationMode.Nf4)]
+    public void QuantizedEngineEqualsTheDequantizedCheckpoint(QuantizationMode mode)
+    {
+        // Stacked q/k/v and gate/up quantize exactly like the separate tensors here: hidden 64
+        // makes every row one NF4 block.
+        using var dir = new TempDirectory("olora-dequant");
+        WriteDequantizedCheckpoint(model.Path, dir.Path, mode);
+        int[] tokens = Prompt(17);
+        float[] quantized = Logits(model.Path, new ModelLoadOptions { Quantization = mode }, tokens, out _);
+        float[] reference = Logits(dir.Path, new ModelLoadOptions(), tokens, out _);
+        double worst = 0;
+        for (int i = 0; i < reference.Length; i++)
+            worst = Math.Max(worst, Math.Abs(quantized[i] - reference[i]) / Math.Max(1, Math.Abs(reference[i])));
+        Assert.True(worst < 1e-4, $"{mode} engine differs from the dequantized checkpoint by {worst:E2}");
+    }
+
+    /// <summary>
+    /// How far quantization moves the logits of a random-weight model (measured, reported in the
+    /// output and docs/BENCHMARKS.md); the bounds guard against regressions, not a quality claim.
+    /// </summary>
+    [Theory]
+    [InlineData(QuantizationMode.Int8, true, 0.06, 0.90, 3.7)]
+    [InlineData(QuantizationMode.Nf4, true, 0.8, 0.30, 7.0)]
+    [InlineData(QuantizationMode.Nf4, false, 0.8, 0.30, 1.0)] // the tiny model is mostly its tied head
+    public void LogitsStayCloseToFloat32(QuantizationMode mode, bool quantizeHead, double maxError, double minTop1, double minCompression)
+    {
+        const int vocab = 50304;
+        int positions = 0, agree = 0;
+        double worst = 0, sumSq = 0, refSq = 0;
+        long denseBytes = 0, quantBytes = 0;
+        for (int prompt = 0; prompt < 4; prompt++)
+        {
+            int[] tokens = Prompt(100 + prompt);
+            float[] reference = Logits(model.Path, new ModelLoadOptions(), tokens, out denseBytes);
+            float[] quantized = Logits(model.Path, new ModelLoadOptions { Quantization = mode, QuantizeLmHead = quantizeHead }, tokens, out quantBytes);
+            for (int p = 0; p < tokens.Length; p++, positions++)
+            {
+                var a = reference.AsSpan(p * vocab, vocab);
+                var b = quantized.AsSpan(p * vocab, vocab);
+                double range = 0;
+                int argA = 0, argB = 0;
+                for (int v = 0; v < vocab; v++)
+                {
+                    range = Math.Max(range, Math.Abs(a[v]));
+                    sumSq += (a[v] - b[v]) * (double)(a[v] - b[v]);
+                    refSq += a[v] * (double)a[v];
+                    if (a[v] > a[argA]) argA = v;
+                    if (b[v] > b[argB]) argB = v;
+                }
+                for (int v = 0; v < vocab; v++)
+                    worst = Math.Max(worst, Math.Abs(a[v] - b[v]) / range);
+                agree += argA == argB ? 1 : 0;
+            }
+        }
+        double top1 = (double)agree / positions;
+        double compression = (double)denseBytes / quantBytes;
+        output.WriteLine($"{mode} (lm_head {(quantizeHead ? "quantized" : "dense")}): rms error {Math.Sqrt(sumSq / refSq):P1} of rms logit, worst {worst:P1} of max|logit|, " +
+            $"top-1 agreement {top1:P1} over {positions} positions, linear weights {denseBytes} → {quantBytes} bytes ({compression:F2}x)");
+        Assert.True(worst > 0, $"{mode}: identical logits — quantization did not run");
+        Assert.True(worst <= maxError, $"{mode}: logits differ by {worst:P2} of their range");
+        Assert.True(top1 >= minTop1, $"{mode}: top-1 agreed at {top1:P1} of positions");
+        Assert.True(compression >= minCompression, $"{mode}: weights only {compression:F2}x smaller");
+    }
+
+    [Fact]
+    public async Task GenerationRunsOnTheNf4Kernels()
+    {
+        using var engine = InferenceEngine.Create(new InferenceEngineOptions
+        {
+            ModelPath = model.Path,
+            Quantization = QuantizationMode.Nf4,
+            MaxBatchSize = 4,
+            MaxSequenceLength = 128,
+            KvCacheBytes = 8L * 1024 * 1024,
+        });
+        Assert.Equal(QuantizationMode.Nf4, engine.Model.Quantization);
+        var sampling = new SamplingParams { Temperature = 0.7f, Seed = 5, MaxNewTokens = 12, IgnoreEos = true };
+        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
+        {
+            var tokens = new List<int>();
+            await foreach (var chunk in engine.GenerateAsync(new GenerationRequest { Prompt = $"Prompt number {i} says", Sampling = sampling }))
+                tokens.AddRange(chunk.TokenIds);
+            return tokens;
+        }));
+        Assert.All(runs, r => Assert.Equal(12, r.Count));
+    }
+}
