@@ -21,7 +21,7 @@ set -e
 echo "== dotnet build + test ($configuration)"
 dotnet build OrleansLora.sln -c "$configuration" -warnaserror 2>&1 | tail -n 3
 set +e
-dotnet test OrleansLora.sln -c "$configuration" --no-build 2>&1 | tee "$log_dir/dotnet-test.log"
+dotnet test OrleansLora.sln -c "$configuration" --no-build --blame-hang-timeout 10m 2>&1 | tee "$log_dir/dotnet-test.log"
 dotnet_rc=${PIPESTATUS[0]}
 set -e
 
