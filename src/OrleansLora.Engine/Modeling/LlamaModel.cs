@@ -152,7 +152,7 @@ public sealed class LlamaModel : IDisposable
         using var scope = NewDisposeScope();
         var x = _embed is not null
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]
-            : ((DenseLinear)_lmHead).Transposed.index_select(1, batch.TokenIds).t().contiguous(); // [tokens, hidden]
+            : ((DenseLinear)_lmHead).EmbeddingRows(batch.TokenIds);                   // [tokens, hidden]
         var (cos, sin) = _rope.ForPositions(batch.Positions);
         foreach (var layer in _layers)
             x = layer.Forward(x, batch, cache, cos, sin);
