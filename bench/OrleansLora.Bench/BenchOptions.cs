@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrleansLora.Engine.Quantization;
 
 namespace OrleansLora.Bench;
 
@@ -10,6 +11,7 @@ internal sealed record BenchOptions
     public string Preset { get; init; } = "small";
     public string Dtype { get; init; } = "float32";
     public int[] Batches { get; init; } = [1, 8, 32];
+    public QuantizationMode[] Quantizations { get; init; } = [QuantizationMode.None, QuantizationMode.Int8, QuantizationMode.Nf4];
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 32;
     public int Threads { get; init; }
@@ -28,10 +30,11 @@ internal sealed record BenchOptions
                 "--preset" => o with { Preset = Next() },
                 "--dtype" => o with { Dtype = Next() },
                 "--batches" => o with { Batches = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                "--quantization" => o with { Quantizations = Next().Split(',').Select(q => Enum.Parse<QuantizationMode>(q, ignoreCase: true)).ToArray() },
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --prompt-tokens N --new-tokens N --threads N"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N"),
             };
         }
         return o;

@@ -6,6 +6,7 @@ using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.ModelInit;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Quantization;
 using OrleansLora.Engine.Sampling;
 using static TorchSharp.torch;
 
@@ -33,15 +34,14 @@ report.Machine["gemm_gflops"] = Math.Round(MachineProbe.GemmGflops(), 1);
 Console.WriteLine($"machine: {report.Machine.ToJsonString()}");
 
 int maxLen = options.PromptTokens + options.NewTokens + 1;
-using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, MaxSequenceLength = maxLen }))
+var decodeTokensPerSecond = new Dictionary<string, double>();
+foreach (var quantization in options.Quantizations)
+using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, Quantization = quantization, MaxSequenceLength = maxLen }))
 {
-    var c = model.Config;
-    long elementSize = model.Dtype == ScalarType.Float32 ? 4 : 2;
-    // Bytes a decode step must read: every layer's weights and the lm_head (embedding rows are negligible).
-    long layerParams = (long)c.NumHiddenLayers * (
-        (long)c.HiddenSize * c.HeadDim * (c.NumAttentionHeads * 2 + c.NumKeyValueHeads * 2) +
-        3L * c.HiddenSize * c.IntermediateSize + 2L * c.HiddenSize);
-    long weightBytes = (layerParams + (long)c.VocabSize * c.HiddenSize + c.HiddenSize) * elementSize;
+    string name = Name(quantization);
+    // Bytes a decode step must read: every linear layer's weights, lm_head included (embedding
+    // rows, norms and the KV cache are small next to them at these lengths).
+    long weightBytes = model.LinearWeightBytes;
     double floorStepMs = weightBytes / (readGbps * 1e9) * 1000;
 
     var rng = new Random(1);
@@ -60,8 +60,8 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             prefillTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
         double prefillMs = prefillTimes.Min();
-        var common = Parameters(options, b);
-        report.Add($"prefill-base-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
+        var common = Parameters(options, b, quantization);
+        report.Add($"prefill-{name}-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
 
         var steps = new List<double>();
         for (int step = 0; step < options.NewTokens; step++)
@@ -78,24 +78,29 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         double p50 = steps[steps.Count / 2];
         double decodeTps = b / (p50 / 1000);
         double floorTps = b / (floorStepMs / 1000);
-        report.Add($"decode-base-b{b}", With(common,
+        decodeTokensPerSecond[$"{name}-b{b}"] = decodeTps;
+        report.Add($"decode-{name}-b{b}", With(common,
             ("tokens_per_s", Math.Round(decodeTps, 1)),
             ("step_ms_p50", Math.Round(p50, 2)),
             ("step_ms_p99", Math.Round(steps[(int)Math.Min(steps.Count - 1, Math.Ceiling(steps.Count * 0.99) - 1)], 2)),
             ("weight_bytes_per_step", weightBytes),
             ("floor_step_ms", Math.Round(floorStepMs, 2)),
             ("floor_tokens_per_s", Math.Round(floorTps, 1))));
-        report.Add($"ratio:decode-base-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
+        report.Add($"ratio:decode-{name}-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
+        if (quantization != QuantizationMode.None && decodeTokensPerSecond.TryGetValue($"base-b{b}", out double baseTps))
+            report.Add($"ratio:decode-{name}-b{b}/decode-base-b{b}", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / baseTps, 3) });
     }
 }
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
+foreach (var quantization in options.Quantizations)
 foreach (int b in options.Batches)
 {
     using var engine = InferenceEngine.Create(new InferenceEngineOptions
     {
         ModelPath = modelDir,
         Dtype = options.Dtype,
+        Quantization = quantization,
         MaxBatchSize = b,
         MaxBatchTokens = Math.Max(b, 512),
         MaxSequenceLength = maxLen,
@@ -120,7 +125,7 @@ foreach (int b in options.Batches)
     int generated = (await Task.WhenAll(tasks)).Sum();
     double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
     Array.Sort(firstTokenMs);
-    report.Add($"engine-base-b{b}", With(Parameters(options, b),
+    report.Add($"engine-{Name(quantization)}-b{b}", With(Parameters(options, b, quantization),
         ("tokens_per_s", Math.Round(generated / seconds, 1)),
         ("ttft_ms_p50", Math.Round(firstTokenMs[b / 2], 1)),
         ("ttft_ms_p99", Math.Round(firstTokenMs[^1], 1))));
@@ -133,10 +138,12 @@ if (options.JsonPath is { } json)
 }
 return 0;
 
-static Dictionary<string, JsonNode?> Parameters(BenchOptions options, int batch) => new()
+static string Name(QuantizationMode q) => q == QuantizationMode.None ? "base" : q.ToString().ToLowerInvariant();
+
+static Dictionary<string, JsonNode?> Parameters(BenchOptions options, int batch, QuantizationMode quantization) => new()
 {
     ["model"] = options.Preset,
-    ["quantization"] = "none",
+    ["quantization"] = quantization.ToString().ToLowerInvariant(),
     ["dtype"] = options.Dtype,
     ["batch"] = batch,
     ["adapters"] = 0,
