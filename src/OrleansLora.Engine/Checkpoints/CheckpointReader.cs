@@ -100,11 +100,12 @@ public sealed class CheckpointReader : IDisposable
             throw new ModelFormatException(file.Path, name, $"shape {info.ShapeText} disagrees with config.json, which implies [{string.Join(", ", expectedShape)}].");
         if (expectedStoredDtype is { } stored && info.Dtype != stored)
             throw new ModelFormatException(file.Path, name, $"stored as {info.Dtype} but config.json's torch_dtype says {stored}.");
-        var raw = file.Read(info);
+        // Weights outlive any dispose scope the caller happens to have open.
+        var raw = file.Read(info).DetachFromDisposeScope();
         if (raw.dtype == dtype && (device is null || device.type == DeviceType.CPU))
             return raw;
         using (raw)
-            return raw.to(dtype, device ?? torch.CPU);
+            return raw.to(dtype, device ?? torch.CPU).DetachFromDisposeScope();
     }
 
     private ModelFormatException Missing(string name)

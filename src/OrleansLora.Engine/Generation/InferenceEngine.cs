@@ -39,6 +39,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _model = model;
         Tokenizer = tokenizer;
         _options = options;
@@ -90,21 +92,42 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         request.Sampling.Validate();
         var prompt = PreparePrompt(request);
+        // Single writer is the engine thread, except the shutdown race below.
+        var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        SequenceState state;
+        try
+        {
+            state = new SequenceState(request, prompt, Tokenizer, channel.Writer, linked.Token);
+        }
+        catch
+        {
+            linked.Dispose();
+            throw;
+        }
         if (Interlocked.Increment(ref _queued) > _options.MaxQueuedRequests)
         {
             Interlocked.Decrement(ref _queued);
+            linked.Dispose();
             throw new EngineOverloadedException($"the engine already has {_options.MaxQueuedRequests} requests waiting; retry later.");
         }
-        var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _incoming.Enqueue(new SequenceState(request, prompt, Tokenizer, channel.Writer, linked.Token));
-        _wake.Release();
+        _incoming.Enqueue(state);
+        if (_shutdown.IsCancellationRequested)
+        {
+            // Dispose may have drained the queues before this request arrived: end it here so the
+            // caller is never left waiting (completing twice is harmless).
+            channel.Writer.TryComplete(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
+        }
+        else
+        {
+            _wake.Release();
+        }
         return Read(channel.Reader, linked);
     }
 
     private static async IAsyncEnumerable<GenerationChunk> Read(ChannelReader<GenerationChunk> reader, CancellationTokenSource linked, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
     {
-        using var registration = enumeratorToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), linked);
+        var registration = enumeratorToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), linked);
         try
         {
             await foreach (var chunk in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
@@ -113,6 +136,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         finally
         {
             // Leaving early (break, dispose, cancellation) cancels the sequence in the engine.
+            // The registration goes first so no callback can reach the disposed source.
+            registration.Dispose();
             linked.Cancel();
             linked.Dispose();
         }
@@ -262,16 +287,40 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         // Samplers are independent and top-p over a large vocabulary costs about a millisecond,
         // so a big batch samples in parallel (the forward is done; the cores are free).
         var next = new int[ready.Count];
-        unsafe int SampleOne(int j) =>
-            members[ready[j]].Sampler.Sample(new ReadOnlySpan<float>((float*)logitsPtr + (long)ready[j] * vocab, vocab));
+        var errors = new Exception?[ready.Count];
+        unsafe void SampleOne(int j)
+        {
+            // One sequence's bad logits (all NaN, say) fail that sequence, not the batch.
+            try
+            {
+                next[j] = members[ready[j]].Sampler.Sample(new ReadOnlySpan<float>((float*)logitsPtr + (long)ready[j] * vocab, vocab));
+            }
+            catch (Exception ex)
+            {
+                errors[j] = ex;
+            }
+        }
         if (ready.Count >= 4)
-            Parallel.For(0, ready.Count, j => next[j] = SampleOne(j));
+            Parallel.For(0, ready.Count, SampleOne);
         else
             for (int j = 0; j < ready.Count; j++)
-                next[j] = SampleOne(j);
+                SampleOne(j);
         GC.KeepAlive(logits);
         for (int j = 0; j < ready.Count; j++)
-            Emit(members[ready[j]], next[j]);
+        {
+            var s = members[ready[j]];
+            try
+            {
+                if (errors[j] is { } error)
+                    throw error;
+                Emit(s, next[j]);
+            }
+            catch (Exception ex)
+            {
+                LogSequenceFailed(_logger, ex, s.Request.RequestId);
+                Finish(s, ex);
+            }
+        }
         int generated = ready.Count;
         Interlocked.Increment(ref _steps);
         Interlocked.Add(ref _generatedTokens, generated);
@@ -341,15 +390,17 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 
     public void Dispose()
     {
-        if (_shutdown.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _shutdown.Cancel();
         _thread.Join();
         _cache.Dispose();
         _model.Dispose();
-        _shutdown.Dispose();
-        _wake.Dispose();
+        // _shutdown and _wake stay undisposed: a racing GenerateAsync may still read or release
+        // them, and neither holds an OS handle here.
     }
+
+    private int _disposed;
 
     public ValueTask DisposeAsync()
     {
@@ -359,6 +410,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: model {Model}, dtype {Dtype}, {Slots} KV slots of {MaxLength} positions")]
     private static partial void LogStarted(ILogger logger, string model, string dtype, int slots, int maxLength);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sequence {RequestId} failed after its step")]
+    private static partial void LogSequenceFailed(ILogger logger, Exception exception, string requestId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Engine step failed; failing its {Count} sequences")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, int count);

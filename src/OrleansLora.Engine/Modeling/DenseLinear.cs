@@ -63,6 +63,7 @@ public sealed unsafe class DenseLinear : ILinearLayer
             (float*)TensorMemory.DataPointer(y), OutFeatures,
             m, (int)OutFeatures, (int)InFeatures, accumulate: 0), "olora_gemm_f32");
         GC.KeepAlive(input);
+        GC.KeepAlive(this);
         return (x.dtype == ScalarType.Float32 ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 

@@ -88,9 +88,11 @@ public sealed class LlamaModel : IDisposable
             }
             ILinearLayer LoadStacked(params (string Name, long Rows)[] parts)
             {
-                var loaded = parts.Select(part => reader.Load(part.Name, [part.Rows, h], linearDtype, storedDtype)).ToArray();
+                var loaded = new List<Tensor>(parts.Length);
                 try
                 {
+                    foreach (var part in parts)
+                        loaded.Add(reader.Load(part.Name, [part.Rows, h], linearDtype, storedDtype));
                     return Own(cat(loaded, 0));
                 }
                 finally
@@ -149,6 +151,15 @@ public sealed class LlamaModel : IDisposable
     {
         if (cache.MaxSequenceLength > MaxSequenceLength)
             throw new ArgumentException($"KV cache holds {cache.MaxSequenceLength} positions but rotary tables cover {MaxSequenceLength}.", nameof(cache));
+        // A negative slot would wrap to the last one and a repeated slot would race its own
+        // writes: both corrupt another sequence's keys and values, so refuse them.
+        var used = new bool[cache.SlotCount];
+        foreach (var s in batch.Sequences)
+        {
+            if ((uint)s.Slot >= (uint)cache.SlotCount || used[s.Slot])
+                throw new ArgumentException($"slot {s.Slot} is outside [0, {cache.SlotCount}) or used twice in one batch.", nameof(batch));
+            used[s.Slot] = true;
+        }
         using var scope = NewDisposeScope();
         var x = _embed is not null
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]

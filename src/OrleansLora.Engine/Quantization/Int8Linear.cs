@@ -54,12 +54,18 @@ public sealed unsafe class Int8Linear : ILinearLayer
         var output = empty(OutFeatures, InFeatures, dtype: ScalarType.Float32);
         TensorChecks.Check(NativeMethods.Int8Dequantize((sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales),
             (int)OutFeatures, (int)InFeatures, (float*)TensorMemory.DataPointer(output)), "olora_int8_dequantize");
+        GC.KeepAlive(this);
         return output;
     }
 
-    public Tensor Forward(Tensor x) => QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
+    public Tensor Forward(Tensor x)
+    {
+        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
         NativeMethods.Int8Linear(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
             (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0), "olora_int8_linear");
+        GC.KeepAlive(this);
+        return y;
+    }
 
     public void Dispose()
     {

@@ -61,12 +61,18 @@ public sealed unsafe class Nf4Linear : ILinearLayer
         var output = empty(OutFeatures, InFeatures, dtype: ScalarType.Float32);
         TensorChecks.Check(NativeMethods.Nf4Dequantize((byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax),
             OutFeatures * InFeatures, (float*)TensorMemory.DataPointer(output)), "olora_nf4_dequantize");
+        GC.KeepAlive(this);
         return output;
     }
 
-    public Tensor Forward(Tensor x) => QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
+    public Tensor Forward(Tensor x)
+    {
+        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
         NativeMethods.Nf4Linear(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
             (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0), "olora_nf4_linear");
+        GC.KeepAlive(this);
+        return y;
+    }
 
     public void Dispose()
     {
