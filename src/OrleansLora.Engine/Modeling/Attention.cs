@@ -52,62 +52,38 @@ public sealed class Attention : IDisposable
         keys.index_put_(k, TensorIndex.Tensor(batch.Slots), TensorIndex.Colon, TensorIndex.Tensor(batch.Positions));
         values.index_put_(v, TensorIndex.Tensor(batch.Slots), TensorIndex.Colon, TensorIndex.Tensor(batch.Positions));
 
+        var plan = batch.AttentionPlan(_window);
         var output = empty(tokens, _heads * _headDim, dtype: x.dtype, device: x.device); // [tokens, heads*D]
-        var decodeRows = new List<long>();
         int row = 0;
-        foreach (var s in batch.Sequences)
+        for (int i = 0; i < batch.Sequences.Count; i++)
         {
-            if (s.TokenCount == 1)
-                decodeRows.Add(row);
-            else
-                output.narrow(0, row, s.TokenCount).copy_(AttendPrefill(q.narrow(0, row, s.TokenCount), keys, values, s));
+            var s = batch.Sequences[i];
+            if (plan.PrefillMasks[i] is { } mask)
+                output.narrow(0, row, s.TokenCount).copy_(AttendPrefill(q.narrow(0, row, s.TokenCount), keys, values, s, mask));
             row += s.TokenCount;
         }
-        if (decodeRows.Count > 0)
-        {
-            var rows = tensor(decodeRows.ToArray(), dtype: ScalarType.Int64, device: x.device);
-            output.index_copy_(0, rows, AttendDecode(q.index_select(0, rows), keys, values, batch, decodeRows));
-        }
+        if (plan.DecodeCount > 0)
+            output.index_copy_(0, plan.DecodeRows!, AttendDecode(q.index_select(0, plan.DecodeRows!), keys, values, plan));
         return OProj.Forward(output).MoveToOuterDisposeScope();
     }
 
     /// <summary>One query row per sequence, all sequences in one computation. q: [B, heads, D].</summary>
-    private Tensor AttendDecode(Tensor q, Tensor keys, Tensor values, ForwardBatch batch, List<long> rows)
+    private Tensor AttendDecode(Tensor q, Tensor keys, Tensor values, AttentionPlan plan)
     {
-        int b = rows.Count;
-        var positions = new long[b];
-        var slots = new long[b];
-        long maxLen = 0;
-        for (int i = 0; i < b; i++)
-        {
-            positions[i] = batch.PositionArray[rows[i]];
-            maxLen = Math.Max(maxLen, positions[i] + 1);
-        }
-        int r = 0;
-        foreach (var s in batch.Sequences)
-        {
-            if (s.TokenCount == 1)
-                slots[r++] = s.Slot;
-        }
-        var slotIndex = tensor(slots, dtype: ScalarType.Int64, device: q.device);
-        var k = keys.narrow(2, 0, maxLen).index_select(0, slotIndex);   // [B, kvHeads, L, D]
-        var v = values.narrow(2, 0, maxLen).index_select(0, slotIndex); // [B, kvHeads, L, D]
+        int b = plan.DecodeCount;
+        long maxLen = plan.DecodeMaxLength;
+        var k = keys.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!);   // [B, kvHeads, L, D]
+        var v = values.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!); // [B, kvHeads, L, D]
         int groups = _heads / _kvHeads;
-        var qg = q.view(b, _kvHeads, groups, _headDim);                  // [B, kvHeads, G, D]
-        var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);       // [B, kvHeads, G, L]
-
-        var pos = tensor(positions, dtype: ScalarType.Int64, device: q.device).unsqueeze(1); // [B, 1]
-        var j = arange(maxLen, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);     // [1, L]
-        var masked = j > pos;
-        if (_window is { } w)
-            masked = masked.logical_or(j <= pos - w);
-        scores = scores.to(ScalarType.Float32).masked_fill(masked.view(b, 1, 1, maxLen), double.NegativeInfinity);
+        var qg = q.view(b, _kvHeads, groups, _headDim);                          // [B, kvHeads, G, D]
+        var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);               // [B, kvHeads, G, L]
+        scores = scores.to(ScalarType.Float32).masked_fill_(plan.DecodeMask!, double.NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
-        return matmul(probs, v).view(b, _heads * _headDim);              // [B, heads*D]
+        return matmul(probs, v).view(b, _heads * _headDim);                      // [B, heads*D]
     }
 
-    /// <summary>A causal block of T query rows at positions [start, start+T). q: [T, heads, D].</summary>
-    private Tensor AttendPrefill(Tensor q, Tensor keys, Tensor values, BatchSequence s)
+    /// <summary>A causal block of T query rows at positions [start, start+T). q: [T, heads, D]; mask: [T, L].</summary>
+    private Tensor AttendPrefill(Tensor q, Tensor keys, Tensor values, BatchSequence s, Tensor mask)
     {
         long t = s.TokenCount;
         long len = s.StartPosition + t;
@@ -116,13 +92,7 @@ public sealed class Attention : IDisposable
         var v = values[s.Slot].narrow(1, 0, len).unsqueeze(1);   // [kvHeads, 1, L, D]
         var qg = q.view(t, _kvHeads, groups, _headDim).permute(1, 2, 0, 3); // [kvHeads, G, T, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);          // [kvHeads, G, T, L]
-
-        var qPos = arange(s.StartPosition, len, dtype: ScalarType.Int64, device: q.device).unsqueeze(1); // [T, 1]
-        var j = arange(len, dtype: ScalarType.Int64, device: q.device).unsqueeze(0);                      // [1, L]
-        var masked = j > qPos;
-        if (_window is { } w)
-            masked = masked.logical_or(j <= qPos - w);
-        scores = scores.to(ScalarType.Float32).masked_fill(masked, double.NegativeInfinity);
+        scores = scores.to(ScalarType.Float32).masked_fill_(mask, double.NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
         return matmul(probs, v).permute(2, 0, 1, 3).reshape(t, _heads * _headDim); // [T, heads*D]
     }

@@ -58,8 +58,14 @@ public sealed class ForwardBatch : IDisposable
     public Tensor LastRows { get; }
     internal long[] PositionArray { get; }
 
+    private AttentionPlan? _plan;
+
+    /// <summary>Index tensors and masks for attention, built by the first layer and reused by the rest.</summary>
+    internal AttentionPlan AttentionPlan(int? window) => _plan ??= new AttentionPlan(this, window);
+
     public void Dispose()
     {
+        _plan?.Dispose();
         TokenIds.Dispose();
         Positions.Dispose();
         Slots.Dispose();

@@ -1,0 +1,72 @@
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// The index tensors and masks attention needs for one batch, built once per forward and shared by
+/// every layer (they depend only on the batch and the sliding window, not on the layer). Its
+/// tensors are detached from dispose scopes: the batch owns and disposes them.
+/// </summary>
+internal sealed class AttentionPlan : IDisposable
+{
+    public AttentionPlan(ForwardBatch batch, int? window)
+    {
+        using var scope = NewDisposeScope();
+        var decodeRows = new List<long>();
+        var decodeSlots = new List<long>();
+        var decodePositions = new List<long>();
+        PrefillMasks = new Tensor?[batch.Sequences.Count];
+        int row = 0;
+        for (int i = 0; i < batch.Sequences.Count; i++)
+        {
+            var s = batch.Sequences[i];
+            if (s.TokenCount == 1)
+            {
+                decodeRows.Add(row);
+                decodeSlots.Add(s.Slot);
+                decodePositions.Add(s.StartPosition);
+            }
+            else
+            {
+                long len = s.StartPosition + s.TokenCount;
+                var qPos = arange(s.StartPosition, len, dtype: ScalarType.Int64).unsqueeze(1); // [T, 1]
+                var j = arange(len, dtype: ScalarType.Int64).unsqueeze(0);                     // [1, L]
+                PrefillMasks[i] = Mask(j, qPos, window).DetachFromDisposeScope();             // [T, L]
+            }
+            row += s.TokenCount;
+        }
+        DecodeCount = decodeRows.Count;
+        if (DecodeCount > 0)
+        {
+            DecodeMaxLength = decodePositions.Max() + 1;
+            DecodeRows = tensor(decodeRows.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();   // [B]
+            DecodeSlots = tensor(decodeSlots.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope(); // [B]
+            var pos = tensor(decodePositions.ToArray(), dtype: ScalarType.Int64).unsqueeze(1);              // [B, 1]
+            var j = arange(DecodeMaxLength, dtype: ScalarType.Int64).unsqueeze(0);                          // [1, L]
+            DecodeMask = Mask(j, pos, window).view(DecodeCount, 1, 1, DecodeMaxLength).DetachFromDisposeScope(); // [B, 1, 1, L]
+        }
+    }
+
+    /// <summary>True where key position j must not be seen from query position p: j &gt; p, or j &lt;= p - window.</summary>
+    private static Tensor Mask(Tensor j, Tensor p, int? window)
+    {
+        var masked = j > p;
+        return window is { } w ? masked.logical_or(j <= p - w) : masked;
+    }
+
+    public int DecodeCount { get; }
+    public long DecodeMaxLength { get; }
+    public Tensor? DecodeRows { get; }
+    public Tensor? DecodeSlots { get; }
+    public Tensor? DecodeMask { get; }
+    public Tensor?[] PrefillMasks { get; }
+
+    public void Dispose()
+    {
+        DecodeRows?.Dispose();
+        DecodeSlots?.Dispose();
+        DecodeMask?.Dispose();
+        foreach (var m in PrefillMasks)
+            m?.Dispose();
+    }
+}
