@@ -4,6 +4,7 @@ using OrleansLora.Cli.Commands;
 var root = new RootCommand("olora: OrleansLora model tools — initialise random-weight models, generate, inspect logits.")
 {
     ModelCommand.Create(),
+    AdapterCommand.Create(),
     GenerateCommand.Create(),
     LogitsCommand.Create(),
 };
