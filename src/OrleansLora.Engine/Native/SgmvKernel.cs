@@ -11,6 +11,13 @@ namespace OrleansLora.Engine.Native;
 /// </summary>
 public static unsafe class SgmvKernel
 {
+    /// <summary>Data pointer of a tensor whose rows are contiguous but may be spaced (a view's own offset included).</summary>
+    private static nint RowsPointer(Tensor t) => NativeMethods.TensorData(t.Handle);
+
+    /// <remarks>
+    /// x and y need contiguous rows, not contiguous matrices: a column slice such as
+    /// <c>qkv.narrow(1, 0, qWidth)</c> is accepted and written in place.
+    /// </remarks>
     public static void Apply(Tensor x, Tensor y, int[] segStarts, int[] segSlots, Tensor aTable, Tensor bTable, int[] slotRanks, float[] slotScales)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -21,11 +28,12 @@ public static unsafe class SgmvKernel
             ScalarType.BFloat16 => NativeMethods.DtypeBf16,
             _ => throw new ArgumentException($"x has dtype {dtype}; SGMV supports float32 and bfloat16.", nameof(x)),
         };
-        TensorChecks.Require(x, nameof(x), dtype, -1, -1);
+        // x and y may be column slices of wider matrices (the q/k/v parts of a stacked projection).
+        long xStride = TensorChecks.RequireRows(x, nameof(x), dtype, -1, -1);
         TensorChecks.Require(aTable, nameof(aTable), dtype, -1, -1, x.shape[1]);
         long slots = aTable.shape[0], maxRank = aTable.shape[1];
         TensorChecks.Require(bTable, nameof(bTable), dtype, slots, maxRank, -1);
-        TensorChecks.Require(y, nameof(y), dtype, x.shape[0], bTable.shape[2]);
+        long yStride = TensorChecks.RequireRows(y, nameof(y), dtype, x.shape[0], bTable.shape[2]);
         if (segStarts.Length != segSlots.Length + 1)
             throw new ArgumentException($"segStarts needs {segSlots.Length + 1} entries for {segSlots.Length} segments, got {segStarts.Length}.", nameof(segStarts));
         if (slotRanks.Length != slots || slotScales.Length != slots)
@@ -49,7 +57,7 @@ public static unsafe class SgmvKernel
         fixed (float* scales = slotScales)
         {
             int rc = NativeMethods.Sgmv(code,
-                (void*)TensorMemory.DataPointer(x), inFeatures, (void*)TensorMemory.DataPointer(y), outFeatures,
+                (void*)RowsPointer(x), xStride, (void*)RowsPointer(y), yStride,
                 starts, segSlotPtr, segSlots.Length,
                 (void*)TensorMemory.DataPointer(aTable), (void*)TensorMemory.DataPointer(bTable), (int)slots, (int)maxRank,
                 inFeatures, outFeatures, ranks, scales, scratch: null, scratchElems: 0);

@@ -28,6 +28,28 @@ internal static class TensorChecks
             throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{string.Join(", ", shape.Select(d => d < 0 ? "*" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].", name);
     }
 
+    /// <summary>
+    /// Requires a 2-D CPU tensor of <paramref name="dtype"/> whose rows are contiguous (column
+    /// stride 1) but may be spaced apart, such as a column slice of a wider matrix; returns the
+    /// row stride in elements.
+    /// </summary>
+    public static long RequireRows(Tensor tensor, string name, ScalarType dtype, long rows, long columns)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, name);
+        if (tensor.IsInvalid)
+            throw new ArgumentException($"{name} has been disposed.", name);
+        if (tensor.device_type != DeviceType.CPU)
+            throw new ArgumentException($"{name} is on {tensor.device}; the CPU kernels need a CPU tensor.", name);
+        if (tensor.dtype != dtype)
+            throw new ArgumentException($"{name} has dtype {tensor.dtype}; expected {dtype}.", name);
+        if (tensor.dim() != 2 || (rows >= 0 && tensor.shape[0] != rows) || (columns >= 0 && tensor.shape[1] != columns))
+            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{(rows < 0 ? "*" : rows)}, {(columns < 0 ? "*" : columns)}].", name);
+        long rowStride = tensor.shape[0] <= 1 ? tensor.shape[1] : tensor.stride(0);
+        if ((tensor.shape[1] > 1 && tensor.stride(1) != 1) || rowStride < tensor.shape[1])
+            throw new ArgumentException($"{name} must have contiguous rows (strides [{string.Join(", ", tensor.stride())}]); a column slice of a row-major matrix is fine, a transpose is not.", name);
+        return Math.Max(rowStride, 1);
+    }
+
     public static int ToInt32(long value, string name) =>
         value is >= 0 and <= int.MaxValue ? (int)value : throw new ArgumentException($"{name} = {value} is out of the kernels' int32 range.", name);
 

@@ -70,4 +70,31 @@ public sealed class SgmvKernelTests
         using var xt = randn(16, 4).t();
         Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(xt, y, [0, 4], [0], a, b, ranks, scales));         // not contiguous
     }
+
+    [Fact]
+    public void ColumnSlicesOfAStackedProjectionAreUpdatedInPlace()
+    {
+        // y is the middle 24 columns of a [5, 64] "qkv" output; x the first 16 columns of a [5, 40] input.
+        torch.random.manual_seed(3);
+        using var wideX = randn(5, 40);
+        using var wideY0 = randn(5, 64);
+        using var wideY = wideY0.clone();
+        using var x = wideX.narrow(1, 0, 16);
+        using var y = wideY.narrow(1, 20, 24);
+        using var a = randn(1, 2, 16);
+        using var b = randn(1, 2, 24);
+        SgmvKernel.Apply(x, y, [0, 5], [0], a, b, [2], [0.5f]);
+
+        using var expected = wideY0.to(ScalarType.Float64);
+        using var delta = x.to(ScalarType.Float64).matmul(a[0].to(ScalarType.Float64).t()).matmul(b[0].to(ScalarType.Float64)).mul(0.5);
+        expected.narrow(1, 20, 24).add_(delta);
+        using var err = (wideY.to(ScalarType.Float64) - expected).abs().max();
+        Assert.True(err.item<double>() < 1e-4, $"max error {err.item<double>():E2}");
+        // Columns outside the slice are untouched, bit for bit.
+        Assert.Equal(wideY0.narrow(1, 0, 20).contiguous().data<float>().ToArray(), wideY.narrow(1, 0, 20).contiguous().data<float>().ToArray());
+        Assert.Equal(wideY0.narrow(1, 44, 20).contiguous().data<float>().ToArray(), wideY.narrow(1, 44, 20).contiguous().data<float>().ToArray());
+        // A transposed view has no contiguous rows: refused.
+        using var yt = randn(24, 5).t();
+        Assert.Contains("contiguous rows", Assert.Throws<ArgumentException>(() => SgmvKernel.Apply(x, yt, [0, 5], [0], a, b, [2], [0.5f])).Message);
+    }
 }
