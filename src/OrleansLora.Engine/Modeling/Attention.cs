@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Models;
 using TorchSharp;
@@ -36,12 +37,19 @@ public sealed class Attention : IDisposable
     public ILinearLayer OProj { get; }   // heads*headDim → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
-    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin)
+    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
         long tokens = x.shape[0];
         var qkv = QkvProj.Forward(x);                                                       // [tokens, (heads+2*kvHeads)*D]
         long qWidth = (long)_heads * _headDim, kvWidth = (long)_kvHeads * _headDim;
+        if (lora is not null)
+        {
+            // LoRA adds to each projection's part of the stacked output, before RoPE.
+            lora.Apply(layer, LoraTargetModules.QProj, x, qkv.narrow(1, 0, qWidth));
+            lora.Apply(layer, LoraTargetModules.KProj, x, qkv.narrow(1, qWidth, kvWidth));
+            lora.Apply(layer, LoraTargetModules.VProj, x, qkv.narrow(1, qWidth + kvWidth, kvWidth));
+        }
         var q = RotaryEmbedding.Apply(qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim), cos, sin);         // [tokens, heads, D]
         var k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
         var v = qkv.narrow(1, qWidth + kvWidth, kvWidth).view(tokens, _kvHeads, _headDim);                       // [tokens, kvHeads, D]
@@ -64,7 +72,9 @@ public sealed class Attention : IDisposable
         }
         if (plan.DecodeCount > 0)
             output.index_copy_(0, plan.DecodeRows!, AttendDecode(q.index_select(0, plan.DecodeRows!), keys, values, plan));
-        return OProj.Forward(output).MoveToOuterDisposeScope();
+        var projected = OProj.Forward(output);
+        lora?.Apply(layer, LoraTargetModules.OProj, output, projected);
+        return projected.MoveToOuterDisposeScope();
     }
 
     /// <summary>One query row per sequence, all sequences in one computation. q: [B, heads, D].</summary>

@@ -13,11 +13,11 @@ public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attenti
     public SwiGluMlp Mlp { get; } = mlp;
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
-    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, Tensor cos, Tensor sin)
+    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin);
-        return (h + Mlp.Forward(PostAttentionNorm.Forward(h))).MoveToOuterDisposeScope();
+        var h = x + Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin, lora);
+        return (h + Mlp.Forward(PostAttentionNorm.Forward(h), Index, lora)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -29,11 +29,16 @@ public sealed class ForwardBatch : IDisposable
         var positions = new long[total];
         var slots = new long[total];
         var lastRows = new long[sequences.Count];
+        SegmentStarts = new int[sequences.Count + 1];
+        SegmentAdapterSlots = new int[sequences.Count];
         var ids = new long[total];
         int row = 0;
         for (int i = 0; i < sequences.Count; i++)
         {
             var s = sequences[i];
+            SegmentStarts[i] = row;
+            SegmentAdapterSlots[i] = s.AdapterSlot;
+            HasAdapters |= s.AdapterSlot >= 0;
             for (int t = 0; t < s.TokenCount; t++, row++)
             {
                 positions[row] = s.StartPosition + t;
@@ -42,6 +47,7 @@ public sealed class ForwardBatch : IDisposable
             }
             lastRows[i] = row - 1;
         }
+        SegmentStarts[sequences.Count] = row;
         var dev = device ?? CPU;
         TokenIds = tensor(ids, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();     // [tokens]
         Positions = tensor(positions, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope(); // [tokens]
@@ -57,6 +63,12 @@ public sealed class ForwardBatch : IDisposable
     public Tensor Slots { get; }
     public Tensor LastRows { get; }
     internal long[] PositionArray { get; }
+
+    /// <summary>Row where each sequence starts, then the total: the SGMV segments.</summary>
+    internal int[] SegmentStarts { get; }
+    /// <summary>Each sequence's adapter slot (-1: base model).</summary>
+    internal int[] SegmentAdapterSlots { get; }
+    internal bool HasAdapters { get; }
 
     private AttentionPlan? _plan;
 

@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Models;
@@ -37,6 +38,9 @@ public sealed class LlamaModel : IDisposable
     public string Directory { get; }
     public ScalarType Dtype { get; }
     public QuantizationMode Quantization { get; }
+
+    /// <summary>LoRA slots that batch sequences may name (<see cref="BatchSequence.AdapterSlot"/>); null: base model only.</summary>
+    public AdapterSlotTable? Adapters { get; set; }
 
     /// <summary>Bytes of weights a decode step reads: every linear layer (embedding rows are negligible).</summary>
     public long LinearWeightBytes => _lmHead.WeightBytes + _layers.Sum(l =>
@@ -165,8 +169,11 @@ public sealed class LlamaModel : IDisposable
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]
             : ((DenseLinear)_lmHead).EmbeddingRows(batch.TokenIds);                   // [tokens, hidden]
         var (cos, sin) = _rope.ForPositions(batch.Positions);
+        var lora = batch.HasAdapters
+            ? new LoraContext(Adapters ?? throw new ArgumentException("the batch names adapter slots but no AdapterSlotTable is attached to the model.", nameof(batch)), batch)
+            : null;
         foreach (var layer in _layers)
-            x = layer.Forward(x, batch, cache, cos, sin);
+            x = layer.Forward(x, batch, cache, cos, sin, lora);
         if (!allPositions)
             x = x.index_select(0, batch.LastRows); // [sequences, hidden]
         var logits = _lmHead.Forward(_norm.Forward(x)).to(ScalarType.Float32); // [rows, vocab]

@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Adapters;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
@@ -9,14 +10,21 @@ public sealed class SwiGluMlp(ILinearLayer gateUp, ILinearLayer down) : IDisposa
     public ILinearLayer GateUp { get; } = gateUp; // hidden → 2*intermediate: gate_proj outputs, then up_proj outputs
     public ILinearLayer Down { get; } = down;     // intermediate → hidden
 
-    /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
-    public Tensor Forward(Tensor x)
+    /// <summary>x: [tokens, hidden] → [tokens, hidden]; <paramref name="lora"/> adds the adapters' updates.</summary>
+    public Tensor Forward(Tensor x, int layer = 0, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
         var gu = GateUp.Forward(x);                 // [tokens, 2*intermediate]
         long ff = GateUp.OutFeatures / 2;
-        var g = silu(gu.narrow(1, 0, ff));
-        return Down.Forward(g.mul_(gu.narrow(1, ff, ff))).MoveToOuterDisposeScope();
+        if (lora is not null)
+        {
+            lora.Apply(layer, LoraTargetModules.GateProj, x, gu.narrow(1, 0, ff));
+            lora.Apply(layer, LoraTargetModules.UpProj, x, gu.narrow(1, ff, ff));
+        }
+        var h = silu(gu.narrow(1, 0, ff)).mul_(gu.narrow(1, ff, ff)); // [tokens, intermediate]
+        var y = Down.Forward(h);
+        lora?.Apply(layer, LoraTargetModules.DownProj, h, y);
+        return y.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

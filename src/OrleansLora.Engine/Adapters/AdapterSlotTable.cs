@@ -1,0 +1,111 @@
+using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Native;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Adapters;
+
+/// <summary>
+/// Device-resident LoRA weights of up to <see cref="SlotCount"/> adapters, stacked per projection
+/// in the layout the SGMV kernel reads: A <c>[layers, slots, maxRank, in]</c> and Bᵀ
+/// <c>[layers, slots, maxRank, out]</c> (scaling already folded into B), plus each
+/// (layer, projection, slot)'s rank; rank 0 means the adapter leaves that projection alone.
+/// Not thread-safe: the engine loads slots between steps.
+/// </summary>
+public sealed class AdapterSlotTable : IDisposable
+{
+    private readonly Dictionary<string, (Tensor A, Tensor B)> _tables = new(StringComparer.Ordinal);
+    private readonly int[,,] _ranks; // [layer, module, slot]
+    private readonly float[] _scales;
+
+    public AdapterSlotTable(ModelConfig config, int slots, int maxRank, ScalarType dtype)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRank, 1);
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"adapter tables support float32 and bfloat16, not {dtype}.", nameof(dtype));
+        SlotCount = slots;
+        MaxRank = maxRank;
+        Layers = config.NumHiddenLayers;
+        Dtype = dtype;
+        foreach (string module in LoraTargetModules.All)
+        {
+            var (inF, outF) = LoraTargetModules.Dimensions(config, module);
+            _tables[module] = (
+                zeros([Layers, slots, maxRank, inF], dtype).DetachFromDisposeScope(),
+                zeros([Layers, slots, maxRank, outF], dtype).DetachFromDisposeScope());
+        }
+        _ranks = new int[Layers, LoraTargetModules.All.Count, slots];
+        _scales = Enumerable.Repeat(1f, slots).ToArray(); // the scaling is folded into B at load
+    }
+
+    public int SlotCount { get; }
+    public int MaxRank { get; }
+    public int Layers { get; }
+    public ScalarType Dtype { get; }
+
+    /// <summary>Copies an adapter's weights into <paramref name="slot"/>, replacing whatever was there.</summary>
+    public void Load(int slot, PeftAdapter adapter)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, SlotCount);
+        if (adapter.Rank > MaxRank)
+            throw new ArgumentException($"adapter {adapter.Name} has rank {adapter.Rank}; the slot table holds ranks up to {MaxRank}.", nameof(adapter));
+        if (adapter.NumLayers != Layers)
+            throw new ArgumentException($"adapter {adapter.Name} was validated for {adapter.NumLayers} layers; this model has {Layers}.", nameof(adapter));
+        Clear(slot);
+        foreach (var w in adapter.Weights)
+        {
+            var (a, b) = _tables[w.Module];
+            using var aRows = a[w.Layer, slot].narrow(0, 0, w.Rank);
+            using var bRows = b[w.Layer, slot].narrow(0, 0, w.Rank);
+            using var bT = w.B.t();
+            aRows.copy_(w.A);
+            bRows.copy_(bT);
+            _ranks[w.Layer, LoraTargetModules.IndexOf(w.Module), slot] = w.Rank;
+        }
+    }
+
+    /// <summary>Marks the slot empty (its rows are never read again until the next load).</summary>
+    public void Clear(int slot)
+    {
+        for (int l = 0; l < Layers; l++)
+            for (int m = 0; m < LoraTargetModules.All.Count; m++)
+                _ranks[l, m, slot] = 0;
+    }
+
+    /// <summary>
+    /// y += x · Aᵀ · B for each segment's slot, for one projection of one layer. x and y may be
+    /// column slices; <paramref name="segmentSlots"/> entries of -1 (or slots the adapter does not
+    /// target here) leave their rows alone.
+    /// </summary>
+    public void Apply(int layer, string module, Tensor x, Tensor y, int[] segmentStarts, int[] segmentSlots)
+    {
+        int m = LoraTargetModules.IndexOf(module);
+        var ranks = new int[SlotCount];
+        for (int s = 0; s < SlotCount; s++)
+            ranks[s] = Math.Max(_ranks[layer, m, s], 1); // unused slots are not read; the kernel wants 1..maxRank
+        var slots = new int[segmentSlots.Length];
+        bool any = false;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            int s = segmentSlots[i];
+            slots[i] = s >= 0 && _ranks[layer, m, s] > 0 ? s : -1;
+            any |= slots[i] >= 0;
+        }
+        if (!any)
+            return;
+        var (a, b) = _tables[module];
+        using var aLayer = a[layer];
+        using var bLayer = b[layer];
+        SgmvKernel.Apply(x, y, segmentStarts, slots, aLayer, bLayer, ranks, _scales);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (a, b) in _tables.Values)
+        {
+            a.Dispose();
+            b.Dispose();
+        }
+    }
+}
