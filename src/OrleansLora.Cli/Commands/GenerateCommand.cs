@@ -24,11 +24,12 @@ internal static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Sampling seed (same seed, same output)." };
         var stop = new Option<string[]>("--stop") { Description = "Stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: float32, bfloat16, float16.", DefaultValueFactory = _ => "float32" };
+        var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "PEFT LoRA adapter directory to generate with." };
         var quantization = new Option<QuantizationMode>("--quantization") { Description = "Linear layers as none, int8 or nf4 (native kernels).", DefaultValueFactory = _ => QuantizationMode.None };
 
         var command = new Command("generate", "Generate text from a prompt, streaming tokens as they come.")
         {
-            model, prompt, chat, system, maxTokens, temperature, topK, topP, repetition, seed, stop, dtype, quantization,
+            model, prompt, chat, system, maxTokens, temperature, topK, topP, repetition, seed, stop, dtype, quantization, adapter,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -38,6 +39,8 @@ internal static class GenerateCommand
                 Dtype = parse.GetValue(dtype)!,
                 Quantization = parse.GetValue(quantization),
                 MaxBatchSize = 1,
+                MaxLoras = 1,
+                MaxLoraRank = 128,
                 MaxBatchTokens = 512,
                 KvCacheBytes = 256L * 1024 * 1024,
             };
@@ -54,6 +57,12 @@ internal static class GenerateCommand
             try
             {
                 using var engine = InferenceEngine.Create(options);
+                string? adapterId = null;
+                if (parse.GetValue(adapter) is { } adapterDir)
+                {
+                    adapterId = adapterDir.Name;
+                    engine.RegisterAdapter(adapterId, adapterDir.FullName);
+                }
                 string text = parse.GetValue(prompt)!;
                 bool addBos = true;
                 if (parse.GetValue(chat))
@@ -69,7 +78,7 @@ internal static class GenerateCommand
                 var watch = Stopwatch.StartNew();
                 double? firstToken = null;
                 GenerationChunk? last = null;
-                await foreach (var chunk in engine.GenerateAsync(new GenerationRequest { Prompt = text, AddBos = addBos, Sampling = sampling }, cancellation))
+                await foreach (var chunk in engine.GenerateAsync(new GenerationRequest { Prompt = text, AddBos = addBos, Sampling = sampling, AdapterId = adapterId }, cancellation))
                 {
                     firstToken ??= watch.Elapsed.TotalMilliseconds;
                     Console.Write(chunk.TextDelta);
@@ -84,7 +93,7 @@ internal static class GenerateCommand
                 }
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or Engine.Models.ModelFormatException or IOException)
+            catch (Exception ex) when (ex is ArgumentException or Engine.Models.ModelFormatException or IOException or InvalidOperationException)
             {
                 Console.Error.WriteLine($"olora generate: {ex.Message}");
                 return 1;

@@ -16,5 +16,8 @@ public sealed record GenerationRequest
 
     public SamplingParams Sampling { get; init; } = new();
 
+    /// <summary>A registered adapter (<see cref="InferenceEngine.RegisterAdapter"/>) applied to this sequence; null: the base model.</summary>
+    public string? AdapterId { get; init; }
+
     public string RequestId { get; init; } = Guid.NewGuid().ToString("n");
 }

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
@@ -70,6 +71,47 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         }
     }
 
+    // Created by the first RegisterAdapter, so an engine that serves no adapters pays nothing.
+    private volatile AdapterResidency? _adapters;
+    private readonly Lock _adapterGate = new();
+
+    /// <summary>
+    /// Loads and validates a PEFT adapter from <paramref name="directory"/> (on the caller's thread;
+    /// errors name the file) and makes it available to requests as <paramref name="adapterId"/>.
+    /// It moves into a device slot when a request needs it.
+    /// </summary>
+    public void RegisterAdapter(string adapterId, string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(adapterId);
+        if (_options.MaxLoras == 0)
+            throw new InvalidOperationException("this engine has no adapter slots (MaxLoras = 0).");
+        if (_model.Quantization != Quantization.QuantizationMode.None)
+            throw new InvalidOperationException("adapters on a quantized base model are not supported yet.");
+        var adapter = PeftAdapter.Load(directory, _model.Config, new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = adapterId });
+        try
+        {
+            lock (_adapterGate)
+            {
+                if (_adapters is null)
+                {
+                    var residency = new AdapterResidency(new AdapterSlotTable(_model.Config, _options.MaxLoras, _options.MaxLoraRank, _model.Dtype));
+                    _model.Adapters = residency.Table;
+                    _adapters = residency;
+                }
+                _adapters.Register(adapterId, adapter);
+            }
+        }
+        catch
+        {
+            adapter.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Adapter loads into slots, evictions and slot hits so far.</summary>
+    public (long Loads, long Evictions, long Hits) AdapterCounters =>
+        _adapters is null ? (0, 0, 0) : (_adapters.Loads, _adapters.Evictions, _adapters.Hits);
+
     public ITextTokenizer Tokenizer { get; }
     public LlamaModel Model => _model;
     public int MaxSequenceLength => _cache.MaxSequenceLength;
@@ -91,6 +133,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         request.Sampling.Validate();
+        if (request.AdapterId is { } adapterId && (_adapters is null || !_adapters.IsRegistered(adapterId)))
+            throw new ArgumentException($"adapter \"{adapterId}\" is not registered with this engine.", nameof(request));
         var prompt = PreparePrompt(request);
         // Single writer is the engine thread, except the shutdown race below.
         var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
@@ -238,12 +282,27 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 
     private void Admit()
     {
-        while (_waiting.First is { } node && _running.Count < _options.MaxBatchSize && _cache.TryAllocate(out int slot))
+        // In arrival order; a request whose adapter finds no free slot waits while later ones
+        // (other adapters, or the base model) go ahead. Fair exchange between adapters is issue 4's.
+        for (var node = _waiting.First; node is not null && _running.Count < _options.MaxBatchSize && _cache.FreeSlots > 0;)
         {
-            _waiting.RemoveFirst();
+            var next = node.Next;
+            var s = node.Value;
+            if (s.Request.AdapterId is { } id)
+            {
+                if (!_adapters!.TryAcquire(id, out int adapterSlot))
+                {
+                    node = next;
+                    continue;
+                }
+                s.AdapterSlot = adapterSlot;
+            }
+            _cache.TryAllocate(out int slot);
+            _waiting.Remove(node);
             Interlocked.Decrement(ref _queued);
-            node.Value.Slot = slot;
-            _running.Add(node.Value);
+            s.Slot = slot;
+            _running.Add(s);
+            node = next;
         }
     }
 
@@ -262,7 +321,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             if (take == 0)
                 continue;
             members.Add(s);
-            parts.Add(new BatchSequence(s.Slot, s.Processed, take));
+            parts.Add(new BatchSequence(s.Slot, s.Processed, take, s.AdapterSlot));
             for (int i = 0; i < take; i++)
                 tokens.Add(s.Tokens[s.Processed + i]);
             budget -= take;
@@ -385,6 +444,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             _cache.Free(s.Slot);
             s.Slot = -1;
         }
+        if (s.AdapterSlot >= 0)
+        {
+            _adapters!.Release(s.AdapterSlot);
+            s.AdapterSlot = -1;
+        }
         _running.Remove(s);
     }
 
@@ -395,6 +459,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         _shutdown.Cancel();
         _thread.Join();
         _cache.Dispose();
+        _model.Adapters = null;
+        _adapters?.Dispose();
         _model.Dispose();
         // _shutdown and _wake stay undisposed: a racing GenerateAsync may still read or release
         // them, and neither holds an OS handle here.

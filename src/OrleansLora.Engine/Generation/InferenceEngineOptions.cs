@@ -16,6 +16,16 @@ public sealed record InferenceEngineOptions
     /// <summary>Storage of the base model's linear layers: None, Int8 or Nf4 (native kernels).</summary>
     public QuantizationMode Quantization { get; init; } = QuantizationMode.None;
 
+    /// <summary>
+    /// Adapter slots on the device (0: base model only); a batch mixes up to this many adapters.
+    /// The slot tables (MaxLoras × MaxLoraRank rows per projection) are allocated by the first
+    /// registered adapter.
+    /// </summary>
+    public int MaxLoras { get; init; } = 8;
+
+    /// <summary>Largest adapter rank the slots hold; higher ranks are refused at registration.</summary>
+    public int MaxLoraRank { get; init; } = 64;
+
     /// <summary>Bytes of KV cache; divided into sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
     public long KvCacheBytes { get; init; } = 512L * 1024 * 1024;
 
@@ -49,6 +59,10 @@ public sealed record InferenceEngineOptions
             throw new ArgumentException($"{SectionName}:MaxBatchTokens ({MaxBatchTokens}) must be >= MaxBatchSize ({MaxBatchSize}) so every running sequence can decode each step.", nameof(MaxBatchTokens));
         if (MaxQueuedRequests < 1)
             throw new ArgumentException($"{SectionName}:MaxQueuedRequests must be >= 1, got {MaxQueuedRequests}.", nameof(MaxQueuedRequests));
+        if (MaxLoras < 0)
+            throw new ArgumentException($"{SectionName}:MaxLoras must be >= 0, got {MaxLoras}.", nameof(MaxLoras));
+        if (MaxLoraRank is < 1 or > 4096)
+            throw new ArgumentException($"{SectionName}:MaxLoraRank must be in [1, 4096], got {MaxLoraRank}.", nameof(MaxLoraRank));
         if (Threads < 0)
             throw new ArgumentException($"{SectionName}:Threads must be >= 0, got {Threads}.", nameof(Threads));
     }

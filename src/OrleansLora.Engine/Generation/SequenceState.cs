@@ -26,6 +26,8 @@ internal sealed class SequenceState
     /// <summary>How many of <see cref="Tokens"/> have keys/values in the cache.</summary>
     public int Processed { get; set; }
     public int Slot { get; set; } = -1;
+    /// <summary>Adapter slot while running, -1 for the base model or before admission.</summary>
+    public int AdapterSlot { get; set; } = -1;
     public SequenceSampler Sampler { get; }
     public IncrementalDetokenizer Detokenizer { get; }
     public StopSequenceMatcher Stops { get; }
