@@ -15,6 +15,8 @@ internal sealed record BenchOptions
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 32;
     public int Threads { get; init; }
+    /// <summary>Distinct rank-16 adapters in the multi-adapter scenario (0 skips it).</summary>
+    public int Adapters { get; init; } = 32;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -34,7 +36,8 @@ internal sealed record BenchOptions
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N"),
+                "--adapters" => o with { Adapters = NextInt() },
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N"),
             };
         }
         return o;

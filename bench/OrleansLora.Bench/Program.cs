@@ -92,6 +92,10 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
     }
 }
 
+// Multi-adapter decode (issue 4's scenarios 1-3): base vs one adapter vs one adapter per sequence.
+if (options.Adapters > 0)
+    MultiAdapterScenario.Run(report, options, modelDir, maxLen, options.Batches.Max(), options.Adapters);
+
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Quantizations)
 foreach (int b in options.Batches)
