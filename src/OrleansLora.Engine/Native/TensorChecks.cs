@@ -12,13 +12,7 @@ internal static class TensorChecks
     /// <summary>Requires a contiguous CPU tensor of <paramref name="dtype"/>; -1 in <paramref name="shape"/> accepts any size.</summary>
     public static void Require(Tensor tensor, string name, ScalarType dtype, params long[] shape)
     {
-        ArgumentNullException.ThrowIfNull(tensor, name);
-        if (tensor.IsInvalid)
-            throw new ArgumentException($"{name} has been disposed.", name);
-        if (tensor.device_type != DeviceType.CPU)
-            throw new ArgumentException($"{name} is on {tensor.device}; the CPU kernels need a CPU tensor.", name);
-        if (tensor.dtype != dtype)
-            throw new ArgumentException($"{name} has dtype {tensor.dtype}; expected {dtype}.", name);
+        RequireCpu(tensor, name, dtype);
         if (!tensor.is_contiguous())
             throw new ArgumentException($"{name} must be contiguous (call .contiguous()).", name);
         bool matches = tensor.shape.Length == shape.Length;
@@ -35,6 +29,17 @@ internal static class TensorChecks
     /// </summary>
     public static long RequireRows(Tensor tensor, string name, ScalarType dtype, long rows, long columns)
     {
+        RequireCpu(tensor, name, dtype);
+        if (tensor.dim() != 2 || (rows >= 0 && tensor.shape[0] != rows) || (columns >= 0 && tensor.shape[1] != columns))
+            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{(rows < 0 ? "*" : rows)}, {(columns < 0 ? "*" : columns)}].", name);
+        long rowStride = tensor.shape[0] <= 1 ? tensor.shape[1] : tensor.stride(0);
+        if ((tensor.shape[1] > 1 && tensor.stride(1) != 1) || rowStride < tensor.shape[1])
+            throw new ArgumentException($"{name} must have contiguous rows (strides [{string.Join(", ", tensor.stride())}]); a column slice of a row-major matrix is fine, a transpose is not.", name);
+        return Math.Max(rowStride, 1);
+    }
+
+    private static void RequireCpu(Tensor tensor, string name, ScalarType dtype)
+    {
         ArgumentNullException.ThrowIfNull(tensor, name);
         if (tensor.IsInvalid)
             throw new ArgumentException($"{name} has been disposed.", name);
@@ -42,12 +47,6 @@ internal static class TensorChecks
             throw new ArgumentException($"{name} is on {tensor.device}; the CPU kernels need a CPU tensor.", name);
         if (tensor.dtype != dtype)
             throw new ArgumentException($"{name} has dtype {tensor.dtype}; expected {dtype}.", name);
-        if (tensor.dim() != 2 || (rows >= 0 && tensor.shape[0] != rows) || (columns >= 0 && tensor.shape[1] != columns))
-            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{(rows < 0 ? "*" : rows)}, {(columns < 0 ? "*" : columns)}].", name);
-        long rowStride = tensor.shape[0] <= 1 ? tensor.shape[1] : tensor.stride(0);
-        if ((tensor.shape[1] > 1 && tensor.stride(1) != 1) || rowStride < tensor.shape[1])
-            throw new ArgumentException($"{name} must have contiguous rows (strides [{string.Join(", ", tensor.stride())}]); a column slice of a row-major matrix is fine, a transpose is not.", name);
-        return Math.Max(rowStride, 1);
     }
 
     public static int ToInt32(long value, string name) =>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text.Json.Nodes;
 using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Checkpoints;
@@ -29,11 +28,8 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
     /// <summary>W + scale · B · A for every adapted projection, in float64 from the raw files, written as a float32 checkpoint.</summary>
     private static void WriteMerged(string baseDir, string adapterDir, string target, double scale)
     {
-        foreach (string f in Directory.GetFiles(baseDir))
-            File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDir, "config.json")))!.AsObject();
-        config["torch_dtype"] = "float32";
-        File.WriteAllText(Path.Combine(target, "config.json"), config.ToJsonString());
+        ModelFiles.CopyAll(baseDir, target);
+        ModelFiles.EditConfig(target, config => config["torch_dtype"] = "float32");
         using var adapter = SafetensorsFile.Open(Path.Combine(adapterDir, PeftAdapter.WeightsFileName));
         using var weights = SafetensorsFile.Open(Path.Combine(baseDir, CheckpointReader.SingleFileName));
         var entries = weights.Tensors.Select(t => new SafetensorsWriter.Entry(t.Name, SafetensorsDtype.F32, t.Shape)).ToList();

@@ -16,19 +16,13 @@ public sealed class BadCheckpointTests(TinyModelFixture model) : IClassFixture<T
     private static TempDirectory CopyOf(string source)
     {
         var dir = new TempDirectory("olora-bad");
-        foreach (string file in Directory.GetFiles(source))
-            File.Copy(file, Path.Combine(dir.Path, Path.GetFileName(file)));
+        ModelFiles.CopyAll(source, dir.Path);
         return dir;
     }
 
     private string Weights => _dir.File(CheckpointReader.SingleFileName);
 
-    private void EditConfig(Action<JsonObject> edit)
-    {
-        var json = JsonNode.Parse(File.ReadAllText(_dir.File("config.json")))!.AsObject();
-        edit(json);
-        File.WriteAllText(_dir.File("config.json"), json.ToJsonString());
-    }
+    private void EditConfig(Action<JsonObject> edit) => ModelFiles.EditConfig(_dir.Path, edit);
 
     private ModelFormatException LoadFails() =>
         Assert.Throws<ModelFormatException>(() => LlamaModel.Load(_dir.Path, new ModelLoadOptions { MaxSequenceLength = 32 }).Dispose());

@@ -81,8 +81,7 @@ public sealed class GenerationBehaviourTests(TinyModelFixture model) : IClassFix
     {
         // Make a generated token (seeded sampling: same run twice) the model's EOS: generation must stop right there.
         using var dir = new TempDirectory("olora-eos");
-        foreach (string f in Directory.GetFiles(model.Path))
-            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
+        ModelFiles.CopyAll(model.Path, dir.Path);
         var request = new GenerationRequest { PromptTokens = [50256, 464, 3290, 318], Sampling = new SamplingParams { Temperature = 1f, Seed = 7, MaxNewTokens = 20 } };
         List<int> free;
         using (var engine = CreateEngine(dir.Path))
@@ -90,9 +89,7 @@ public sealed class GenerationBehaviourTests(TinyModelFixture model) : IClassFix
         // The first token (from the 4th on) not generated before it: EOS there must stop at once.
         int at = Enumerable.Range(3, free.Count - 3).First(i => !free.Take(i).Contains(free[i]));
         int eos = free[at];
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.Path, "config.json")))!.AsObject();
-        config["eos_token_id"] = new JsonArray(eos);
-        File.WriteAllText(Path.Combine(dir.Path, "config.json"), config.ToJsonString());
+        ModelFiles.EditConfig(dir.Path, c => c["eos_token_id"] = new JsonArray(eos));
 
         using var eosEngine = CreateEngine(dir.Path);
         Assert.Contains(eos, eosEngine.Tokenizer.EosTokenIds);

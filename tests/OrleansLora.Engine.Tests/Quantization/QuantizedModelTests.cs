@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Generation;
@@ -32,12 +31,12 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     /// </summary>
     private static void WriteDequantizedCheckpoint(string source, string target, QuantizationMode mode)
     {
-        foreach (string f in Directory.GetFiles(source))
-            File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
-        config["torch_dtype"] = "float32";
-        config["tie_word_embeddings"] = false;
-        File.WriteAllText(Path.Combine(target, "config.json"), config.ToJsonString());
+        ModelFiles.CopyAll(source, target);
+        ModelFiles.EditConfig(target, config =>
+        {
+            config["torch_dtype"] = "float32";
+            config["tie_word_embeddings"] = false;
+        });
 
         using var file = SafetensorsFile.Open(Path.Combine(source, CheckpointReader.SingleFileName));
         var entries = file.Tensors.Select(t => new SafetensorsWriter.Entry(t.Name, SafetensorsDtype.F32, t.Shape)).ToList();
