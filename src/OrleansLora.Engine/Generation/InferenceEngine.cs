@@ -35,6 +35,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private int _queued;
     private long _steps, _generatedTokens, _prefillTokens;
     private double _lastStepMs;
+    private int _runningCount, _freeSlots; // published by the engine thread for Statistics
+    private int _disposed;
 
     public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
     {
@@ -119,8 +121,6 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     public EngineStatistics Statistics => new(
         Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
         Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs));
-
-    private int _runningCount, _freeSlots;
 
     /// <summary>
     /// Queues a generation and streams its chunks; the last chunk carries the finish reason and
@@ -466,7 +466,6 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         // them, and neither holds an OS handle here.
     }
 
-    private int _disposed;
 
     public ValueTask DisposeAsync()
     {
