@@ -13,6 +13,7 @@ internal sealed class AdapterResidency(AdapterSlotTable table) : IDisposable
     private readonly ConcurrentDictionary<string, PeftAdapter> _registered = new(StringComparer.Ordinal);
     private readonly string?[] _slotAdapter = new string?[table.SlotCount];
     private readonly int[] _references = new int[table.SlotCount];
+    private readonly int[] _pins = new int[table.SlotCount];
     private readonly long[] _lastUsed = new long[table.SlotCount];
     private long _clock, _loads, _evictions, _hits;
 
@@ -23,6 +24,60 @@ internal sealed class AdapterResidency(AdapterSlotTable table) : IDisposable
     public int Registered => _registered.Count;
 
     public bool IsRegistered(string id) => _registered.ContainsKey(id);
+
+    public bool TryGet(string id, out PeftAdapter adapter) => _registered.TryGetValue(id, out adapter!);
+
+    public IEnumerable<string> RegisteredIds => _registered.Keys;
+
+    /// <summary>Engine thread: the device slot holding <paramref name="id"/>, or -1.</summary>
+    public int SlotOf(string id) => Array.IndexOf(_slotAdapter, id);
+
+    /// <summary>Engine thread: pins held on <paramref name="id"/>'s slot (0 when not resident).</summary>
+    public int PinsOf(string id) => SlotOf(id) is int s and >= 0 ? _pins[s] : 0;
+
+    public int SlotsUsed => _slotAdapter.Count(a => a is not null);
+
+    public int SlotsPinned => _pins.Count(p => p > 0);
+
+    /// <summary>
+    /// Engine thread: loads <paramref name="id"/> into a slot (if it is not there) and holds it there
+    /// until as many <see cref="Unpin"/> calls; false when every slot is pinned or in use.
+    /// </summary>
+    public bool TryPin(string id)
+    {
+        if (!TryAcquire(id, out int slot))
+            return false;
+        _references[slot]--;
+        _pins[slot]++;
+        return true;
+    }
+
+    /// <summary>Engine thread: drops one pin; false when <paramref name="id"/> holds none.</summary>
+    public bool Unpin(string id)
+    {
+        int slot = SlotOf(id);
+        if (slot < 0 || _pins[slot] == 0)
+            return false;
+        _pins[slot]--;
+        return true;
+    }
+
+    /// <summary>Engine thread: forgets <paramref name="id"/>; refused while a sequence or a pin holds it.</summary>
+    public void Unregister(string id)
+    {
+        if (!_registered.ContainsKey(id))
+            throw new ArgumentException($"adapter \"{id}\" is not registered.", nameof(id));
+        int slot = SlotOf(id);
+        if (slot >= 0)
+        {
+            if (_references[slot] > 0 || _pins[slot] > 0)
+                throw new InvalidOperationException($"adapter \"{id}\" is in use ({_references[slot]} running sequences, {_pins[slot]} pins); unpin it and let its requests finish first.");
+            _slotAdapter[slot] = null;
+            table.Clear(slot);
+        }
+        if (_registered.TryRemove(id, out var adapter))
+            adapter.Dispose();
+    }
 
     /// <summary>Adds an adapter loaded by the caller; a second registration of the same id is refused.</summary>
     public void Register(string id, PeftAdapter adapter)
@@ -66,7 +121,7 @@ internal sealed class AdapterResidency(AdapterSlotTable table) : IDisposable
         int best = -1;
         for (int s = 0; s < _slotAdapter.Length; s++)
         {
-            if (_references[s] > 0)
+            if (_references[s] > 0 || _pins[s] > 0)
                 continue;
             if (_slotAdapter[s] is null)
                 return s;

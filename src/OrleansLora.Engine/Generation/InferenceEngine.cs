@@ -27,6 +27,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private readonly InferenceEngineOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<SequenceState> _incoming = new();
+    private readonly ConcurrentQueue<Action> _control = new(); // adapter pin/unpin/unregister, run between steps
     private readonly LinkedList<SequenceState> _waiting = new();
     private readonly List<SequenceState> _running = [];
     private readonly SemaphoreSlim _wake = new(0);
@@ -35,7 +36,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private int _queued;
     private long _steps, _generatedTokens, _prefillTokens;
     private double _lastStepMs;
-    private int _runningCount, _freeSlots; // published by the engine thread for Statistics
+    private int _runningCount, _freeSlots, _adapterSlotsUsed, _adapterSlotsPinned; // published by the engine thread for Statistics
+    private IReadOnlyDictionary<string, int> _waitingByAdapter = new Dictionary<string, int>();
+    private readonly TokenRate _tokenRate = new();
     private int _disposed;
 
     public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
@@ -118,9 +121,164 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     public LlamaModel Model => _model;
     public int MaxSequenceLength => _cache.MaxSequenceLength;
 
-    public EngineStatistics Statistics => new(
-        Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
-        Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs));
+    public EngineStatistics Statistics
+    {
+        get
+        {
+            var (loads, evictions, hits) = AdapterCounters;
+            return new(
+                Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
+                Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs))
+            {
+                AdapterSlots = _options.MaxLoras,
+                AdapterSlotsUsed = Volatile.Read(ref _adapterSlotsUsed),
+                AdapterSlotsPinned = Volatile.Read(ref _adapterSlotsPinned),
+                RegisteredAdapters = _adapters?.Registered ?? 0,
+                AdapterLoads = loads,
+                AdapterEvictions = evictions,
+                AdapterHits = hits,
+                WaitingByAdapter = Volatile.Read(ref _waitingByAdapter),
+                TokensPerSecond = _tokenRate.PerSecond(Interlocked.Read(ref _generatedTokens)),
+            };
+        }
+    }
+
+    /// <summary>Whether <paramref name="adapterId"/> is registered (thread-safe).</summary>
+    public bool IsAdapterRegistered(string adapterId) => _adapters?.IsRegistered(adapterId) ?? false;
+
+    /// <summary>
+    /// Loads a registered adapter into a device slot (between steps) and keeps it there until as many
+    /// <see cref="UnpinAdapterAsync"/> calls: a pinned adapter is never evicted. Throws
+    /// <see cref="AdapterCapacityException"/> when every slot is pinned or held by running sequences.
+    /// </summary>
+    public Task PinAdapterAsync(string adapterId, CancellationToken cancellationToken = default)
+    {
+        RequireRegistered(adapterId);
+        return OnEngineThread(() =>
+        {
+            if (!_adapters!.TryPin(adapterId))
+                throw new AdapterCapacityException($"no adapter slot is free for \"{adapterId}\": all {_options.MaxLoras} slots are pinned or in use.");
+        }, cancellationToken);
+    }
+
+    /// <summary>Drops one pin taken by <see cref="PinAdapterAsync"/>; the adapter stays resident until its slot is needed.</summary>
+    public Task UnpinAdapterAsync(string adapterId)
+    {
+        RequireRegistered(adapterId);
+        return OnEngineThread(() =>
+        {
+            if (!_adapters!.Unpin(adapterId))
+                throw new InvalidOperationException($"adapter \"{adapterId}\" is not pinned.");
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Forgets a registered adapter and frees its memory; refused while it is pinned or running. Waiting requests for it fail.</summary>
+    public Task UnregisterAdapterAsync(string adapterId)
+    {
+        RequireRegistered(adapterId);
+        return OnEngineThread(() =>
+        {
+            _adapters!.Unregister(adapterId);
+            for (var node = _waiting.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Request.AdapterId == adapterId)
+                {
+                    _waiting.Remove(node);
+                    Interlocked.Decrement(ref _queued);
+                    node.Value.Output.TryComplete(new ArgumentException($"adapter \"{adapterId}\" was unregistered before this request ran."));
+                }
+                node = next;
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Each registered adapter with its rank, targets and whether it sits in a device slot.</summary>
+    public Task<IReadOnlyList<AdapterStatus>> GetAdaptersAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+        return OnEngineThread<IReadOnlyList<AdapterStatus>>(() =>
+        {
+            if (_adapters is not { } residency)
+                return [];
+            var list = new List<AdapterStatus>();
+            foreach (string id in residency.RegisteredIds.Order(StringComparer.Ordinal))
+            {
+                if (residency.TryGet(id, out var a))
+                {
+                    list.Add(new AdapterStatus(id, a.Directory, a.Rank, a.Config.LoraAlpha, a.Config.UseRsLora, a.TargetModules, a.ByteSize,
+                        residency.SlotOf(id) >= 0 ? AdapterResidencyLevel.Device : AdapterResidencyLevel.Host, residency.PinsOf(id)));
+                }
+            }
+            return list;
+        }, cancellationToken);
+    }
+
+    private void RequireRegistered(string adapterId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(adapterId);
+        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
+        if (!IsAdapterRegistered(adapterId))
+            throw new ArgumentException($"adapter \"{adapterId}\" is not registered with this engine.", nameof(adapterId));
+    }
+
+    private Task OnEngineThread(Action action, CancellationToken cancellationToken) =>
+        OnEngineThread<bool>(() =>
+        {
+            action();
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Runs <paramref name="func"/> on the engine thread between steps; its exception faults the task.</summary>
+    private Task<T> OnEngineThread<T>(Func<T> func, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _control.Enqueue(() =>
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                done.TrySetCanceled(cancellationToken);
+                return;
+            }
+            try
+            {
+                done.TrySetResult(func());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        });
+        if (_shutdown.IsCancellationRequested)
+            done.TrySetException(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
+        else
+            _wake.Release();
+        return done.Task;
+    }
+
+    private void DrainControl()
+    {
+        while (_control.TryDequeue(out var action))
+            action();
+    }
+
+    private void PublishState()
+    {
+        Volatile.Write(ref _runningCount, _running.Count);
+        Volatile.Write(ref _freeSlots, _cache.FreeSlots);
+        if (_adapters is { } residency)
+        {
+            Volatile.Write(ref _adapterSlotsUsed, residency.SlotsUsed);
+            Volatile.Write(ref _adapterSlotsPinned, residency.SlotsPinned);
+            var byAdapter = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var s in _waiting)
+            {
+                if (s.Request.AdapterId is { } id)
+                    byAdapter[id] = byAdapter.GetValueOrDefault(id) + 1;
+            }
+            Volatile.Write(ref _waitingByAdapter, byAdapter);
+        }
+    }
 
     /// <summary>
     /// Queues a generation and streams its chunks; the last chunk carries the finish reason and
@@ -226,11 +384,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         {
             try
             {
+                DrainControl();
                 DrainIncoming();
                 DropCancelled();
                 Admit();
-                Volatile.Write(ref _runningCount, _running.Count);
-                Volatile.Write(ref _freeSlots, _cache.FreeSlots);
+                PublishState();
                 if (_running.Count == 0)
                 {
                     _wake.Wait(token);
@@ -252,6 +410,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         }
         foreach (var s in _running.Concat(_waiting).Concat(_incoming).ToArray())
             s.Output.TryComplete(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
+        DrainControl(); // OnEngineThread's shutdown check may have missed these; each completes its task
     }
 
     private void DrainIncoming()
