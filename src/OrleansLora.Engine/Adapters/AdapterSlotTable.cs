@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace OrleansLora.Engine.Adapters;
 /// (layer, projection, slot)'s rank; rank 0 means the adapter leaves that projection alone.
 /// Not thread-safe: the engine loads slots between steps.
 /// </summary>
-public sealed class AdapterSlotTable : IDisposable
+public sealed class AdapterSlotTable : ILoraApplier, IDisposable
 {
     private readonly Dictionary<string, (Tensor A, Tensor B)> _tables = new(StringComparer.Ordinal);
     private readonly int[,,] _ranks; // [layer, module, slot]
@@ -63,6 +64,35 @@ public sealed class AdapterSlotTable : IDisposable
             bRows.copy_(bT);
             _ranks[w.Layer, LoraTargetModules.IndexOf(w.Module), slot] = w.Rank;
         }
+    }
+
+    /// <summary>
+    /// Copies a prepared adapter into <paramref name="slot"/>: two strided copies per projection
+    /// (all layers at once), cheap enough for the engine thread between steps.
+    /// </summary>
+    public void Load(int slot, PreparedAdapter adapter)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(slot);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, SlotCount);
+        if (adapter.Rank > MaxRank)
+            throw new ArgumentException($"adapter {adapter.Info.Name} has rank {adapter.Rank}; the slot table holds ranks up to {MaxRank}.", nameof(adapter));
+        if (adapter.Ranks.GetLength(0) != Layers)
+            throw new ArgumentException($"adapter {adapter.Info.Name} was prepared for {adapter.Ranks.GetLength(0)} layers; this model has {Layers}.", nameof(adapter));
+        Clear(slot);
+        foreach (var (module, (preparedA, preparedBt)) in adapter.Modules)
+        {
+            var (a, b) = _tables[module];
+            int rank = (int)preparedA.shape[1];
+            using var aSlot = a.select(1, slot);           // [layers, maxRank, in]
+            using var bSlot = b.select(1, slot);           // [layers, maxRank, out]
+            using var aRows = aSlot.narrow(1, 0, rank);    // [layers, r, in]
+            using var bRows = bSlot.narrow(1, 0, rank);    // [layers, r, out]
+            aRows.copy_(preparedA);
+            bRows.copy_(preparedBt);
+        }
+        for (int l = 0; l < Layers; l++)
+            for (int m = 0; m < LoraTargetModules.All.Count; m++)
+                _ranks[l, m, slot] = adapter.Ranks[l, m];
     }
 
     /// <summary>Marks the slot empty (its rows are never read again until the next load).</summary>

@@ -64,7 +64,29 @@ public sealed class PeftAdapter : IDisposable
     /// <summary>Total bytes of the loaded A and B tensors (float32).</summary>
     public long ByteSize => _weights.Values.Sum(w => (w.A.NumberOfElements + w.B.NumberOfElements) * sizeof(float));
 
+    /// <summary>Everything about the adapter except its weights.</summary>
+    public PeftAdapterInfo Info => new(Name, Directory, Config, TargetModules, NumLayers, ByteSize);
+
+    /// <summary>
+    /// Validates the adapter — config, weight file, every tensor's name and shape — from the
+    /// config and the safetensors header alone, without reading any weights: what registration
+    /// needs before the weights are loaded on demand.
+    /// </summary>
+    public static PeftAdapterInfo Inspect(string directory, ModelConfig baseModel, AdapterLoadOptions? options = null)
+    {
+        var (info, file, _) = Open(directory, baseModel, options);
+        file.Dispose();
+        return info;
+    }
+
     public static PeftAdapter Load(string directory, ModelConfig baseModel, AdapterLoadOptions? options = null)
+    {
+        var (info, file, found) = Open(directory, baseModel, options);
+        using (file)
+            return new PeftAdapter(info.Name, info.Directory, info.Config, info.TargetModules, info.NumLayers, ReadWeights(file, info.Config, found));
+    }
+
+    private static (PeftAdapterInfo Info, SafetensorsFile File, Dictionary<(int, string, bool), SafetensorsTensorInfo> Found) Open(string directory, ModelConfig baseModel, AdapterLoadOptions? options)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(baseModel);
@@ -85,25 +107,44 @@ public sealed class PeftAdapter : IDisposable
             throw new ModelFormatException(weightsFile, $"{WeightsFileName} not found beside {PeftAdapterConfig.FileName}.");
         }
 
-        using var file = SafetensorsFile.Open(weightsFile);
-        var found = Index(file, config, baseModel, expected);
-        foreach (var (layer, module) in expected.OrderBy(p => p.Layer).ThenBy(p => LoraTargetModules.IndexOf(p.Module)))
+        var file = SafetensorsFile.Open(weightsFile);
+        try
         {
-            for (int ab = 0; ab < 2; ab++)
+            var found = Index(file, config, baseModel, expected);
+            long bytes = 0;
+            foreach (var (layer, module) in expected.OrderBy(p => p.Layer).ThenBy(p => LoraTargetModules.IndexOf(p.Module)))
             {
-                if (!found.ContainsKey((layer, module, ab == 1)))
+                for (int ab = 0; ab < 2; ab++)
                 {
-                    string key = LoraTargetModules.PeftKey(layer, module, isB: ab == 1);
-                    throw new ModelFormatException(weightsFile, key, $"missing: {PeftAdapterConfig.FileName} targets {module} in layer {layer}, but the file has no lora_{(ab == 1 ? 'B' : 'A')} for it (incomplete or mismatched adapter).");
+                    if (!found.TryGetValue((layer, module, ab == 1), out var tensor))
+                    {
+                        string key = LoraTargetModules.PeftKey(layer, module, isB: ab == 1);
+                        throw new ModelFormatException(weightsFile, key, $"missing: {PeftAdapterConfig.FileName} targets {module} in layer {layer}, but the file has no lora_{(ab == 1 ? 'B' : 'A')} for it (incomplete or mismatched adapter).");
+                    }
+                    bytes += tensor.Shape.Aggregate(1L, (x, y) => x * y) * sizeof(float);
                 }
             }
+            var targets = LoraTargetModules.All.Where(m => expected.Any(p => p.Module == m)).ToArray();
+            string fullPath = Path.GetFullPath(directory);
+            string name = options.Name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(fullPath));
+            return (new PeftAdapterInfo(name, fullPath, config, targets, baseModel.NumHiddenLayers, bytes), file, found);
         }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
 
+    private static Dictionary<(int, string), LoraModuleWeights> ReadWeights(SafetensorsFile file, PeftAdapterConfig config, Dictionary<(int, string, bool), SafetensorsTensorInfo> found)
+    {
         var weights = new Dictionary<(int, string), LoraModuleWeights>();
         try
         {
-            foreach (var (layer, module) in expected)
+            foreach (var (layer, module, isB) in found.Keys)
             {
+                if (isB)
+                    continue;
                 var a = ReadFloat32(file, found[(layer, module, false)]);
                 torch.Tensor b;
                 try
@@ -130,10 +171,7 @@ public sealed class PeftAdapter : IDisposable
             throw;
         }
 
-        var targets = LoraTargetModules.All.Where(m => expected.Any(p => p.Module == m)).ToArray();
-        string fullPath = Path.GetFullPath(directory);
-        string name = options.Name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(fullPath));
-        return new PeftAdapter(name, fullPath, config, targets, baseModel.NumHiddenLayers, weights);
+        return weights;
     }
 
     /// <summary>

@@ -39,8 +39,8 @@ public sealed class LlamaModel : IDisposable
     public ScalarType Dtype { get; }
     public QuantizationMode Quantization { get; }
 
-    /// <summary>LoRA slots that batch sequences may name (<see cref="BatchSequence.AdapterSlot"/>); null: base model only.</summary>
-    public AdapterSlotTable? Adapters { get; set; }
+    /// <summary>LoRA slots that batch sequences may name (<see cref="BatchSequence.AdapterSlot"/>), normally an <see cref="AdapterSlotTable"/>; null: base model only.</summary>
+    public ILoraApplier? Adapters { get; set; }
 
     /// <summary>Bytes of weights a decode step reads: every linear layer (embedding rows are negligible).</summary>
     public long LinearWeightBytes => _lmHead.WeightBytes + _layers.Sum(l =>

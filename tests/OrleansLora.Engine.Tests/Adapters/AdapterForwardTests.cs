@@ -1,9 +1,8 @@
-using System.Buffers.Binary;
 using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
-using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Quantization;
 using OrleansLora.Engine.Tests.Support;
 
 namespace OrleansLora.Engine.Tests.Adapters;
@@ -13,48 +12,6 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
 {
     private const int Vocab = 50304;
 
-    private static float[] ReadFloats(SafetensorsFile file, string name)
-    {
-        Assert.True(file.TryGet(name, out var info), name);
-        byte[] bytes = file.ReadBytes(info);
-        return info.Dtype switch
-        {
-            SafetensorsDtype.F32 => Enumerable.Range(0, bytes.Length / 4).Select(i => BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4))).ToArray(),
-            SafetensorsDtype.BF16 => Enumerable.Range(0, bytes.Length / 2).Select(i => BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(i * 2)) << 16)).ToArray(),
-            _ => throw new NotSupportedException(info.Dtype.ToString()),
-        };
-    }
-
-    /// <summary>W + scale · B · A for every adapted projection, in float64 from the raw files, written as a float32 checkpoint.</summary>
-    private static void WriteMerged(string baseDir, string adapterDir, string target, double scale)
-    {
-        ModelFiles.CopyAll(baseDir, target);
-        ModelFiles.EditConfig(target, config => config["torch_dtype"] = "float32");
-        using var adapter = SafetensorsFile.Open(Path.Combine(adapterDir, PeftAdapter.WeightsFileName));
-        using var weights = SafetensorsFile.Open(Path.Combine(baseDir, CheckpointReader.SingleFileName));
-        var entries = weights.Tensors.Select(t => new SafetensorsWriter.Entry(t.Name, SafetensorsDtype.F32, t.Shape)).ToList();
-        SafetensorsWriter.Write(Path.Combine(target, CheckpointReader.SingleFileName), entries, (e, stream) =>
-        {
-            float[] w = ReadFloats(weights, e.Name);
-            string key = "base_model.model." + e.Name[..^".weight".Length];
-            if (adapter.TryGet(key + ".lora_A.weight", out var aInfo))
-            {
-                float[] a = ReadFloats(adapter, key + ".lora_A.weight"), b = ReadFloats(adapter, key + ".lora_B.weight");
-                int r = (int)aInfo.Shape[0], inF = (int)aInfo.Shape[1], outF = (int)e.Shape[0];
-                for (int o = 0; o < outF; o++)
-                    for (int i = 0; i < inF; i++)
-                    {
-                        double delta = 0;
-                        for (int k = 0; k < r; k++)
-                            delta += (double)b[o * r + k] * a[k * inF + i];
-                        w[o * inF + i] = (float)(w[o * inF + i] + scale * delta);
-                    }
-            }
-            foreach (float v in w)
-                stream.Write(BitConverter.GetBytes(v));
-        });
-    }
-
     private static float[] Logits(LlamaModel llama, KvCache cache, IReadOnlyList<BatchSequence> parts, int[] tokens)
     {
         using var batch = new ForwardBatch(parts, tokens, cache.MaxSequenceLength);
@@ -62,49 +19,62 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
         return logits.data<float>().ToArray();
     }
 
-    private static double WorstRelative(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
-    {
-        double worst = 0;
-        for (int i = 0; i < expected.Length; i++)
-            worst = Math.Max(worst, Math.Abs(actual[i] - expected[i]) / Math.Max(1.0, Math.Abs(expected[i])));
-        return worst;
-    }
-
+    /// <summary>
+    /// Both ways into a slot (the loaded adapter, and the prepared layout the engine's host cache
+    /// keeps) equal the merged float32 model; on a quantized base the merge is into the
+    /// dequantized weights, since the LoRA update is added after the quantized matmul.
+    /// </summary>
     [Theory]
-    [InlineData(8, 16.0, false, "all")]
-    [InlineData(3, 6.0, true, "all")]           // rsLoRA, odd rank
-    [InlineData(16, 8.0, false, "q_proj,v_proj")]
-    public void LogitsEqualTheMergedModel(int rank, double alpha, bool rsLora, string targets)
+    [InlineData(8, 16.0, false, "all", QuantizationMode.None)]
+    [InlineData(3, 6.0, true, "all", QuantizationMode.None)]           // rsLoRA, odd rank
+    [InlineData(16, 8.0, false, "q_proj,v_proj", QuantizationMode.None)]
+    [InlineData(128, 64.0, false, "all", QuantizationMode.None)]       // the largest rank the issue asks for
+    [InlineData(8, 16.0, false, "all", QuantizationMode.Nf4)]
+    [InlineData(16, 32.0, true, "q_proj,k_proj,down_proj", QuantizationMode.Int8)]
+    public void LogitsEqualTheMergedModel(int rank, double alpha, bool rsLora, string targets, QuantizationMode quantization)
     {
         var baseConfig = ModelConfig.Load(model.Path);
         using var adapterDir = new TempDirectory("olora-lora");
         using var mergedDir = new TempDirectory("olora-merged");
+        using var dequantizedDir = new TempDirectory("olora-dequant");
         PeftAdapterWriter.WriteRandom(baseConfig, adapterDir.Path, rank, alpha, LoraTargetModules.Parse(targets), seed: (ulong)rank);
         if (rsLora)
             AdapterTestFiles.EditConfig(adapterDir.Path, c => c["use_rslora"] = true);
-        WriteMerged(model.Path, adapterDir.Path, mergedDir.Path, rsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
+        string mergeBase = model.Path;
+        if (quantization != QuantizationMode.None)
+        {
+            ReferenceCheckpoints.WriteDequantized(model.Path, dequantizedDir.Path, quantization);
+            mergeBase = dequantizedDir.Path;
+        }
+        ReferenceCheckpoints.WriteMerged(mergeBase, adapterDir.Path, mergedDir.Path, rsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
 
         var rng = new Random(rank);
         int[] tokens = Enumerable.Range(0, 20).Select(_ => rng.Next(0, 50257)).ToArray();
-        var part = new[] { new BatchSequence(0, 0, tokens.Length, AdapterSlot: 1) };
-        float[] withAdapter, merged, plain;
-        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32 }))
+        var part = new BatchSequence(0, 0, tokens.Length, AdapterSlot: 1);
+        float[] withAdapter, withPrepared, merged, plain;
+        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32, Quantization = quantization }))
         using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
-        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: 16, llama.Dtype))
+        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: Math.Max(16, rank), llama.Dtype))
         using (var adapter = PeftAdapter.Load(adapterDir.Path, llama.Config))
         {
             llama.Adapters = table;
             table.Load(1, adapter);
-            withAdapter = Logits(llama, cache, part, tokens);
-            plain = Logits(llama, cache, [part[0] with { AdapterSlot = -1 }], tokens);
+            var prepared = PreparedAdapter.From(adapter, llama.Dtype);
+            table.Load(0, prepared);
+            prepared.Release();
+            withAdapter = Logits(llama, cache, [part], tokens);
+            withPrepared = Logits(llama, cache, [part with { AdapterSlot = 0 }], tokens);
+            plain = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
         }
         using (var llama = LlamaModel.Load(mergedDir.Path, new ModelLoadOptions { MaxSequenceLength = 32 }))
         using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
-            merged = Logits(llama, cache, [part[0] with { AdapterSlot = -1 }], tokens);
+            merged = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
 
-        double worst = WorstRelative(withAdapter, merged);
+        double worst = ReferenceCheckpoints.WorstRelative(withAdapter, merged);
         Assert.True(worst < 1e-4, $"adapter logits differ from the merged model by {worst:E2}");
-        Assert.True(WorstRelative(plain, merged) > 1e-2, "the adapter did not change the logits");
+        double worstPrepared = ReferenceCheckpoints.WorstRelative(withPrepared, merged);
+        Assert.True(worstPrepared < 1e-4, $"prepared-adapter logits differ from the merged model by {worstPrepared:E2}");
+        Assert.True(ReferenceCheckpoints.WorstRelative(plain, merged) > 1e-2, "the adapter did not change the logits");
     }
 
     [Fact]
@@ -142,7 +112,7 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
             {
                 using var alone = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 1 });
                 float[] single = Logits(llama, alone, [new BatchSequence(0, 0, prompts[i].Length, adapterSlots[i])], prompts[i]);
-                double worst = WorstRelative(together.AsSpan(offset * Vocab, single.Length), single);
+                double worst = ReferenceCheckpoints.WorstRelative(together.AsSpan(offset * Vocab, single.Length), single);
                 Assert.True(worst < 1e-4, $"sequence {i} (adapter slot {adapterSlots[i]}) differs in the batch by {worst:E2}");
                 offset += prompts[i].Length;
             }
@@ -156,7 +126,7 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
                 using var alone = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 1 });
                 int[] all = [.. prompts[i], next[i]];
                 float[] single = Logits(llama, alone, [new BatchSequence(0, 0, all.Length, adapterSlots[i])], all);
-                double worst = WorstRelative(step.AsSpan(i * Vocab, Vocab), single.AsSpan((all.Length - 1) * Vocab, Vocab));
+                double worst = ReferenceCheckpoints.WorstRelative(step.AsSpan(i * Vocab, Vocab), single.AsSpan((all.Length - 1) * Vocab, Vocab));
                 Assert.True(worst < 1e-4, $"decode of sequence {i} differs by {worst:E2}");
             }
         }

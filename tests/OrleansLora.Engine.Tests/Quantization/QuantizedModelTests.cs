@@ -24,40 +24,6 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
 
     private static int[] Prompt(int seed) => Enumerable.Range(0, 32).Select(_ => new Random(seed).Next(0, 50257)).Select((t, i) => (t + i * 7919) % 50257).ToArray();
 
-    /// <summary>
-    /// The tiny checkpoint with every linear weight replaced by its quantize→dequantize round trip
-    /// (float32, untied so the head can differ from the embedding): what the quantized engine must
-    /// compute exactly, up to float32 rounding.
-    /// </summary>
-    private static void WriteDequantizedCheckpoint(string source, string target, QuantizationMode mode)
-    {
-        ModelFiles.CopyAll(source, target);
-        ModelFiles.EditConfig(target, config =>
-        {
-            config["torch_dtype"] = "float32";
-            config["tie_word_embeddings"] = false;
-        });
-
-        using var file = SafetensorsFile.Open(Path.Combine(source, CheckpointReader.SingleFileName));
-        var entries = file.Tensors.Select(t => new SafetensorsWriter.Entry(t.Name, SafetensorsDtype.F32, t.Shape)).ToList();
-        entries.Add(new SafetensorsWriter.Entry("lm_head.weight", SafetensorsDtype.F32, file.Tensors.First(t => t.Name == "model.embed_tokens.weight").Shape));
-        SafetensorsWriter.Write(Path.Combine(target, CheckpointReader.SingleFileName), entries, (e, stream) =>
-        {
-            bool linear = e.Name.EndsWith("proj.weight", StringComparison.Ordinal) || e.Name == "lm_head.weight";
-            using var stored = file.Read(file.Tensors.First(t => t.Name == (e.Name == "lm_head.weight" ? "model.embed_tokens.weight" : e.Name)));
-            using var w = stored.to(TorchSharp.torch.ScalarType.Float32);
-            using var roundTrip = !linear ? w.clone()
-                : mode == QuantizationMode.Nf4 ? Dequantized(Nf4Linear.Quantize(w)) : Dequantized(Int8Linear.Quantize(w));
-            stream.Write(roundTrip.bytes);
-        });
-    }
-
-    private static TorchSharp.torch.Tensor Dequantized(ILinearLayer layer)
-    {
-        using (layer)
-            return layer is Nf4Linear nf4 ? nf4.Dequantize() : ((Int8Linear)layer).Dequantize();
-    }
-
     [Theory]
     [InlineData(QuantizationMode.Int8)]
     [InlineData(QuantizationMode.Nf4)]
@@ -66,7 +32,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
         // Stacked q/k/v and gate/up quantize exactly like the separate tensors here: hidden 64
         // makes every row one NF4 block.
         using var dir = new TempDirectory("olora-dequant");
-        WriteDequantizedCheckpoint(model.Path, dir.Path, mode);
+        ReferenceCheckpoints.WriteDequantized(model.Path, dir.Path, mode);
         int[] tokens = Prompt(17);
         float[] quantized = Logits(model.Path, new ModelLoadOptions { Quantization = mode }, tokens, out _);
         float[] reference = Logits(dir.Path, new ModelLoadOptions(), tokens, out _);
