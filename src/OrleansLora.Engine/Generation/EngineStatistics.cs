@@ -16,9 +16,29 @@ public sealed record EngineStatistics(
     public int AdapterSlotsUsed { get; init; }
     public int AdapterSlotsPinned { get; init; }
     public int RegisteredAdapters { get; init; }
+    /// <summary>Adapters copied into a device slot.</summary>
     public long AdapterLoads { get; init; }
+    /// <summary>Adapters evicted from a device slot to make room for another.</summary>
     public long AdapterEvictions { get; init; }
+    /// <summary>Admissions that found their adapter already in a slot.</summary>
     public long AdapterHits { get; init; }
+    /// <summary>Adapters prepared in host memory (at most MaxCpuLoras).</summary>
+    public int HostCachedAdapters { get; init; }
+    /// <summary>Slot loads served from the host cache.</summary>
+    public long HostCacheHits { get; init; }
+    /// <summary>Adapters read from disk because the host cache did not hold them.</summary>
+    public long HostCacheMisses { get; init; }
+    public long HostCacheEvictions { get; init; }
+    /// <summary>Slot loads that read the adapter from disk (disk → host → slot).</summary>
+    public long ColdLoads { get; init; }
+    /// <summary>Slot loads from the host cache (host → slot).</summary>
+    public long WarmLoads { get; init; }
+    /// <summary>Cold load time: disk read and preparation (off the engine thread) plus the slot copy; over the last 1024 loads.</summary>
+    public double ColdLoadMillisecondsP50 { get; init; }
+    public double ColdLoadMillisecondsP99 { get; init; }
+    /// <summary>Warm load time: the slot copy on the engine thread; over the last 1024 loads.</summary>
+    public double WarmLoadMillisecondsP50 { get; init; }
+    public double WarmLoadMillisecondsP99 { get; init; }
     /// <summary>Requests waiting for admission, by adapter id (base-model requests are not listed).</summary>
     public IReadOnlyDictionary<string, int> WaitingByAdapter { get; init; } = new Dictionary<string, int>();
     /// <summary>Generated tokens per second over the last few seconds.</summary>

@@ -28,7 +28,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<SequenceState> _incoming = new();
     private readonly ConcurrentQueue<Action> _control = new(); // adapter pin/unpin/unregister, run between steps
-    private readonly LinkedList<SequenceState> _waiting = new();
+    private readonly AdapterQueues _queues = new(); // waiting requests, one queue per adapter and one for the base model
     private readonly List<SequenceState> _running = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _shutdown = new();
@@ -36,10 +36,20 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private int _queued;
     private long _steps, _generatedTokens, _prefillTokens;
     private double _lastStepMs;
-    private int _runningCount, _freeSlots, _adapterSlotsUsed, _adapterSlotsPinned; // published by the engine thread for Statistics
+    private int _runningCount, _freeSlots, _adapterSlotsUsed, _adapterSlotsPinned, _hostCached; // published by the engine thread for Statistics
     private IReadOnlyDictionary<string, int> _waitingByAdapter = new Dictionary<string, int>();
     private readonly TokenRate _tokenRate = new();
     private int _disposed;
+    // Adapter tiers: created by the first RegisterAdapter, so an engine that serves no adapters pays nothing.
+    private volatile AdapterResidency? _adapters;
+    private readonly Lock _adapterGate = new();
+    private readonly Dictionary<string, AdapterRegistration> _loading = new(StringComparer.Ordinal); // engine thread: disk reads in flight
+    private readonly Dictionary<string, ReadyAdapter> _ready = new(StringComparer.Ordinal);          // engine thread: prepared, waiting for a slot
+    private readonly List<PendingPin> _pendingPins = [];                                              // engine thread
+    private readonly ConcurrentQueue<AdapterLoadResult> _loaded = new();
+    private readonly ConcurrentDictionary<Task, byte> _loadTasks = new();
+    private readonly SemaphoreSlim _loadGate = new(MaxConcurrentLoads);
+    private readonly LatencySamples _coldLoads = new(), _warmLoads = new();
 
     public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
     {
@@ -76,47 +86,6 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         }
     }
 
-    // Created by the first RegisterAdapter, so an engine that serves no adapters pays nothing.
-    private volatile AdapterResidency? _adapters;
-    private readonly Lock _adapterGate = new();
-
-    /// <summary>
-    /// Loads and validates a PEFT adapter from <paramref name="directory"/> (on the caller's thread;
-    /// errors name the file) and makes it available to requests as <paramref name="adapterId"/>.
-    /// It moves into a device slot when a request needs it.
-    /// </summary>
-    public void RegisterAdapter(string adapterId, string directory)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(adapterId);
-        if (_options.MaxLoras == 0)
-            throw new InvalidOperationException("this engine has no adapter slots (MaxLoras = 0).");
-        if (_model.Quantization != Quantization.QuantizationMode.None)
-            throw new InvalidOperationException("adapters on a quantized base model are not supported yet.");
-        var adapter = PeftAdapter.Load(directory, _model.Config, new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = adapterId });
-        try
-        {
-            lock (_adapterGate)
-            {
-                if (_adapters is null)
-                {
-                    var residency = new AdapterResidency(new AdapterSlotTable(_model.Config, _options.MaxLoras, _options.MaxLoraRank, _model.Dtype));
-                    _model.Adapters = residency.Table;
-                    _adapters = residency;
-                }
-                _adapters.Register(adapterId, adapter);
-            }
-        }
-        catch
-        {
-            adapter.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Adapter loads into slots, evictions and slot hits so far.</summary>
-    public (long Loads, long Evictions, long Hits) AdapterCounters =>
-        _adapters is null ? (0, 0, 0) : (_adapters.Loads, _adapters.Evictions, _adapters.Hits);
-
     public ITextTokenizer Tokenizer { get; }
     public LlamaModel Model => _model;
     public int MaxSequenceLength => _cache.MaxSequenceLength;
@@ -126,6 +95,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         get
         {
             var (loads, evictions, hits) = AdapterCounters;
+            var host = _adapters?.HostCache;
             return new(
                 Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
                 Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs))
@@ -137,89 +107,20 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
                 AdapterLoads = loads,
                 AdapterEvictions = evictions,
                 AdapterHits = hits,
+                HostCachedAdapters = Volatile.Read(ref _hostCached),
+                HostCacheHits = host?.Hits ?? 0,
+                HostCacheMisses = host?.Misses ?? 0,
+                HostCacheEvictions = host?.Evictions ?? 0,
+                ColdLoads = _coldLoads.Count,
+                WarmLoads = _warmLoads.Count,
+                ColdLoadMillisecondsP50 = _coldLoads.Percentile(50),
+                ColdLoadMillisecondsP99 = _coldLoads.Percentile(99),
+                WarmLoadMillisecondsP50 = _warmLoads.Percentile(50),
+                WarmLoadMillisecondsP99 = _warmLoads.Percentile(99),
                 WaitingByAdapter = Volatile.Read(ref _waitingByAdapter),
                 TokensPerSecond = _tokenRate.PerSecond(Interlocked.Read(ref _generatedTokens)),
             };
         }
-    }
-
-    /// <summary>Whether <paramref name="adapterId"/> is registered (thread-safe).</summary>
-    public bool IsAdapterRegistered(string adapterId) => _adapters?.IsRegistered(adapterId) ?? false;
-
-    /// <summary>
-    /// Loads a registered adapter into a device slot (between steps) and keeps it there until as many
-    /// <see cref="UnpinAdapterAsync"/> calls: a pinned adapter is never evicted. Throws
-    /// <see cref="AdapterCapacityException"/> when every slot is pinned or held by running sequences.
-    /// </summary>
-    public Task PinAdapterAsync(string adapterId, CancellationToken cancellationToken = default)
-    {
-        RequireRegistered(adapterId);
-        return OnEngineThread(() =>
-        {
-            if (!_adapters!.TryPin(adapterId))
-                throw new AdapterCapacityException($"no adapter slot is free for \"{adapterId}\": all {_options.MaxLoras} slots are pinned or in use.");
-        }, cancellationToken);
-    }
-
-    /// <summary>Drops one pin taken by <see cref="PinAdapterAsync"/>; the adapter stays resident until its slot is needed.</summary>
-    public Task UnpinAdapterAsync(string adapterId)
-    {
-        RequireRegistered(adapterId);
-        return OnEngineThread(() =>
-        {
-            if (!_adapters!.Unpin(adapterId))
-                throw new InvalidOperationException($"adapter \"{adapterId}\" is not pinned.");
-        }, CancellationToken.None);
-    }
-
-    /// <summary>Forgets a registered adapter and frees its memory; refused while it is pinned or running. Waiting requests for it fail.</summary>
-    public Task UnregisterAdapterAsync(string adapterId)
-    {
-        RequireRegistered(adapterId);
-        return OnEngineThread(() =>
-        {
-            _adapters!.Unregister(adapterId);
-            for (var node = _waiting.First; node is not null;)
-            {
-                var next = node.Next;
-                if (node.Value.Request.AdapterId == adapterId)
-                {
-                    _waiting.Remove(node);
-                    Interlocked.Decrement(ref _queued);
-                    node.Value.Output.TryComplete(new ArgumentException($"adapter \"{adapterId}\" was unregistered before this request ran."));
-                }
-                node = next;
-            }
-        }, CancellationToken.None);
-    }
-
-    /// <summary>Each registered adapter with its rank, targets and whether it sits in a device slot.</summary>
-    public Task<IReadOnlyList<AdapterStatus>> GetAdaptersAsync(CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
-        return OnEngineThread<IReadOnlyList<AdapterStatus>>(() =>
-        {
-            if (_adapters is not { } residency)
-                return [];
-            var list = new List<AdapterStatus>();
-            foreach (string id in residency.RegisteredIds.Order(StringComparer.Ordinal))
-            {
-                if (residency.TryGet(id, out var a))
-                {
-                    list.Add(new AdapterStatus(id, a.Directory, a.Rank, a.Config.LoraAlpha, a.Config.UseRsLora, a.TargetModules, a.ByteSize,
-                        residency.SlotOf(id) >= 0 ? AdapterResidencyLevel.Device : AdapterResidencyLevel.Host, residency.PinsOf(id)));
-                }
-            }
-            return list;
-        }, cancellationToken);
-    }
-
-    private void RequireRegistered(string adapterId)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(adapterId);
-        ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
-        if (!IsAdapterRegistered(adapterId))
-            throw new ArgumentException($"adapter \"{adapterId}\" is not registered with this engine.", nameof(adapterId));
     }
 
     private Task OnEngineThread(Action action, CancellationToken cancellationToken) =>
@@ -270,13 +171,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         {
             Volatile.Write(ref _adapterSlotsUsed, residency.SlotsUsed);
             Volatile.Write(ref _adapterSlotsPinned, residency.SlotsPinned);
-            var byAdapter = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var s in _waiting)
-            {
-                if (s.Request.AdapterId is { } id)
-                    byAdapter[id] = byAdapter.GetValueOrDefault(id) + 1;
-            }
-            Volatile.Write(ref _waitingByAdapter, byAdapter);
+            Volatile.Write(ref _hostCached, residency.HostCache.Count);
+            Volatile.Write(ref _waitingByAdapter, _queues.CountsByAdapter());
         }
     }
 
@@ -385,6 +281,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             try
             {
                 DrainControl();
+                DrainLoaded();
                 DrainIncoming();
                 DropCancelled();
                 Admit();
@@ -408,15 +305,17 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
                     Finish(s, ex);
             }
         }
-        foreach (var s in _running.Concat(_waiting).Concat(_incoming).ToArray())
+        foreach (var s in _running.Concat(_queues.All).Concat(_incoming).ToArray())
             s.Output.TryComplete(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
+        foreach (var pin in _pendingPins)
+            pin.Done.TrySetException(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
         DrainControl(); // OnEngineThread's shutdown check may have missed these; each completes its task
     }
 
     private void DrainIncoming()
     {
         while (_incoming.TryDequeue(out var s))
-            _waiting.AddLast(s);
+            _queues.Enqueue(s);
     }
 
     private void DropCancelled()
@@ -426,43 +325,59 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             if (_running[i].Cancellation.IsCancellationRequested)
                 Finish(_running[i], FinishReason.Cancelled);
         }
-        for (var node = _waiting.First; node is not null;)
+        _queues.RemoveWhere(s => s.Cancellation.IsCancellationRequested, s =>
         {
-            var next = node.Next;
-            if (node.Value.Cancellation.IsCancellationRequested)
-            {
-                _waiting.Remove(node);
-                Interlocked.Decrement(ref _queued);
-                node.Value.Output.TryComplete();
-            }
-            node = next;
-        }
+            Interlocked.Decrement(ref _queued);
+            s.Output.TryComplete();
+        });
     }
 
+    /// <summary>
+    /// Between steps, while KV slots and MaxBatchSize allow: pins first, then, again and again, the
+    /// waiting request whose queue head has waited longest among those that can run now. A
+    /// base-model request always can; an adapter's when the adapter is resident (and not draining)
+    /// or can take a free or idle slot with its weights already in host memory. The others wait
+    /// (their disk reads start in the background) while the rest go ahead; then busy slots are
+    /// marked draining for adapters left outside.
+    /// </summary>
     private void Admit()
     {
-        // In arrival order; a request whose adapter finds no free slot waits while later ones
-        // (other adapters, or the base model) go ahead. Fair exchange between adapters is issue 4's.
-        for (var node = _waiting.First; node is not null && _running.Count < _options.MaxBatchSize && _cache.FreeSlots > 0;)
+        var residency = _adapters;
+        if (residency is not null)
+            ServePendingPins();
+        while (_running.Count < _options.MaxBatchSize && _cache.FreeSlots > 0 && _queues.Count > 0)
         {
-            var next = node.Next;
-            var s = node.Value;
-            if (s.Request.AdapterId is { } id)
+            SequenceState? chosen = null;
+            int adapterSlot = -1;
+            foreach (var head in _queues.HeadsByWait())
             {
-                if (!_adapters!.TryAcquire(id, out int adapterSlot))
+                if (head.Request.AdapterId is not { } id)
                 {
-                    node = next;
-                    continue;
+                    chosen = head;
+                    adapterSlot = -1;
+                    break;
                 }
-                s.AdapterSlot = adapterSlot;
+                if (residency!.TryResident(id, out adapterSlot) || TryInstall(id, _options.MaxLoras, out adapterSlot))
+                {
+                    chosen = head;
+                    break;
+                }
+            }
+            if (chosen is null)
+                break;
+            _queues.DequeueHead(chosen);
+            Interlocked.Decrement(ref _queued);
+            if (adapterSlot >= 0)
+            {
+                residency!.Acquire(adapterSlot);
+                chosen.AdapterSlot = adapterSlot;
             }
             _cache.TryAllocate(out int slot);
-            _waiting.Remove(node);
-            Interlocked.Decrement(ref _queued);
-            s.Slot = slot;
-            _running.Add(s);
-            node = next;
+            chosen.Slot = slot;
+            _running.Add(chosen);
         }
+        if (residency is not null)
+            ExchangeSlots();
     }
 
     private void Step()
@@ -617,6 +532,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             return;
         _shutdown.Cancel();
         _thread.Join();
+        // Loads in flight read files only; wait for them so none outlives the tensors' owner.
+        Task.WaitAll([.. _loadTasks.Keys]);
+        ReleaseAdapterBuffers();
         _cache.Dispose();
         _model.Adapters = null;
         _adapters?.Dispose();
@@ -624,7 +542,6 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         // _shutdown and _wake stay undisposed: a racing GenerateAsync may still read or release
         // them, and neither holds an OS handle here.
     }
-
 
     public ValueTask DisposeAsync()
     {
@@ -637,6 +554,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sequence {RequestId} failed after its step")]
     private static partial void LogSequenceFailed(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be loaded from {Directory}; its waiting requests fail")]
+    private static partial void LogAdapterLoadFailed(ILogger logger, Exception? exception, string adapterId, string directory);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Adapter {AdapterId} read from disk and prepared in {Milliseconds} ms")]
+    private static partial void LogAdapterRead(ILogger logger, string adapterId, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Engine step failed; failing its {Count} sequences")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, int count);

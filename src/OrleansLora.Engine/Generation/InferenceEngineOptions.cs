@@ -23,6 +23,19 @@ public sealed record InferenceEngineOptions
     /// </summary>
     public int MaxLoras { get; init; } = 8;
 
+    /// <summary>
+    /// Adapters kept in host memory (LRU), prepared for a quick copy into a slot; others are read
+    /// again from their directory when needed.
+    /// </summary>
+    public int MaxCpuLoras { get; init; } = 64;
+
+    /// <summary>
+    /// Steps an adapter keeps its slot before it must give it up to an adapter waiting outside
+    /// the slots: it then takes no new requests and leaves once its running sequences finish
+    /// (LoRAX's adapter cycle, counted in steps). Pinned adapters never give up their slot.
+    /// </summary>
+    public int AdapterExchangeSteps { get; init; } = 32;
+
     /// <summary>Largest adapter rank the slots hold; higher ranks are refused at registration.</summary>
     public int MaxLoraRank { get; init; } = 64;
 
@@ -63,6 +76,10 @@ public sealed record InferenceEngineOptions
             throw new ArgumentException($"{SectionName}:MaxLoras must be >= 0, got {MaxLoras}.", nameof(MaxLoras));
         if (MaxLoraRank is < 1 or > 4096)
             throw new ArgumentException($"{SectionName}:MaxLoraRank must be in [1, 4096], got {MaxLoraRank}.", nameof(MaxLoraRank));
+        if (MaxCpuLoras < 1)
+            throw new ArgumentException($"{SectionName}:MaxCpuLoras must be >= 1, got {MaxCpuLoras}.", nameof(MaxCpuLoras));
+        if (AdapterExchangeSteps < 1)
+            throw new ArgumentException($"{SectionName}:AdapterExchangeSteps must be >= 1, got {AdapterExchangeSteps}.", nameof(AdapterExchangeSteps));
         if (Threads < 0)
             throw new ArgumentException($"{SectionName}:Threads must be >= 0, got {Threads}.", nameof(Threads));
     }

@@ -11,42 +11,12 @@ public sealed class EngineAdapterTests(TinyModelFixture model) : IClassFixture<T
 {
     private readonly TempDirectory _dir = new("olora-engine-lora");
 
-    private string[] WriteAdapters()
-    {
-        var config = ModelConfig.Load(model.Path);
-        int[] ranks = [4, 8, 16];
-        var dirs = new string[ranks.Length];
-        for (int i = 0; i < ranks.Length; i++)
-        {
-            dirs[i] = Path.Combine(_dir.Path, $"a{i}");
-            PeftAdapterWriter.WriteRandom(config, dirs[i], ranks[i], 2.0 * ranks[i], LoraTargetModules.All, seed: (ulong)(40 + i));
-        }
-        return dirs;
-    }
+    private string[] WriteAdapters() => AdapterEngines.Write(model.Path, _dir.Path, [4, 8, 16]);
 
-    private InferenceEngine CreateEngine(int maxBatchSize, int maxLoras, string[] adapters)
-    {
-        var engine = InferenceEngine.Create(new InferenceEngineOptions
-        {
-            ModelPath = model.Path,
-            MaxBatchSize = maxBatchSize,
-            MaxSequenceLength = 128,
-            KvCacheBytes = 16L * 1024 * 1024,
-            MaxLoras = maxLoras,
-            MaxLoraRank = 16,
-        });
-        for (int i = 0; i < adapters.Length; i++)
-            engine.RegisterAdapter($"a{i}", adapters[i]);
-        return engine;
-    }
+    private InferenceEngine CreateEngine(int maxBatchSize, int maxLoras, string[] adapters) =>
+        AdapterEngines.Create(model.Path, adapters, new InferenceEngineOptions { MaxBatchSize = maxBatchSize, MaxLoras = maxLoras, MaxLoraRank = 16 });
 
-    private static async Task<int[]> Run(InferenceEngine engine, GenerationRequest request)
-    {
-        var tokens = new List<int>();
-        await foreach (var chunk in engine.GenerateAsync(request))
-            tokens.AddRange(chunk.TokenIds);
-        return tokens.ToArray();
-    }
+    private static Task<int[]> Run(InferenceEngine engine, GenerationRequest request) => AdapterEngines.Run(engine, request);
 
     [Fact]
     public async Task MixedAdapterBatchesWithEvictionsMatchEachRequestAlone()

@@ -1,0 +1,9 @@
+using OrleansLora.Engine.Adapters;
+
+namespace OrleansLora.Engine.Generation;
+
+/// <summary>
+/// A prepared adapter held for a slot (one reference), with the disk-read time when it came
+/// from disk for this demand (a cold load) or null when the host cache had it (a warm load).
+/// </summary>
+internal sealed record ReadyAdapter(PreparedAdapter Adapter, double? ReadMilliseconds);
