@@ -1,0 +1,16 @@
+namespace OrleansLora.Generation;
+
+/// <summary>
+/// A streamed piece of a generation: the text that became final (possibly empty while a multi-byte
+/// character or a possible stop sequence is held back) and the token ids; the last chunk carries the
+/// finish reason and usage.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record GenerateChunk(
+    [property: Id(0)] string TextDelta,
+    [property: Id(1)] IReadOnlyList<int> TokenIds,
+    [property: Id(2)] GenerateFinishReason? FinishReason = null,
+    [property: Id(3)] GenerateUsage? Usage = null)
+{
+    public bool IsFinal => FinishReason is not null;
+}

@@ -1,0 +1,28 @@
+namespace OrleansLora.Generation;
+
+/// <summary>
+/// A prompt — text, chat messages or token ids, exactly one — and how to continue it. Checked on the
+/// worker; a bad value is refused with <see cref="Errors.InvalidRequestException"/> naming the parameter.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record GenerateRequest
+{
+    [Id(0)] public string? Prompt { get; init; }
+    [Id(1)] public IReadOnlyList<ChatMessageItem>? Messages { get; init; }
+    [Id(2)] public IReadOnlyList<int>? PromptTokenIds { get; init; }
+    [Id(3)] public int MaxTokens { get; init; } = 256;
+    /// <summary>0 is greedy.</summary>
+    [Id(4)] public float Temperature { get; init; } = 1f;
+    [Id(5)] public float TopP { get; init; } = 1f;
+    /// <summary>0 disables top-k.</summary>
+    [Id(6)] public int TopK { get; init; }
+    [Id(7)] public float RepetitionPenalty { get; init; } = 1f;
+    [Id(8)] public float PresencePenalty { get; init; }
+    [Id(9)] public float FrequencyPenalty { get; init; }
+    [Id(10)] public ulong? Seed { get; init; }
+    [Id(11)] public IReadOnlyList<string> Stop { get; init; } = [];
+    [Id(12)] public bool IgnoreEos { get; init; }
+    [Id(13)] public string RequestId { get; init; } = Guid.NewGuid().ToString("n");
+    /// <summary>Prepend BOS to a text prompt (chat templates decide for themselves).</summary>
+    [Id(14)] public bool AddBos { get; init; } = true;
+}

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+using OrleansLora.Adapters;
+using OrleansLora.Devices;
+using OrleansLora.Errors;
+using OrleansLora.Generation;
+using OrleansLora.Grains.Devices;
+using OrleansLora.Grains.Metrics;
+using OrleansLora.Grains.Placement;
+using OrleansLora.Grains.Storage;
+
+namespace OrleansLora.Grains.Adapters;
+
+/// <summary>
+/// One adapter (or, keyed <see cref="AdapterIds.BaseModel"/>, the base model alone). Activation picks the
+/// least-loaded device on its silo and pins the weights there (read by the silo from the adapter store);
+/// deactivation unpins them. Generations stream from the device's GPU grain; concurrent ones interleave.
+/// An id the store holds but nobody registered is registered on first use (LoRAX's local source).
+/// </summary>
+[AdapterPlacement, Immovable]
+public sealed partial class AdapterGrain(
+    [PersistentState("adapter", GrainStorageNames.Adapters)] IPersistentState<AdapterState> state,
+    LocalDevices localDevices,
+    AdapterStore store,
+    ILocalSiloDetails localSilo,
+    OrleansLoraMetrics metrics,
+    ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
+{
+    private static readonly TimeSpan PersistPeriod = TimeSpan.FromSeconds(10);
+    private string _id = "";
+    private bool _isBase;
+    private string? _deviceKey;
+    private bool _pinned;
+    private Task? _placing;
+    private int _active;
+    private bool _shedRequested, _dirty;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _id = this.GetPrimaryKeyString();
+        _isBase = _id == AdapterIds.BaseModel;
+        if (!_isBase && !state.State.Registered && AdapterIds.IsValid(_id) && localDevices.Count > 0 && store.Contains(_id))
+            await RegisterCore(new AdapterRegistration(_id, _id), validate: false);
+        this.RegisterGrainTimer(PersistCounters, new GrainTimerCreationOptions(PersistPeriod, PersistPeriod) { KeepAlive = false });
+        if (_isBase || state.State.Registered)
+        {
+            // Pin now so the first request finds the weights in place; a failure is reported to that request.
+            _placing = PlaceOnDevice();
+            try
+            {
+                await _placing;
+            }
+            catch (Exception ex)
+            {
+                LogPinFailed(logger, ex, _id);
+            }
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_pinned && _deviceKey is not null)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IGpuGrain>(_deviceKey).Unpin(_id);
+            }
+            catch (Exception ex)
+            {
+                LogUnpinFailed(logger, ex, _id);
+            }
+        }
+        _pinned = false;
+        if (_dirty && state.State.Registered)
+            await state.WriteStateAsync(cancellationToken);
+        LogDeactivated(logger, _id, reason.ReasonCode.ToString());
+    }
+
+    public async IAsyncEnumerable<GenerateChunk> Generate(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long started = Stopwatch.GetTimestamp();
+        string tag = metrics.AdapterTag(_id);
+        string outcome = "cancelled";
+        string? errorType = null;
+        GenerateUsage? usage = null;
+        bool first = true;
+        _active++;
+        try
+        {
+            IGpuGrain device;
+            try
+            {
+                device = await ReadyDevice();
+            }
+            catch (Exception ex)
+            {
+                outcome = "error";
+                errorType = ex.GetType().Name;
+                throw;
+            }
+            metrics.RequestQueued(tag, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            await using var chunks = device.Submit(_isBase ? null : _id, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                try
+                {
+                    if (!await chunks.MoveNextAsync())
+                        break;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception ex)
+                {
+                    outcome = "error";
+                    errorType = ex.GetType().Name;
+                    throw;
+                }
+                var chunk = chunks.Current;
+                if (first && chunk.TokenIds.Count > 0)
+                {
+                    first = false;
+                    metrics.FirstToken(tag, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                if (chunk.Usage is { } u)
+                {
+                    usage = u;
+                    outcome = "ok";
+                }
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            _active--;
+            Count(tag, outcome, errorType, usage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (_active == 0 && _shedRequested)
+                DeactivateOnIdle();
+        }
+    }
+
+    public async Task<AdapterDescription> Register(AdapterRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        if (_isBase)
+            throw new InvalidRequestException($"\"{AdapterIds.BaseModel}\" names the base model; it cannot be registered as an adapter.", "lora_name");
+        if (registration.AdapterId != _id)
+            throw new InvalidRequestException($"registration for \"{registration.AdapterId}\" sent to adapter \"{_id}\".", "lora_name");
+        if (!AdapterIds.IsValid(_id))
+            throw new InvalidRequestException($"adapter id \"{_id}\" is not valid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", "lora_name");
+        await RegisterCore(registration with { Source = registration.Source ?? _id }, validate: true);
+        return await Describe();
+    }
+
+    public Task<AdapterDescription> Describe()
+    {
+        if (!_isBase && !state.State.Registered)
+            throw new AdapterNotFoundException(_id);
+        return Task.FromResult(new AdapterDescription
+        {
+            AdapterId = _id,
+            Source = _isBase ? "" : state.State.Source,
+            Info = state.State.Info,
+            CreatedAt = state.State.CreatedAt,
+            Device = _deviceKey,
+            Silo = _deviceKey is null ? null : localSilo.SiloAddress.ToParsableString(),
+            Residency = _pinned ? "gpu" : _deviceKey is not null ? "host" : "disk",
+            Counters = state.State.Counters,
+        });
+    }
+
+    public async Task Unload()
+    {
+        if (!_isBase && !state.State.Registered)
+            throw new AdapterNotFoundException(_id);
+        if (_deviceKey is not null && !_isBase)
+            await GrainFactory.GetGrain<IGpuGrain>(_deviceKey).Unregister(_id);
+        _pinned = false;
+        _deviceKey = null;
+        _placing = null;
+        if (!_isBase)
+        {
+            await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Remove(_id);
+            await state.ClearStateAsync();
+            state.State = new AdapterState();
+            _dirty = false;
+        }
+        DeactivateOnIdle();
+    }
+
+    public Task Shed()
+    {
+        _shedRequested = true;
+        if (_active == 0)
+            DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    private async Task RegisterCore(AdapterRegistration registration, bool validate)
+    {
+        string source = registration.Source ?? _id;
+        AdapterInfo? info = state.State.Info;
+        if (validate)
+        {
+            if (localDevices.Count == 0)
+                throw new NoWorkerCapacityException($"adapter \"{_id}\" was placed on silo {localSilo.SiloAddress}, which has no devices.");
+            info = await GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, 0)).Validate(_id, source);
+        }
+        bool moved = state.State.Registered && state.State.Source != source;
+        if (!state.State.Registered)
+            state.State.CreatedAt = DateTimeOffset.UtcNow;
+        state.State.Registered = true;
+        state.State.Source = source;
+        state.State.Info = info;
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Add(new AdapterRegistration(_id, source));
+        if (moved && _deviceKey is not null)
+        {
+            // New weights: the device re-reads them on the next pin.
+            await GrainFactory.GetGrain<IGpuGrain>(_deviceKey).Unregister(_id);
+            _pinned = false;
+            _deviceKey = null;
+            _placing = null;
+        }
+        LogRegistered(logger, _id, source);
+    }
+
+    /// <summary>The device holding this adapter, pinning it first if needed (once; a failed attempt is retried by the next call).</summary>
+    private async Task<IGpuGrain> ReadyDevice()
+    {
+        if (!_isBase && !state.State.Registered)
+        {
+            DeactivateOnIdle(); // nothing to keep for an unknown id
+            throw new AdapterNotFoundException(_id);
+        }
+        if (_placing is null || _placing.IsFaulted || _placing.IsCanceled)
+            _placing = PlaceOnDevice();
+        await _placing;
+        return GrainFactory.GetGrain<IGpuGrain>(_deviceKey!);
+    }
+
+    private async Task PlaceOnDevice()
+    {
+        if (localDevices.Count == 0)
+        {
+            DeactivateOnIdle(); // re-placed by the next call
+            throw new NoWorkerCapacityException($"adapter \"{_id}\" was placed on silo {localSilo.SiloAddress}, which has no devices; retry.");
+        }
+        // Least-loaded local device: most free pinnable slots, then least queued work.
+        var loads = await Task.WhenAll(Enumerable.Range(0, localDevices.Count)
+            .Select(i => GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, i)).GetLoad()));
+        var best = loads.OrderByDescending(l => _isBase ? 0 : l.FreeAdapterSlots).ThenBy(l => l.WaitingRequests + l.RunningSequences).ThenBy(l => l.DeviceIndex).First();
+        if (_isBase)
+        {
+            _deviceKey = best.Key;
+            return;
+        }
+        var pin = await GrainFactory.GetGrain<IGpuGrain>(best.Key).Pin(_id, state.State.Source);
+        _deviceKey = best.Key;
+        _pinned = pin.Pinned;
+        if (state.State.Info != pin.Info)
+        {
+            state.State.Info = pin.Info;
+            _dirty = true;
+        }
+        LogPinned(logger, _id, best.Key, pin.Pinned);
+    }
+
+    private void Count(string tag, string outcome, string? errorType, GenerateUsage? usage, double durationMs)
+    {
+        metrics.RequestFinished(tag, outcome, usage?.PromptTokens ?? 0, usage?.CompletionTokens ?? 0, durationMs, errorType);
+        if (_isBase || !state.State.Registered)
+            return;
+        var c = state.State.Counters;
+        state.State.Counters = c with
+        {
+            Requests = c.Requests + 1,
+            PromptTokens = c.PromptTokens + (usage?.PromptTokens ?? 0),
+            GeneratedTokens = c.GeneratedTokens + (usage?.CompletionTokens ?? 0),
+            Errors = c.Errors + (outcome == "error" ? 1 : 0),
+            Cancelled = c.Cancelled + (outcome == "cancelled" ? 1 : 0),
+        };
+        _dirty = true;
+    }
+
+    private async Task PersistCounters(CancellationToken cancellationToken)
+    {
+        if (!_dirty || !state.State.Registered)
+            return;
+        _dirty = false;
+        await state.WriteStateAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} registered from {Source}")]
+    private static partial void LogRegistered(ILogger logger, string adapterId, string source);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} on device {Device} (pinned: {Pinned})")]
+    private static partial void LogPinned(ILogger logger, string adapterId, string device, bool pinned);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be placed on a device at activation")]
+    private static partial void LogPinFailed(ILogger logger, Exception exception, string adapterId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be unpinned")]
+    private static partial void LogUnpinFailed(ILogger logger, Exception exception, string adapterId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} deactivated ({Reason})")]
+    private static partial void LogDeactivated(ILogger logger, string adapterId, string reason);
+}

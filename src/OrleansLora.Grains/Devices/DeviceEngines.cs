@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansLora.Engine.Generation;
+
+namespace OrleansLora.Grains.Devices;
+
+/// <summary>
+/// The silo's inference engines, one per device, each on its own thread (a DI singleton created at
+/// start-up so the first request does not pay for loading the model). GPU grains are their handles.
+/// </summary>
+public sealed class DeviceEngines : IAsyncDisposable
+{
+    private readonly InferenceEngine[] _engines;
+
+    public DeviceEngines(IOptions<WorkerOptions> worker, IOptions<InferenceEngineOptions> engine, ILoggerFactory loggers)
+    {
+        var options = engine.Value;
+        options.Validate();
+        worker.Value.Validate(options.MaxLoras);
+        _engines = new InferenceEngine[worker.Value.Devices];
+        try
+        {
+            for (int i = 0; i < _engines.Length; i++)
+                _engines[i] = InferenceEngine.Create(options, loggers.CreateLogger<InferenceEngine>());
+        }
+        catch
+        {
+            foreach (var e in _engines)
+                e?.Dispose();
+            throw;
+        }
+        Options = options;
+        PinnableSlots = Math.Max(0, options.MaxLoras - worker.Value.SwapSlots);
+    }
+
+    public int Count => _engines.Length;
+
+    public InferenceEngineOptions Options { get; }
+
+    /// <summary>Slots per device that adapter grains may pin.</summary>
+    public int PinnableSlots { get; }
+
+    /// <summary>The base model's name: its directory's name.</summary>
+    public string BaseModelName => Path.GetFileName(Path.TrimEndingDirectorySeparator(Options.ModelPath));
+
+    public InferenceEngine this[int device] => _engines[device];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var e in _engines)
+            await e.DisposeAsync();
+    }
+}

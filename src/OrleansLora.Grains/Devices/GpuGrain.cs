@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using OrleansLora.Adapters;
+using OrleansLora.Devices;
+using OrleansLora.Engine.Generation;
+using OrleansLora.Errors;
+using OrleansLora.Generation;
+using OrleansLora.Grains.Metrics;
+using OrleansLora.Grains.Placement;
+using OrleansLora.Grains.Storage;
+
+namespace OrleansLora.Grains.Devices;
+
+/// <summary>
+/// The handle of one device's <see cref="InferenceEngine"/>. Reentrant: every call only queues work for
+/// the engine's thread or awaits it, so grain turns never block on compute. Kept alive, never migrated,
+/// and placed on the silo named in its key.
+/// </summary>
+[SiloPinnedPlacement, Immovable, KeepAlive, Reentrant]
+public sealed partial class GpuGrain(
+    DeviceEngines devices,
+    ILocalSiloDetails localSilo,
+    AdapterStore store,
+    IOptions<WorkerOptions> worker,
+    OrleansLoraMetrics metrics,
+    ILogger<GpuGrain> logger) : Grain, IGpuGrain
+{
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<AdapterInfo>> _registering = new(StringComparer.Ordinal);
+    private InferenceEngine _engine = null!;
+    private int _device;
+    private DateTimeOffset? _saturatedSince;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        string key = this.GetPrimaryKeyString();
+        if (!DeviceKey.TryParse(key, out var silo, out _device) || !silo.Equals(localSilo.SiloAddress))
+            throw new InvalidOperationException($"GPU grain \"{key}\" activated on silo {localSilo.SiloAddress}, which does not own it.");
+        if (_device >= devices.Count)
+            throw new InvalidOperationException($"GPU grain \"{key}\": this silo has {devices.Count} devices.");
+        _engine = devices[_device];
+        this.RegisterGrainTimer(PublishLoad, new GrainTimerCreationOptions(TimeSpan.Zero, worker.Value.LoadPublishPeriod) { Interleave = true, KeepAlive = true });
+        LogActivated(logger, key, devices.PinnableSlots);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.RemoveDevice(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    public Task Start() => Task.CompletedTask;
+
+    public async Task<AdapterPin> Pin(string adapterId, string source)
+    {
+        var info = await EnsureRegistered(adapterId, source);
+        if (_pinned.Contains(adapterId))
+            return new AdapterPin(info, true); // a re-activated adapter grain on the same device
+        if (_pinned.Count < devices.PinnableSlots)
+        {
+            try
+            {
+                _pinned.Add(adapterId); // before the await, so concurrent pins count it
+                await _engine.PinAdapterAsync(adapterId);
+                return new AdapterPin(info, true);
+            }
+            catch (AdapterCapacityException)
+            {
+                _pinned.Remove(adapterId);
+            }
+            catch
+            {
+                _pinned.Remove(adapterId);
+                throw;
+            }
+        }
+        return new AdapterPin(info, false);
+    }
+
+    public async Task Unpin(string adapterId)
+    {
+        if (_pinned.Remove(adapterId))
+            await _engine.UnpinAdapterAsync(adapterId);
+    }
+
+    public async Task Unregister(string adapterId)
+    {
+        await Unpin(adapterId);
+        _registering.Remove(adapterId);
+        _sources.Remove(adapterId);
+        if (_engine.IsAdapterRegistered(adapterId))
+            await _engine.UnregisterAdapterAsync(adapterId);
+    }
+
+    public Task<AdapterInfo> Validate(string adapterId, string source) => EnsureRegistered(adapterId, source);
+
+    public IAsyncEnumerable<GenerateChunk> Submit(string? adapterId, GenerateRequest request, CancellationToken cancellationToken = default)
+    {
+        if (adapterId is not null && !_engine.IsAdapterRegistered(adapterId))
+            throw new AdapterNotFoundException(adapterId);
+        return EngineRequests.Stream(_engine, adapterId, request, cancellationToken);
+    }
+
+    public Task<DeviceLoad> GetLoad() => Task.FromResult(CurrentLoad([]));
+
+    private DeviceLoad CurrentLoad(IReadOnlyList<string> cached)
+    {
+        var s = _engine.Statistics;
+        return new DeviceLoad
+        {
+            Silo = localSilo.SiloAddress,
+            DeviceIndex = _device,
+            AdapterSlots = devices.PinnableSlots,
+            PinnedAdapters = _pinned.Count,
+            RunningSequences = s.RunningSequences,
+            WaitingRequests = s.WaitingRequests,
+            MaxBatchSize = devices.Options.MaxBatchSize,
+            TokensPerSecond = s.TokensPerSecond,
+            StepMilliseconds = s.LastStepMilliseconds,
+            AdapterLoads = s.AdapterLoads,
+            AdapterEvictions = s.AdapterEvictions,
+            CachedAdapters = cached,
+            PublishedAt = DateTimeOffset.UtcNow,
+            BaseModel = devices.BaseModelName,
+        };
+    }
+
+    private async Task PublishLoad(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var adapters = await _engine.GetAdaptersAsync(cancellationToken);
+            var load = CurrentLoad(adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList());
+            metrics.ReportDevice(load);
+            var cluster = GrainFactory.GetGrain<IClusterLoadGrain>(0);
+            await cluster.Publish(load);
+            await ShedIfSaturated(load, cluster);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPublishFailed(logger, ex, this.GetPrimaryKeyString());
+        }
+    }
+
+    /// <summary>
+    /// A device that stays saturated while another device has room asks one of its pinned adapters — the
+    /// one with the least waiting work — to deactivate when idle, so its next activation is placed elsewhere.
+    /// </summary>
+    private async Task ShedIfSaturated(DeviceLoad load, IClusterLoadGrain cluster)
+    {
+        bool saturated = load.WaitingRequests > 0 && load.RunningSequences >= load.MaxBatchSize;
+        if (!saturated || _pinned.Count < 2)
+        {
+            _saturatedSince = null;
+            return;
+        }
+        _saturatedSince ??= DateTimeOffset.UtcNow;
+        if (DateTimeOffset.UtcNow - _saturatedSince < worker.Value.ShedAfter)
+            return;
+        var others = await cluster.GetLoads();
+        if (!others.Any(o => o.Key != load.Key && o.FreeAdapterSlots > 0 && o.WaitingRequests == 0))
+            return;
+        var waiting = _engine.Statistics.WaitingByAdapter;
+        string victim = _pinned.OrderBy(id => waiting.GetValueOrDefault(id)).ThenBy(id => id, StringComparer.Ordinal).First();
+        LogShedding(logger, this.GetPrimaryKeyString(), victim);
+        _saturatedSince = null;
+        await GrainFactory.GetGrain<IAdapterGrain>(victim).Shed();
+    }
+
+    private Task<AdapterInfo> EnsureRegistered(string adapterId, string source)
+    {
+        AdapterIds.Validate(adapterId);
+        if (_registering.TryGetValue(adapterId, out var pending) && _sources.GetValueOrDefault(adapterId) == source && !pending.IsFaulted)
+            return pending;
+        var task = Register(adapterId, source);
+        _registering[adapterId] = task;
+        _sources[adapterId] = source;
+        return task;
+    }
+
+    private async Task<AdapterInfo> Register(string adapterId, string source)
+    {
+        string directory;
+        try
+        {
+            directory = store.Resolve(source);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new AdapterValidationException(adapterId, ex.Message);
+        }
+        if (!Directory.Exists(directory))
+            throw new AdapterNotFoundException(adapterId);
+        if (_engine.IsAdapterRegistered(adapterId))
+        {
+            // Registered earlier from another source (re-registration): replace it.
+            var known = (await _engine.GetAdaptersAsync()).FirstOrDefault(a => a.AdapterId == adapterId);
+            if (known is not null && Path.GetFullPath(known.Directory) != directory)
+            {
+                _pinned.Remove(adapterId);
+                await _engine.UnregisterAdapterAsync(adapterId);
+            }
+        }
+        if (!_engine.IsAdapterRegistered(adapterId))
+        {
+            try
+            {
+                // Reading and validating the files is I/O: off the grain's turn.
+                await Task.Run(() => _engine.RegisterAdapter(adapterId, directory));
+            }
+            catch (Exception ex) when (ex is Engine.Models.ModelFormatException or ArgumentException or InvalidOperationException or IOException)
+            {
+                if (!_engine.IsAdapterRegistered(adapterId))
+                    throw new AdapterValidationException(adapterId, ex.Message);
+            }
+        }
+        var status = (await _engine.GetAdaptersAsync()).First(a => a.AdapterId == adapterId);
+        var config = ReadBaseModelName(directory);
+        return new AdapterInfo(status.Rank, status.LoraAlpha, status.UseRsLora, status.TargetModules, status.ByteSize, config);
+    }
+
+    private static string? ReadBaseModelName(string directory)
+    {
+        try
+        {
+            return Engine.Adapters.PeftAdapterConfig.Load(directory).BaseModelNameOrPath;
+        }
+        catch (Exception ex) when (ex is IOException or Engine.Models.ModelFormatException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "GPU grain {Key} active with {Slots} pinnable adapter slots")]
+    private static partial void LogActivated(ILogger logger, string key, int slots);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key} could not publish its load")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, string key);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "GPU grain {Key} is saturated; shedding adapter {AdapterId}")]
+    private static partial void LogShedding(ILogger logger, string key, string adapterId);
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OrleansLora.Engine.Generation;
+using OrleansLora.Grains.Devices;
+using OrleansLora.Grains.Metrics;
+using OrleansLora.Grains.Placement;
+using OrleansLora.Grains.Storage;
+
+namespace OrleansLora.Grains.Hosting;
+
+public static class OrleansLoraSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds the OrleansLora grains to a silo: placement directors, metrics, the adapter store and, when
+    /// <c>OrleansLora:Worker:Devices</c> is above 0, one inference engine per device (loaded at start-up).
+    /// The silo must also configure grain storage named <see cref="GrainStorageNames.Adapters"/>.
+    /// </summary>
+    public static ISiloBuilder AddOrleansLora(this ISiloBuilder builder, IConfiguration configuration)
+    {
+        var services = builder.Services;
+        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddOptions<AdapterStoreOptions>().Bind(configuration.GetSection(AdapterStoreOptions.SectionName))
+            .Validate(o => { o.Validate(); return true; });
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.SectionName));
+        services.AddOptions<InferenceEngineOptions>().Bind(configuration.GetSection(InferenceEngineOptions.SectionName));
+        services.AddMetrics();
+        services.AddSingleton<OrleansLoraMetrics>();
+        services.AddSingleton<AdapterStore>();
+        services.AddSingleton(sp => new LocalDevices(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Devices));
+        services.AddSingleton<DeviceEngines>();
+        services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        services.AddPlacementDirector<AdapterPlacement, AdapterPlacementDirector>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
+        return builder;
+    }
+}

@@ -1,0 +1,82 @@
+using OrleansLora.Adapters;
+using OrleansLora.Devices;
+
+namespace OrleansLora.Grains.Placement;
+
+/// <summary>
+/// Holds the last load each device published (in memory: after a failover it refills within a publish
+/// period) and chooses silos for adapter activations one at a time, counting its own recent choices as
+/// reservations until the chosen silo's next publish shows the adapter, so a burst of activations spreads.
+/// </summary>
+public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
+{
+    private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ReservationLifetime = TimeSpan.FromSeconds(15);
+    private readonly Dictionary<string, (DeviceLoad Load, DateTimeOffset Received)> _loads = new(StringComparer.Ordinal);
+    private readonly Dictionary<SiloAddress, List<(string AdapterId, DateTimeOffset Expires)>> _reservations = [];
+
+    public Task Publish(DeviceLoad load)
+    {
+        // Freshness by this grain's clock: silos' clocks may disagree.
+        _loads[load.Key] = (load, DateTimeOffset.UtcNow);
+        if (_reservations.TryGetValue(load.Silo, out var list))
+            list.RemoveAll(r => load.CachedAdapters.Contains(r.AdapterId) || r.Expires < DateTimeOffset.UtcNow);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<DeviceLoad>> GetLoads()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return Task.FromResult<IReadOnlyList<DeviceLoad>>(_loads.Values.Where(l => now - l.Received < Fresh).Select(l => l.Load).OrderBy(l => l.Key, StringComparer.Ordinal).ToList());
+    }
+
+    public Task<SiloAddress?> ChooseSilo(string adapterId, SiloAddress[] candidates)
+    {
+        var now = DateTimeOffset.UtcNow;
+        bool isBase = adapterId == AdapterIds.BaseModel;
+        var silos = _loads.Values
+            .Where(l => now - l.Received < Fresh && candidates.Contains(l.Load.Silo))
+            .Select(l => l.Load)
+            .GroupBy(l => l.Silo)
+            .Select(g =>
+            {
+                var reserved = _reservations.TryGetValue(g.Key, out var r) ? r.Count(x => x.Expires > now) : 0;
+                return new
+                {
+                    Silo = g.Key,
+                    Free = g.Sum(l => l.FreeAdapterSlots) - reserved,
+                    Busy = g.Sum(l => l.WaitingRequests + l.RunningSequences) / (double)Math.Max(1, g.Sum(l => l.MaxBatchSize)),
+                    Cached = g.Any(l => l.CachedAdapters.Contains(adapterId)),
+                    Tiebreak = StableHash(adapterId, g.Key),
+                };
+            })
+            .ToList();
+        if (silos.Count == 0)
+            return Task.FromResult<SiloAddress?>(null);
+        var ranked = isBase
+            ? silos.OrderBy(s => s.Busy).ThenBy(s => s.Tiebreak)
+            : silos.OrderByDescending(s => s.Free > 0) // a silo with a slot left first
+                .ThenByDescending(s => s.Cached && s.Free > 0) // then one that already holds the weights
+                .ThenByDescending(s => s.Free)
+                .ThenBy(s => s.Busy)
+                .ThenBy(s => s.Tiebreak);
+        var best = ranked.First();
+        if (!isBase)
+        {
+            if (!_reservations.TryGetValue(best.Silo, out var list))
+                _reservations[best.Silo] = list = [];
+            list.RemoveAll(r => r.Expires < now || r.AdapterId == adapterId);
+            list.Add((adapterId, now + ReservationLifetime));
+        }
+        return Task.FromResult<SiloAddress?>(best.Silo);
+    }
+
+    private static uint StableHash(string adapterId, SiloAddress silo)
+    {
+        // FNV-1a over id and silo: equal scores spread across silos the same way on every run.
+        uint h = 2166136261;
+        foreach (char c in adapterId + "|" + silo.ToParsableString())
+            h = (h ^ c) * 16777619;
+        return h;
+    }
+}

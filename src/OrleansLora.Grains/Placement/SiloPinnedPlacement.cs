@@ -1,0 +1,8 @@
+namespace OrleansLora.Grains.Placement;
+
+/// <summary>Places a grain keyed <c>"{siloAddress}|{index}"</c> on exactly that silo (GPU grains: a device belongs to one silo).</summary>
+[GenerateSerializer, Immutable, SuppressReferenceTracking]
+public sealed class SiloPinnedPlacement : PlacementStrategy
+{
+    public static SiloPinnedPlacement Instance { get; } = new();
+}
