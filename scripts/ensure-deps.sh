@@ -7,6 +7,8 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v g++ >/dev/null || need+=(g++)
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+command -v redis-server >/dev/null || need+=(redis-server)   # multi-process cluster tests
+command -v chromium >/dev/null || need+=(chromium)           # playground browser test (Playwright drives Debian's Chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -68,6 +68,9 @@ public static class OrleansLoraServerExtensions
                 o.ResponseTimeout = server.ResponseTimeout;
                 o.CancelRequestOnTimeout = true;
             });
+            // Failure detection is tunable (Orleans:Membership:ProbeTimeout, NumMissedProbesLimit, ...):
+            // the multi-process tests shorten it so a killed silo is declared dead in seconds.
+            silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
             silo.AddActivityPropagation();
             silo.AddOrleansLora(builder.Configuration);
         });
