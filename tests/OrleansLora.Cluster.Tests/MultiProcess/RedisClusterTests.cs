@@ -1,0 +1,152 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OrleansLora.Client;
+using OrleansLora.Cluster.Tests.Support;
+using OrleansLora.Devices;
+using OrleansLora.Generation;
+using OrleansLora.Grains;
+using Xunit.Abstractions;
+
+namespace OrleansLora.Cluster.Tests.MultiProcess;
+
+/// <summary>
+/// Two worker silo processes clustered through a real redis-server, and this test process as the client.
+/// One silo is killed with SIGKILL while requests run: its adapters come back on the survivor.
+/// </summary>
+public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Adapters = 8;
+    private readonly TestFiles _files = new(Adapters, "olora-redis");
+    private readonly string _clusterId = $"test-{Guid.NewGuid():n}"[..16];
+    private readonly List<IDisposable> _owned = [];
+
+    private SiloProcess StartSilo(string name, string redis)
+    {
+        var silo = new SiloProcess(name, _files.Root,
+        [
+            "--role", "worker", "--clustering", "Redis", "--redis", redis, "--cluster-id", _clusterId,
+            "--model", _files.ModelPath, "--adapters", _files.AdapterRoot, "--data", Path.Combine(_files.Root, name),
+            "--OrleansLora:Engine:MaxLoras=9", "--OrleansLora:Engine:MaxLoraRank=16", "--OrleansLora:Engine:MaxBatchSize=8",
+            "--OrleansLora:Engine:MaxSequenceLength=256", "--OrleansLora:Engine:KvCacheBytes=33554432", "--OrleansLora:Engine:Threads=1",
+            // Declare a killed silo dead in seconds rather than the production default of about a minute.
+            "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2",
+            "--Orleans:Membership:NumVotesForDeathDeclaration=1", "--Orleans:Membership:TableRefreshTimeout=00:00:02",
+            "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
+        ]);
+        _owned.Add(silo);
+        return silo;
+    }
+
+    [Fact]
+    public async Task TwoSiloProcessesServeThroughIChatClientAndSurviveAKilledSilo()
+    {
+        var redis = new RedisServerProcess();
+        _owned.Add(redis);
+        var a = StartSilo("silo-a", redis.ConnectionString);
+        var b = StartSilo("silo-b", redis.ConnectionString);
+        await Task.WhenAll(a.WaitForHealthAsync(TimeSpan.FromSeconds(90)), b.WaitForHealthAsync(TimeSpan.FromSeconds(90)));
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddOrleansLoraClient(o =>
+        {
+            o.RedisConnectionString = redis.ConnectionString;
+            o.ClusterId = _clusterId;
+            o.ResponseTimeout = TimeSpan.FromSeconds(30);
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var cluster = host.Services.GetRequiredService<IClusterClient>();
+        var client = host.Services.GetRequiredService<OrleansLoraClient>();
+        var chat = host.Services.GetRequiredService<IChatClient>();
+
+        await WaitUntil(async () => (await cluster.GetGrain<IClusterLoadGrain>(0).GetLoads()).Count == 2, TimeSpan.FromSeconds(60), "both devices publishing");
+
+        // Generation through IChatClient, whole and streamed, on an adapter.
+        var options = new ChatOptions { ModelId = TestFiles.AdapterId(0), MaxOutputTokens = 6, Temperature = 0, Seed = 1 };
+        var response = await chat.GetResponseAsync([new ChatMessage(ChatRole.User, "Hello there")], options);
+        Assert.Equal(6, response.Usage!.OutputTokenCount);
+        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
+        var streamed = new List<ChatResponseUpdate>();
+        await foreach (var update in chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Hello there")], options))
+            streamed.Add(update);
+        Assert.Equal(response.Text, string.Concat(streamed.Select(u => u.Text)));
+        Assert.Equal(ChatFinishReason.Length, streamed[^1].FinishReason);
+
+        // Adapters spread over both silo processes.
+        var placed = await Task.WhenAll(Enumerable.Range(0, Adapters).Select(i => client.DescribeAdapterAsync(TestFiles.AdapterId(i))));
+        var bySilo = placed.GroupBy(d => d.Silo!).ToDictionary(g => g.Key, g => g.Select(d => d.AdapterId).ToList());
+        Assert.Equal(2, bySilo.Count);
+        string siloA = SiloOf(placed, a.SiloPort);
+        var onA = bySilo[siloA];
+        var onB = bySilo.Single(kv => kv.Key != siloA).Value;
+        output.WriteLine($"on silo-a: {string.Join(", ", onA)}; on silo-b: {string.Join(", ", onB)}");
+
+        // Long requests on both silos, then silo-a dies mid-generation.
+        var inflight = onA.Concat(onB).Select(id => (Id: id, OnA: onA.Contains(id), Task: Long(client, id))).ToList();
+        await Task.Delay(1500);
+        a.KillHard();
+        var killedAt = DateTime.UtcNow;
+        foreach (var (id, wasOnA, task) in inflight)
+        {
+            var finished = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(finished == task, $"in-flight request on {id} neither finished nor failed within 60 s of the kill");
+            string outcome = task.IsCompletedSuccessfully ? $"completed ({await task} tokens)" : $"failed: {task.Exception!.InnerException!.GetType().Name}: {task.Exception.InnerException.Message.Split('\n')[0]}";
+            output.WriteLine($"in flight on {(wasOnA ? "killed silo-a" : "surviving silo-b")}: {id}: {outcome}");
+            if (!wasOnA)
+                Assert.True(task.IsCompletedSuccessfully || task.Exception!.InnerException is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException,
+                    $"request on the surviving silo failed unexpectedly: {task.Exception?.InnerException}");
+        }
+
+        // Every adapter of the dead silo re-activates on the survivor and serves new requests.
+        foreach (var id in onA)
+        {
+            GenerateResult? result = null;
+            await WaitUntil(async () =>
+            {
+                try
+                {
+                    result = await client.GenerateAsync(id, new GenerateRequest { Prompt = "after the crash", MaxTokens = 3, Temperature = 0, IgnoreEos = true });
+                    return true;
+                }
+                catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+                {
+                    output.WriteLine($"{id} not back yet ({(DateTime.UtcNow - killedAt).TotalSeconds:F1} s): {ex.GetType().Name}");
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(90), $"adapter {id} serving again");
+            Assert.Equal(3, result!.Usage.CompletionTokens);
+            var now = await client.DescribeAdapterAsync(id);
+            Assert.NotEqual(siloA, now.Silo);
+        }
+        output.WriteLine($"all adapters of the killed silo served again {(DateTime.UtcNow - killedAt).TotalSeconds:F1} s after the kill");
+        await host.StopAsync();
+    }
+
+    private static async Task<int> Long(OrleansLoraClient client, string id)
+    {
+        var result = await client.GenerateAsync(id, new GenerateRequest { Prompt = "a long story", MaxTokens = 200, Temperature = 0, IgnoreEos = true });
+        return result.Usage.CompletionTokens;
+    }
+
+    private static string SiloOf(IEnumerable<OrleansLora.Adapters.AdapterDescription> placed, int siloPort) =>
+        placed.Select(d => d.Silo!).Distinct().Single(s => DeviceKey.TryParse(s + "|0", out var address, out _) && address.Endpoint.Port == siloPort);
+
+    private static async Task WaitUntil(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"timed out waiting for {what}.");
+            await Task.Delay(250);
+        }
+    }
+
+    public void Dispose()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--)
+            _owned[i].Dispose();
+        _files.Dispose();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace OrleansLora.Cluster.Tests.Support;
+
+/// <summary>
+/// A real redis-server on 127.0.0.1 and a free port, without persistence, stopped on dispose.
+/// scripts/ensure-deps.sh installs redis-server when it is missing; a machine without it fails here, loudly.
+/// </summary>
+public sealed class RedisServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    public RedisServerProcess()
+    {
+        Port = FreePort.Next();
+        string exe = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        var start = new ProcessStartInfo(exe)
+        {
+            ArgumentList = { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        try
+        {
+            _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("redis-server is not installed; run scripts/ensure-deps.sh (apt-get install redis-server).", ex);
+        }
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        WaitForPing(TimeSpan.FromSeconds(15));
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    private void WaitForPing(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient("127.0.0.1", Port);
+                using var stream = client.GetStream();
+                stream.Write("PING\r\n"u8);
+                var buffer = new byte[16];
+                int n = stream.Read(buffer);
+                if (Encoding.ASCII.GetString(buffer, 0, n).StartsWith("+PONG", StringComparison.Ordinal))
+                    return;
+            }
+            catch (SocketException)
+            {
+            }
+            if (_process.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING (exited: {_process.HasExited}).");
+            Thread.Sleep(50);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(5000);
+        _process.Dispose();
+    }
+}
