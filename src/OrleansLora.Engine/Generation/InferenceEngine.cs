@@ -19,6 +19,8 @@ namespace OrleansLora.Engine.Generation;
 /// free) and leave (finished or cancelled); each step runs ONE forward over every running
 /// sequence — a decode token for each, plus prompt chunks within <see cref="InferenceEngineOptions.MaxBatchTokens"/>.
 /// Callers never block on compute: <see cref="GenerateAsync"/> streams chunks through a channel.
+/// Requests wait in one queue per adapter; adapters move disk → host cache → device slot off the
+/// step path (InferenceEngine.Adapters.cs, docs/ENGINE.md "Adapters").
 /// </summary>
 public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 {
@@ -315,7 +317,16 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     private void DrainIncoming()
     {
         while (_incoming.TryDequeue(out var s))
+        {
+            // Unregistered after GenerateAsync checked it: nothing would ever load it.
+            if (s.Request.AdapterId is { } id && _adapters?.IsRegistered(id) != true)
+            {
+                Interlocked.Decrement(ref _queued);
+                s.Output.TryComplete(new ArgumentException($"adapter \"{id}\" was unregistered before this request ran."));
+                continue;
+            }
             _queues.Enqueue(s);
+        }
     }
 
     private void DropCancelled()
