@@ -17,6 +17,16 @@ internal sealed record BenchOptions
     public int Threads { get; init; }
     /// <summary>Distinct rank-16 adapters in the multi-adapter scenario (0 skips it).</summary>
     public int Adapters { get; init; } = 32;
+    /// <summary>Registered adapters in the Zipf scenario (0 skips it and its fixed-adapter companion).</summary>
+    public int ZipfAdapters { get; init; } = 1000;
+    public int ZipfSlots { get; init; } = 64;
+    public int ZipfHostCache { get; init; } = 256;
+    /// <summary>Distinct adapter files the Zipf ids are spread over (disk space: ~9 MB each on the small preset).</summary>
+    public int ZipfFiles { get; init; } = 64;
+    public int ZipfRequestsPerClient { get; init; } = 4;
+    /// <summary>Untimed requests per client before the timed ones.</summary>
+    public int ZipfWarmupRequests { get; init; } = 2;
+    public int ZipfPromptTokens { get; init; } = 32;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -37,7 +47,14 @@ internal sealed record BenchOptions
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
                 "--adapters" => o with { Adapters = NextInt() },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N"),
+                "--zipf-adapters" => o with { ZipfAdapters = NextInt() },
+                "--zipf-slots" => o with { ZipfSlots = NextInt() },
+                "--zipf-host-cache" => o with { ZipfHostCache = NextInt() },
+                "--zipf-files" => o with { ZipfFiles = NextInt() },
+                "--zipf-requests" => o with { ZipfRequestsPerClient = NextInt() },
+                "--zipf-warmup" => o with { ZipfWarmupRequests = NextInt() },
+                "--zipf-prompt-tokens" => o with { ZipfPromptTokens = NextInt() },
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N"),
             };
         }
         return o;

@@ -92,9 +92,17 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
     }
 }
 
-// Multi-adapter decode (issue 4's scenarios 1-3): base vs one adapter vs one adapter per sequence.
+// Multi-adapter decode (issue 4's scenarios 1-4): base vs one adapter vs one adapter per
+// sequence through SGMV vs the naive per-adapter loop, on each base storage benchmarked.
 if (options.Adapters > 0)
-    MultiAdapterScenario.Run(report, options, modelDir, maxLen, options.Batches.Max(), options.Adapters);
+{
+    foreach (var quantization in options.Quantizations)
+        MultiAdapterScenario.Run(report, options, modelDir, maxLen, options.Batches.Max(), options.Adapters, quantization);
+}
+
+// Scenario 5 through the engine: 1000 adapters over 64 slots with Zipf popularity, beside 32 fixed adapters.
+if (options.ZipfAdapters > 0)
+    ZipfScenario.Run(report, options, modelDir, maxLen);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Quantizations)
