@@ -1,10 +1,9 @@
 using OrleansLora.Server.Hosting;
 
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Configuration.AddCommandLine(args, new Dictionary<string, string>(OrleansLoraServerExtensions.SwitchMappings));
+WebApplication app;
 try
 {
-    builder.AddOrleansLoraServer();
+    app = OrleansLoraServerApp.Build(args);
 }
 catch (ArgumentException ex)
 {
@@ -12,7 +11,5 @@ catch (ArgumentException ex)
     return 2;
 }
 
-var app = builder.Build();
-app.MapGet("/health", () => Results.Ok(new { status = "ok" }));
 await app.RunAsync();
 return 0;

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using OrleansLora.Server.Configuration;
+using OrleansLora.Server.Http;
+using OrleansLora.Server.Http.Health;
+using OrleansLora.Server.Http.Lorax;
+using OrleansLora.Server.Http.Management;
+using OrleansLora.Server.Http.OpenAi;
+using OrleansLora.Server.Observability;
+
+namespace OrleansLora.Server.Hosting;
+
+public static class OrleansLoraGatewayExtensions
+{
+    /// <summary>
+    /// The HTTP side of the silo: options from <c>OrleansLora:Gateway</c> (validated here), JSON conventions,
+    /// OpenAPI and OpenTelemetry. Every role gets probes and <c>/metrics</c>; gateway roles the APIs too.
+    /// </summary>
+    public static GatewayOptions AddOrleansLoraGateway(this IHostApplicationBuilder builder)
+    {
+        var gateway = builder.Configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>() ?? new GatewayOptions();
+        gateway.Validate();
+        builder.Services.AddSingleton(Options.Create(gateway));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ClusterView>();
+        builder.Services.Configure<JsonOptions>(o => GatewayJson.Configure(o.SerializerOptions));
+        builder.Services.AddOpenApi();
+        builder.AddOrleansLoraObservability(gateway);
+        return gateway;
+    }
+
+    /// <summary>Middleware and endpoints: playground files, errors in OpenAI's shape, API keys, then the APIs.</summary>
+    public static WebApplication MapOrleansLoraGateway(this WebApplication app, ServerOptions server, GatewayOptions gateway)
+    {
+        bool isGateway = server.Role != ServerRole.Worker;
+        if (isGateway && gateway.Playground)
+        {
+            var files = new EmbeddedFileProvider(typeof(OrleansLoraGatewayExtensions).Assembly, "OrleansLora.Server.wwwroot");
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        }
+        app.UseRouting();
+        app.UseMiddleware<ApiErrorMiddleware>();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.MapProbes();
+        app.MapPrometheusScrapingEndpoint();
+        if (isGateway)
+        {
+            app.MapInfo();
+            app.MapOpenAiApi();
+            app.MapLoraxApi();
+            app.MapAdaptersApi();
+            app.MapOpenApi().WithMetadata(PublicEndpoint.Instance);
+        }
+        return app;
+    }
+}

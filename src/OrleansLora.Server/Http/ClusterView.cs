@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+using OrleansLora.Adapters;
+using OrleansLora.Devices;
+using OrleansLora.Errors;
+using OrleansLora.Grains;
+using OrleansLora.Server.Configuration;
+
+namespace OrleansLora.Server.Http;
+
+/// <summary>
+/// What the gateway knows of the cluster without activating adapter grains: the devices' published load
+/// (cached for a second) and the base model's name; turns a <c>model</c> field into an adapter grain key.
+/// </summary>
+public sealed class ClusterView(IGrainFactory grains, IOptions<GatewayOptions> options, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private readonly Lock _lock = new();
+    private (DateTimeOffset At, Task<IReadOnlyList<DeviceLoad>> Loads)? _cached;
+
+    public Task<IReadOnlyList<DeviceLoad>> LoadsAsync()
+    {
+        lock (_lock)
+        {
+            var now = time.GetUtcNow();
+            if (_cached is not { } c || now - c.At > CacheFor || c.Loads.IsFaulted)
+                _cached = (now, grains.GetGrain<IClusterLoadGrain>(0).GetLoads());
+            return _cached.Value.Loads;
+        }
+    }
+
+    /// <summary>The configured base model name, else the one the workers publish, else "base".</summary>
+    public async Task<string> BaseModelNameAsync()
+    {
+        if (options.Value.BaseModelName is { } configured)
+            return configured;
+        var loads = await LoadsAsync();
+        return loads.Select(l => l.BaseModel).FirstOrDefault(n => !string.IsNullOrEmpty(n)) ?? "base";
+    }
+
+    /// <summary>
+    /// The adapter grain key for <paramref name="model"/>: <see cref="AdapterIds.BaseModel"/> when it is empty or
+    /// the base model's name, else the adapter id (refused with a 400 naming <paramref name="param"/> when it
+    /// cannot be an adapter id).
+    /// </summary>
+    public async Task<string> AdapterKeyAsync(string? model, string param)
+    {
+        if (string.IsNullOrEmpty(model) || model == await BaseModelNameAsync())
+            return AdapterIds.BaseModel;
+        if (!AdapterIds.IsValid(model))
+            throw new InvalidRequestException($"\"{model}\" is neither the base model nor a valid adapter id (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\").", param);
+        return model;
+    }
+
+    public IAdapterGrain Adapter(string key) => grains.GetGrain<IAdapterGrain>(key);
+}

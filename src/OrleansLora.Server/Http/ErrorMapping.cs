@@ -1,0 +1,32 @@
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
+using OrleansLora.Errors;
+
+namespace OrleansLora.Server.Http;
+
+/// <summary>Maps the errors a generation or management call can raise to an HTTP status and an OpenAI-shaped body.</summary>
+internal static class ErrorMapping
+{
+    public static (int Status, ApiError Error, int? RetryAfterSeconds) Map(Exception exception) => exception switch
+    {
+        InvalidRequestException e => (400, new ApiError(e.Message, "invalid_request_error", e.Param, "invalid_parameter"), null),
+        AdapterValidationException e => (400, new ApiError(e.Message, "invalid_request_error", null, "invalid_adapter"), null),
+        AdapterNotFoundException e => (404, new ApiError(e.Message, "invalid_request_error", "model", "model_not_found"), null),
+        ContextLengthExceededException e => (413, new ApiError(e.Message, "invalid_request_error", "messages", "context_length_exceeded"), null),
+        ServerBusyException e => (429, new ApiError(e.Message, "rate_limit_error", null, "queue_full"), Math.Max(1, e.RetryAfterSeconds)),
+        NoWorkerCapacityException e => (503, new ApiError(e.Message, "service_unavailable_error", null, "no_worker_capacity"), 1),
+        SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException =>
+            (503, new ApiError($"a worker silo is unavailable: {exception.Message}", "service_unavailable_error", null, "worker_unavailable"), 1),
+        TimeoutException => (504, new ApiError($"the cluster did not answer in time: {exception.Message}", "server_error", null, "timeout"), null),
+        ArgumentException e => (400, new ApiError(e.Message, "invalid_request_error", e.ParamName, "invalid_parameter"), null),
+        _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
+    };
+
+    public static Task WriteAsync(HttpContext context, int status, ApiError error, int? retryAfterSeconds = null)
+    {
+        context.Response.StatusCode = status;
+        if (retryAfterSeconds is { } s)
+            context.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return context.Response.WriteAsJsonAsync(new ApiErrorResponse(error), GatewayJson.Options, context.RequestAborted);
+    }
+}

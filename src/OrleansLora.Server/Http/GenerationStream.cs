@@ -1,0 +1,76 @@
+using System.Text;
+using OrleansLora.Generation;
+using OrleansLora.Grains;
+
+namespace OrleansLora.Server.Http;
+
+/// <summary>
+/// A generation on an adapter grain whose first chunk has arrived: errors the cluster raises before the first
+/// token (unknown adapter, prompt too long, queue full, no capacity) surface from <see cref="StartAsync"/>,
+/// while the HTTP status can still say so. Cancelling the token (a dropped connection) stops the generation.
+/// </summary>
+public sealed class GenerationStream : IAsyncDisposable
+{
+    /// <summary>Chunks per grain call when the stream runs ahead of the reader (as the .NET client does).</summary>
+    public const int BatchSize = 16;
+
+    private readonly IAsyncEnumerator<GenerateChunk> _chunks;
+    private GenerateChunk? _first;
+
+    private GenerationStream(IAsyncEnumerator<GenerateChunk> chunks, GenerateChunk? first)
+    {
+        _chunks = chunks;
+        _first = first;
+    }
+
+    public static async Task<GenerationStream> StartAsync(IAdapterGrain grain, GenerateRequest request, CancellationToken cancellationToken)
+    {
+        var chunks = grain.Generate(request, cancellationToken).WithBatchSize(BatchSize).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            var first = await chunks.MoveNextAsync() ? chunks.Current : null;
+            return new GenerationStream(chunks, first);
+        }
+        catch
+        {
+            await chunks.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Every chunk, the first included; the last carries the finish reason and usage.</summary>
+    public async IAsyncEnumerable<GenerateChunk> ReadAllAsync()
+    {
+        if (_first is { } first)
+        {
+            _first = null;
+            yield return first;
+            if (first.IsFinal)
+                yield break;
+            while (await _chunks.MoveNextAsync())
+            {
+                yield return _chunks.Current;
+                if (_chunks.Current.IsFinal)
+                    yield break;
+            }
+        }
+        throw new InvalidOperationException("the generation stream ended without a final chunk.");
+    }
+
+    /// <summary>Reads the rest of the stream: the whole text, the token ids, the finish reason and usage.</summary>
+    public async Task<(string Text, List<int> TokenIds, GenerateFinishReason FinishReason, GenerateUsage Usage)> ReadToEndAsync()
+    {
+        var text = new StringBuilder();
+        var tokens = new List<int>();
+        await foreach (var chunk in ReadAllAsync())
+        {
+            text.Append(chunk.TextDelta);
+            tokens.AddRange(chunk.TokenIds);
+            if (chunk.IsFinal)
+                return (text.ToString(), tokens, chunk.FinishReason!.Value, chunk.Usage ?? new GenerateUsage(0, tokens.Count, 0));
+        }
+        throw new InvalidOperationException("the generation stream ended without a final chunk.");
+    }
+
+    public ValueTask DisposeAsync() => _chunks.DisposeAsync();
+}

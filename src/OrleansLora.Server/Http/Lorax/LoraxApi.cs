@@ -1,0 +1,178 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using OrleansLora.Adapters;
+using OrleansLora.Errors;
+using OrleansLora.Generation;
+using OrleansLora.Grains.Storage;
+using OrleansLora.Server.Configuration;
+using OrleansLora.Server.Http.Sse;
+using OrleansLora.Server.Observability;
+
+namespace OrleansLora.Server.Http.Lorax;
+
+/// <summary>LoRAX's <c>/generate</c> and <c>/generate_stream</c> over adapter grains.</summary>
+public static class LoraxApi
+{
+    public static IEndpointRouteBuilder MapLoraxApi(this IEndpointRouteBuilder app)
+    {
+        var lorax = app.MapGroup("").WithTags("LoRAX");
+        lorax.MapPost("/generate", Generate)
+            .Accepts<LoraxGenerateRequest>("application/json", "*/*")
+            .Produces<LoraxGenerateResponse>()
+            .Produces<ApiErrorResponse>(StatusCodes.Status400BadRequest);
+        lorax.MapPost("/generate_stream", GenerateStream)
+            .Accepts<LoraxGenerateRequest>("application/json", "*/*")
+            .Produces<LoraxStreamEvent>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces<ApiErrorResponse>(StatusCodes.Status400BadRequest);
+        return app;
+    }
+
+    private static async Task Generate(HttpContext http, ClusterView cluster, AdapterStore store, IOptions<GatewayOptions> options)
+    {
+        var ct = http.RequestAborted;
+        var (body, p, key, request) = await Prepare(http, cluster, store, options.Value);
+        using var activity = GatewayTelemetry.StartGeneration("lorax.generate", key, stream: false);
+        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
+        var text = new StringBuilder();
+        var tokens = new List<LoraxToken>();
+        await foreach (var chunk in stream.ReadAllAsync())
+        {
+            text.Append(chunk.TextDelta);
+            AddTokens(tokens, chunk);
+            if (!chunk.IsFinal)
+                continue;
+            var details = Details(chunk, p, request);
+            GatewayTelemetry.Finish(activity, details.PromptTokens, details.GeneratedTokens, details.FinishReason);
+            string generated = p.ReturnFullText ? body.Inputs + text : text.ToString();
+            var response = new LoraxGenerateResponse(generated) { Details = p.Details ? details with { Tokens = tokens } : null };
+            await http.Response.WriteAsJsonAsync(response, GatewayJson.Options, ct);
+        }
+    }
+
+    private static async Task GenerateStream(HttpContext http, ClusterView cluster, AdapterStore store, IOptions<GatewayOptions> options)
+    {
+        var ct = http.RequestAborted;
+        var (body, p, key, request) = await Prepare(http, cluster, store, options.Value);
+        using var activity = GatewayTelemetry.StartGeneration("lorax.generate_stream", key, stream: true);
+        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
+        var sse = new SseWriter(http);
+        sse.Start();
+        var text = new StringBuilder();
+        LoraxToken? pending = null; // held back one token so the last one can carry generated_text and details
+        try
+        {
+            await foreach (var chunk in stream.ReadAllAsync())
+            {
+                text.Append(chunk.TextDelta);
+                var tokens = new List<LoraxToken>();
+                AddTokens(tokens, chunk);
+                foreach (var token in tokens)
+                {
+                    if (pending is not null)
+                        await sse.WriteAsync(new LoraxStreamEvent(pending, null, null), ct);
+                    pending = token;
+                }
+                if (tokens.Count == 0 && chunk.TextDelta.Length > 0 && pending is not null)
+                    pending = pending with { Text = pending.Text + chunk.TextDelta };
+                if (!chunk.IsFinal)
+                    continue;
+                var details = Details(chunk, p, request);
+                GatewayTelemetry.Finish(activity, details.PromptTokens, details.GeneratedTokens, details.FinishReason);
+                string generated = p.ReturnFullText ? body.Inputs + text : text.ToString();
+                await sse.WriteAsync(new LoraxStreamEvent(pending ?? new LoraxToken(0, "", null, true), generated, details), ct);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            await sse.WriteAsync(new ApiErrorResponse(ErrorMapping.Map(ex).Error), ct);
+        }
+    }
+
+    private static async Task<(LoraxGenerateRequest Body, LoraxParameters Parameters, string Key, GenerateRequest Request)> Prepare(
+        HttpContext http, ClusterView cluster, AdapterStore store, GatewayOptions options)
+    {
+        var body = await RequestBody.ReadAsync<LoraxGenerateRequest>(http.Request, http.RequestAborted);
+        if (string.IsNullOrEmpty(body.Inputs))
+            throw new InvalidRequestException("inputs is required and must not be empty.", "inputs");
+        var p = body.Parameters ?? new LoraxParameters();
+        if (p.Temperature is <= 0)
+            throw new InvalidRequestException($"parameters.temperature must be > 0, got {p.Temperature}.", "parameters.temperature");
+        if (p.TopK is <= 0)
+            throw new InvalidRequestException($"parameters.top_k must be > 0, got {p.TopK}.", "parameters.top_k");
+        if (p.TopP is <= 0 or >= 1)
+            throw new InvalidRequestException($"parameters.top_p must be in (0, 1), got {p.TopP}.", "parameters.top_p");
+        if (p.RepetitionPenalty is <= 0)
+            throw new InvalidRequestException($"parameters.repetition_penalty must be > 0, got {p.RepetitionPenalty}.", "parameters.repetition_penalty");
+        if (p.MaxNewTokens is < 1)
+            throw new InvalidRequestException($"parameters.max_new_tokens must be >= 1, got {p.MaxNewTokens}.", "parameters.max_new_tokens");
+        if (p.Stop is { } stop && stop.Any(string.IsNullOrEmpty))
+            throw new InvalidRequestException("parameters.stop must not hold empty sequences.", "parameters.stop");
+        string key = await AdapterKey(cluster, store, p);
+        // As LoRAX (and TGI) decide: sample when asked to or when a sampling parameter is set; otherwise greedy.
+        bool sample = p.DoSample || (p.Temperature is { } t && t != 1f) || p.TopK is > 0 || p.TopP is < 1f;
+        var request = new GenerateRequest
+        {
+            Prompt = body.Inputs,
+            MaxTokens = p.MaxNewTokens ?? options.DefaultMaxTokens,
+            Temperature = sample ? p.Temperature ?? 1f : 0f,
+            TopK = sample ? p.TopK ?? 0 : 0,
+            TopP = sample ? p.TopP ?? 1f : 1f,
+            RepetitionPenalty = p.RepetitionPenalty ?? 1f,
+            Seed = p.Seed is { } s ? unchecked((ulong)s) : null,
+            Stop = p.Stop ?? [],
+        };
+        return (body, p, key, request);
+    }
+
+    /// <summary>
+    /// The adapter grain key: the base model for an empty adapter_id; with adapter_source "local" the id is a
+    /// path under the adapter store root, checked against the sandbox here (and again on the worker) and
+    /// registered under an id made from the path.
+    /// </summary>
+    private static async Task<string> AdapterKey(ClusterView cluster, AdapterStore store, LoraxParameters p)
+    {
+        string source = string.IsNullOrEmpty(p.AdapterSource) ? "hub" : p.AdapterSource;
+        if (source is not ("hub" or "local"))
+            throw new InvalidRequestException($"parameters.adapter_source \"{source}\" is not supported: use \"local\" (a path under the adapter store) or \"hub\" (an adapter id).", "parameters.adapter_source");
+        if (string.IsNullOrEmpty(p.AdapterId))
+            return AdapterIds.BaseModel;
+        if (source == "hub" || AdapterIds.IsValid(p.AdapterId))
+            return await cluster.AdapterKeyAsync(p.AdapterId, "parameters.adapter_id");
+        try
+        {
+            store.Resolve(p.AdapterId);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidRequestException(ex.Message, "parameters.adapter_id");
+        }
+        string id = string.Join('.', p.AdapterId.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        if (!AdapterIds.IsValid(id))
+            throw new InvalidRequestException($"adapter path \"{p.AdapterId}\" does not make a valid adapter id.", "parameters.adapter_id");
+        var grain = cluster.Adapter(id);
+        AdapterDescription? known = null;
+        try
+        {
+            known = await grain.Describe();
+        }
+        catch (AdapterNotFoundException)
+        {
+        }
+        if (known?.Source != p.AdapterId)
+            await grain.Register(new AdapterRegistration(id, p.AdapterId));
+        return id;
+    }
+
+    private static void AddTokens(List<LoraxToken> tokens, GenerateChunk chunk)
+    {
+        for (int i = 0; i < chunk.TokenIds.Count; i++)
+            tokens.Add(new LoraxToken(chunk.TokenIds[i], i == chunk.TokenIds.Count - 1 ? chunk.TextDelta : "", null, false));
+    }
+
+    private static LoraxDetails Details(GenerateChunk final, LoraxParameters p, GenerateRequest request)
+    {
+        var usage = final.Usage ?? new GenerateUsage(0, 0, 0);
+        string reason = final.FinishReason == GenerateFinishReason.Length ? "length" : request.Stop.Count > 0 ? "stop_sequence" : "eos_token";
+        return new LoraxDetails(reason, usage.PromptTokens, usage.CompletionTokens, p.DoSample || request.Temperature > 0 ? usage.Seed : null);
+    }
+}

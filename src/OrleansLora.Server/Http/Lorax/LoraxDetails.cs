@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace OrleansLora.Server.Http.Lorax;
+
+/// <summary><c>details</c>: finish_reason is "length", "eos_token" or "stop_sequence"; tokens only when not streamed.</summary>
+public sealed record LoraxDetails(string FinishReason, int PromptTokens, int GeneratedTokens, ulong? Seed)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<LoraxToken>? Tokens { get; init; }
+}

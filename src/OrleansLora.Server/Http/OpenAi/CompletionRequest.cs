@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace OrleansLora.Server.Http.OpenAi;
+
+/// <summary>POST /v1/completions: a text prompt (a string, or an array holding one string).</summary>
+public sealed record CompletionRequest
+{
+    public string? Model { get; init; }
+
+    [JsonConverter(typeof(StringOrArrayConverter))]
+    public IReadOnlyList<string>? Prompt { get; init; }
+
+    public int? MaxTokens { get; init; }
+    public float? Temperature { get; init; }
+    public float? TopP { get; init; }
+    public long? Seed { get; init; }
+
+    [JsonConverter(typeof(StringOrArrayConverter))]
+    public IReadOnlyList<string>? Stop { get; init; }
+
+    public float? PresencePenalty { get; init; }
+    public float? FrequencyPenalty { get; init; }
+    public int? N { get; init; }
+    public int? BestOf { get; init; }
+    public bool Echo { get; init; }
+    public bool Stream { get; init; }
+    public StreamOptions? StreamOptions { get; init; }
+    public string? User { get; init; }
+}
