@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Builder;
+using OrleansLora.Server.Hosting;
+
+namespace OrleansLora.Server.Tests.Support;
+
+/// <summary>
+/// One real server (role Both, localhost clustering, embedded tiny model and demo adapters) listening on
+/// a free loopback port, built by the same code as olora-server. Extra configuration comes as
+/// command-line style arguments, so a fixture subclass can turn on API keys and the like.
+/// </summary>
+public class GatewayFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"olora-gateway-{Guid.NewGuid():n}");
+
+    /// <summary>The base address, for example http://127.0.0.1:41234/.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the server is not started");
+
+    /// <summary>Arguments added after the fixture's own (later ones win).</summary>
+    protected virtual IEnumerable<string> ExtraArguments => [];
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+    public async Task InitializeAsync()
+    {
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--data", DataDirectory,
+            "--silo-port", FreePort.Next().ToString(),
+            "--gateway-port", FreePort.Next().ToString(),
+            "--cluster-id", $"gateway-tests-{Guid.NewGuid():n}",
+            "--Logging:LogLevel:Default=Warning",
+            .. ExtraArguments,
+        ];
+        _app = OrleansLoraServerApp.Build(args);
+        await _app.StartAsync();
+        // With port 0 Kestrel binds a free port; Urls holds the bound address once started.
+        string address = _app.Urls.First();
+        BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        await WaitReadyAsync();
+    }
+
+    /// <summary>/ready answers 200 once a worker has published its device load.</summary>
+    private async Task WaitReadyAsync()
+    {
+        using var http = CreateClient();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var response = await http.GetAsync("ready");
+            if (response.IsSuccessStatusCode)
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"/ready still answers {(int)response.StatusCode} after 60 s: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(200);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
