@@ -123,16 +123,19 @@ void BM_F32Linear(benchmark::State& st) {
     set_counters(st, double(bytes), 2.0 * m * n * k);
 }
 
-// SGMV: args = dtype, segments, rows per segment, rank, hidden (in = out), mode
+// SGMV: args = dtype (0 float32, 1 bfloat16, 2 float32 x/y with bfloat16 tables through
+// olora_sgmv_mixed), segments, rows per segment, rank, hidden (in = out), mode
 // (0 fused olora_sgmv, 1 olora_bgmv, 2 shrink only, 3 expand only). Every segment uses its own
 // slot. GB/s counts the byte floor: the A and B rows of the used slots read once, x read once,
 // y read and written once (as applicable to the mode).
 void BM_Sgmv(benchmark::State& st) {
-    const int dtype = int(st.range(0)), segs = int(st.range(1)), rows_per = int(st.range(2)), r = int(st.range(3)),
+    const int kind = int(st.range(0)), segs = int(st.range(1)), rows_per = int(st.range(2)), r = int(st.range(3)),
               h = int(st.range(4)), mode = int(st.range(5));
-    const size_t es = dtype == OLORA_DTYPE_BF16 ? 2 : 4;
+    const int dtype = kind == 1 ? OLORA_DTYPE_BF16 : OLORA_DTYPE_F32;
+    const int wdtype = kind >= 1 ? OLORA_DTYPE_BF16 : OLORA_DTYPE_F32;
+    const size_t es = dtype == OLORA_DTYPE_BF16 ? 2 : 4, ws = wdtype == OLORA_DTYPE_BF16 ? 2 : 4;
     const int rows = segs * rows_per;
-    const size_t table = size_t(segs) * r * h * es;  // one table (A or B) for all slots
+    const size_t table = size_t(segs) * r * h * ws;  // one table (A or B) for all slots
     Rotor rot(2 * table);
     std::vector<int32_t> starts(segs + 1), slots(segs), ranks(segs, r), row_slots(rows);
     std::vector<float> scales(segs, 0.5f), v(size_t(rows) * r), scratch(size_t(rows) * r);
@@ -145,8 +148,8 @@ void BM_Sgmv(benchmark::State& st) {
         uint8_t* b = a + table;
         switch (mode) {
             case 0:
-                olora_sgmv(dtype, x.data(), h, y.data(), h, starts.data(), slots.data(), segs, a, b, segs, r, h, h,
-                           ranks.data(), scales.data(), scratch.data(), int64_t(scratch.size()));
+                olora_sgmv_mixed(dtype, wdtype, x.data(), h, y.data(), h, starts.data(), slots.data(), segs, a, b, segs,
+                                 r, h, h, ranks.data(), scales.data(), scratch.data(), int64_t(scratch.size()));
                 break;
             case 1:
                 olora_bgmv(dtype, x.data(), h, y.data(), h, rows, row_slots.data(), a, b, segs, r, h, h, ranks.data(),
@@ -198,7 +201,7 @@ BENCHMARK(BM_Int8Linear)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Sgmv)
-    ->ArgNames({"bf16", "segs", "rows", "r", "h", "mode"})
+    ->ArgNames({"dtype", "segs", "rows", "r", "h", "mode"})
     ->Args({0, 32, 1, 16, 4096, 0})
     ->Args({0, 32, 1, 16, 4096, 1})
     ->Args({0, 32, 1, 16, 4096, 2})
@@ -206,6 +209,11 @@ BENCHMARK(BM_Sgmv)
     ->Args({1, 32, 1, 16, 4096, 0})
     ->Args({0, 32, 16, 16, 4096, 0})
     ->Args({0, 4, 1, 64, 4096, 0})
+    ->Args({2, 32, 1, 16, 4096, 0})
+    ->Args({0, 32, 1, 16, 1024, 0})
+    ->Args({2, 32, 1, 16, 1024, 0})
+    ->Args({0, 32, 1, 16, 2816, 0})
+    ->Args({2, 32, 1, 16, 2816, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -139,6 +139,19 @@ OLORA_API int32_t olora_sgmv(int32_t dtype,
                              const int32_t* slot_ranks, const float* slot_scales,
                              float* scratch, int64_t scratch_elems);
 
+/* olora_sgmv with the slot tables in their own dtype: x and y in dtype, a_table and b_table in
+ * weight_dtype (OLORA_DTYPE_F32 or OLORA_DTYPE_BF16), float32 accumulation. Float32 activations
+ * with bfloat16 tables read half the table bytes of an all-float32 call, which is what a decode
+ * step over many adapters spends its LoRA time on. weight_dtype == dtype is olora_sgmv. */
+OLORA_API int32_t olora_sgmv_mixed(int32_t dtype, int32_t weight_dtype,
+                                   const void* x, int64_t x_row_stride,
+                                   void* y, int64_t y_row_stride,
+                                   const int32_t* seg_starts, const int32_t* seg_slots, int32_t num_segments,
+                                   const void* a_table, const void* b_table, int32_t num_slots, int32_t max_rank,
+                                   int32_t in_features, int32_t out_features,
+                                   const int32_t* slot_ranks, const float* slot_scales,
+                                   float* scratch, int64_t scratch_elems);
+
 /* Decode-shaped fused shrink + expand (BGMV): one slot per row. Rows 0..num_rows-1 of x and y;
  * row_slots[num_rows] in [-1, num_slots) (-1 = untouched). Consecutive rows with the same slot
  * are merged into one segment, so sorting rows by slot is faster but not required.

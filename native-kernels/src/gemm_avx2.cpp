@@ -44,8 +44,8 @@ OLORA_TARGET_AVX2 inline float hsum(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-template <typename T, int MR, int NR>
-OLORA_TARGET_AVX2 void nt_block(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64_t ldc, int k,
+template <typename TX, typename TW, int MR, int NR>
+OLORA_TARGET_AVX2 void nt_block(const TX* x, int64_t ldx, const TW* w, int64_t ldw, float* c, int64_t ldc, int k,
                                 bool acc) {
     __m256 s[MR][NR];
     for (int i = 0; i < MR; ++i)
@@ -75,17 +75,17 @@ OLORA_TARGET_AVX2 void nt_block(const T* x, int64_t ldx, const T* w, int64_t ldw
         }
 }
 
-template <typename T>
-using NtFn = void (*)(const T*, int64_t, const T*, int64_t, float*, int64_t, int, bool);
+template <typename TX, typename TW>
+using NtFn = void (*)(const TX*, int64_t, const TW*, int64_t, float*, int64_t, int, bool);
 
-template <typename T>
-void nt_driver(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64_t ldc, int m, int n, int k,
+template <typename TX, typename TW>
+void nt_driver(const TX* x, int64_t ldx, const TW* w, int64_t ldw, float* c, int64_t ldc, int m, int n, int k,
                bool acc) {
-    static const NtFn<T> tab[4][2] = {
-        {nt_block<T, 1, 1>, nt_block<T, 1, 2>},
-        {nt_block<T, 2, 1>, nt_block<T, 2, 2>},
-        {nt_block<T, 3, 1>, nt_block<T, 3, 2>},
-        {nt_block<T, 4, 1>, nt_block<T, 4, 2>},
+    static const NtFn<TX, TW> tab[4][2] = {
+        {nt_block<TX, TW, 1, 1>, nt_block<TX, TW, 1, 2>},
+        {nt_block<TX, TW, 2, 1>, nt_block<TX, TW, 2, 2>},
+        {nt_block<TX, TW, 3, 1>, nt_block<TX, TW, 3, 2>},
+        {nt_block<TX, TW, 4, 1>, nt_block<TX, TW, 4, 2>},
     };
     for (int j = 0; j < n; j += 2) {
         const int nr = n - j < 2 ? n - j : 2;
@@ -96,8 +96,8 @@ void nt_driver(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64
     }
 }
 
-template <typename T, int MR>
-OLORA_TARGET_AVX2 void expand_rows(const float* v, int64_t ldv, const T* b, int64_t ldb, T* y, int64_t ldy, int r,
+template <typename TB, typename TY, int MR>
+OLORA_TARGET_AVX2 void expand_rows(const float* v, int64_t ldv, const TB* b, int64_t ldb, TY* y, int64_t ldy, int r,
                                    int j0, int j1, float scale) {
     const __m256 sc = _mm256_set1_ps(scale);
     int j = j0;
@@ -106,7 +106,7 @@ OLORA_TARGET_AVX2 void expand_rows(const float* v, int64_t ldv, const T* b, int6
         for (int i = 0; i < MR; ++i)
             for (int q = 0; q < 4; ++q) a[i][q] = _mm256_setzero_ps();
         for (int kk = 0; kk < r; ++kk) {
-            const T* br = b + kk * ldb + j;
+            const TB* br = b + kk * ldb + j;
             __m256 bv[4];
             for (int q = 0; q < 4; ++q) bv[q] = ld(br + 8 * q);
             for (int i = 0; i < MR; ++i) {
@@ -116,7 +116,7 @@ OLORA_TARGET_AVX2 void expand_rows(const float* v, int64_t ldv, const T* b, int6
         }
         for (int i = 0; i < MR; ++i)
             for (int q = 0; q < 4; ++q) {
-                T* yp = y + i * ldy + j + 8 * q;
+                TY* yp = y + i * ldy + j + 8 * q;
                 stn(yp, _mm256_fmadd_ps(a[i][q], sc, ld(yp)), 8);
             }
     }
@@ -129,38 +129,38 @@ OLORA_TARGET_AVX2 void expand_rows(const float* v, int64_t ldv, const T* b, int6
             for (int i = 0; i < MR; ++i) a[i] = _mm256_fmadd_ps(_mm256_set1_ps(v[i * ldv + kk]), bv, a[i]);
         }
         for (int i = 0; i < MR; ++i) {
-            T* yp = y + i * ldy + j;
+            TY* yp = y + i * ldy + j;
             stn(yp, _mm256_fmadd_ps(a[i], sc, ld_or_n(yp, n)), n);
         }
     }
 }
 
-template <typename T>
-void expand_driver(const float* v, int64_t ldv, const T* b, int64_t ldb, T* y, int64_t ldy, int m, int r, int j0,
+template <typename TB, typename TY>
+void expand_driver(const float* v, int64_t ldv, const TB* b, int64_t ldb, TY* y, int64_t ldy, int m, int r, int j0,
                    int j1, float scale) {
     int i = 0;
-    for (; i + 2 <= m; i += 2) expand_rows<T, 2>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
-    if (i < m) expand_rows<T, 1>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
+    for (; i + 2 <= m; i += 2) expand_rows<TB, TY, 2>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
+    if (i < m) expand_rows<TB, TY, 1>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
 }
 
 }  // namespace
 
-void gemm_nt_avx2(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc, int m,
-                  int n, int k, bool accumulate) {
-    if (dtype == OLORA_DTYPE_BF16)
-        nt_driver(static_cast<const uint16_t*>(x), ldx, static_cast<const uint16_t*>(w), ldw, c, ldc, m, n, k,
-                  accumulate);
-    else
-        nt_driver(static_cast<const float*>(x), ldx, static_cast<const float*>(w), ldw, c, ldc, m, n, k, accumulate);
+void gemm_nt_avx2(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c,
+                 int64_t ldc, int m, int n, int k, bool accumulate) {
+    with_dtypes(x_dtype, w_dtype, [&](auto tx, auto tw) {
+        using TX = decltype(tx);
+        using TW = decltype(tw);
+        nt_driver(static_cast<const TX*>(x), ldx, static_cast<const TW*>(w), ldw, c, ldc, m, n, k, accumulate);
+    });
 }
 
-void expand_avx2(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy, int m,
-                 int r, int j0, int j1, float scale) {
-    if (dtype == OLORA_DTYPE_BF16)
-        expand_driver(v, ldv, static_cast<const uint16_t*>(b), ldb, static_cast<uint16_t*>(y), ldy, m, r, j0, j1,
-                      scale);
-    else
-        expand_driver(v, ldv, static_cast<const float*>(b), ldb, static_cast<float*>(y), ldy, m, r, j0, j1, scale);
+void expand_avx2(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y,
+                 int64_t ldy, int m, int r, int j0, int j1, float scale) {
+    with_dtypes(b_dtype, y_dtype, [&](auto tb, auto ty) {
+        using TB = decltype(tb);
+        using TY = decltype(ty);
+        expand_driver(v, ldv, static_cast<const TB*>(b), ldb, static_cast<TY*>(y), ldy, m, r, j0, j1, scale);
+    });
 }
 
 }  // namespace olora

@@ -23,8 +23,8 @@ OLORA_TARGET_AVX512 inline void stm(uint16_t* p, __m512 v, __mmask16 m) {
 
 inline __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
 
-template <typename T, int MR, int NR>
-OLORA_TARGET_AVX512 void nt_block(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64_t ldc, int k,
+template <typename TX, typename TW, int MR, int NR>
+OLORA_TARGET_AVX512 void nt_block(const TX* x, int64_t ldx, const TW* w, int64_t ldw, float* c, int64_t ldc, int k,
                                   bool acc) {
     // Few accumulators: two interleaved sets over K so the FMA chains overlap.
     constexpr int U = (MR * NR <= 4) ? 2 : 1;
@@ -62,17 +62,17 @@ OLORA_TARGET_AVX512 void nt_block(const T* x, int64_t ldx, const T* w, int64_t l
         }
 }
 
-template <typename T>
-using NtFn = void (*)(const T*, int64_t, const T*, int64_t, float*, int64_t, int, bool);
+template <typename TX, typename TW>
+using NtFn = void (*)(const TX*, int64_t, const TW*, int64_t, float*, int64_t, int, bool);
 
-template <typename T>
-void nt_driver(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64_t ldc, int m, int n, int k,
+template <typename TX, typename TW>
+void nt_driver(const TX* x, int64_t ldx, const TW* w, int64_t ldw, float* c, int64_t ldc, int m, int n, int k,
                bool acc) {
-    static const NtFn<T> tab[4][4] = {
-        {nt_block<T, 1, 1>, nt_block<T, 1, 2>, nt_block<T, 1, 3>, nt_block<T, 1, 4>},
-        {nt_block<T, 2, 1>, nt_block<T, 2, 2>, nt_block<T, 2, 3>, nt_block<T, 2, 4>},
-        {nt_block<T, 3, 1>, nt_block<T, 3, 2>, nt_block<T, 3, 3>, nt_block<T, 3, 4>},
-        {nt_block<T, 4, 1>, nt_block<T, 4, 2>, nt_block<T, 4, 3>, nt_block<T, 4, 4>},
+    static const NtFn<TX, TW> tab[4][4] = {
+        {nt_block<TX, TW, 1, 1>, nt_block<TX, TW, 1, 2>, nt_block<TX, TW, 1, 3>, nt_block<TX, TW, 1, 4>},
+        {nt_block<TX, TW, 2, 1>, nt_block<TX, TW, 2, 2>, nt_block<TX, TW, 2, 3>, nt_block<TX, TW, 2, 4>},
+        {nt_block<TX, TW, 3, 1>, nt_block<TX, TW, 3, 2>, nt_block<TX, TW, 3, 3>, nt_block<TX, TW, 3, 4>},
+        {nt_block<TX, TW, 4, 1>, nt_block<TX, TW, 4, 2>, nt_block<TX, TW, 4, 3>, nt_block<TX, TW, 4, 4>},
     };
     for (int j = 0; j < n; j += 4) {
         const int nr = n - j < 4 ? n - j : 4;
@@ -83,8 +83,8 @@ void nt_driver(const T* x, int64_t ldx, const T* w, int64_t ldw, float* c, int64
     }
 }
 
-template <typename T, int MR>
-OLORA_TARGET_AVX512 void expand_rows(const float* v, int64_t ldv, const T* b, int64_t ldb, T* y, int64_t ldy, int r,
+template <typename TB, typename TY, int MR>
+OLORA_TARGET_AVX512 void expand_rows(const float* v, int64_t ldv, const TB* b, int64_t ldb, TY* y, int64_t ldy, int r,
                                      int j0, int j1, float scale) {
     const __m512 sc = _mm512_set1_ps(scale);
     int j = j0;
@@ -93,7 +93,7 @@ OLORA_TARGET_AVX512 void expand_rows(const float* v, int64_t ldv, const T* b, in
         for (int i = 0; i < MR; ++i)
             for (int q = 0; q < 4; ++q) a[i][q] = _mm512_setzero_ps();
         for (int kk = 0; kk < r; ++kk) {
-            const T* br = b + kk * ldb + j;
+            const TB* br = b + kk * ldb + j;
             __m512 bv[4];
             for (int q = 0; q < 4; ++q) bv[q] = ld(br + 16 * q);
             for (int i = 0; i < MR; ++i) {
@@ -103,7 +103,7 @@ OLORA_TARGET_AVX512 void expand_rows(const float* v, int64_t ldv, const T* b, in
         }
         for (int i = 0; i < MR; ++i)
             for (int q = 0; q < 4; ++q) {
-                T* yp = y + i * ldy + j + 16 * q;
+                TY* yp = y + i * ldy + j + 16 * q;
                 stm(yp, _mm512_fmadd_ps(a[i][q], sc, ld(yp)), 0xFFFF);
             }
     }
@@ -116,43 +116,43 @@ OLORA_TARGET_AVX512 void expand_rows(const float* v, int64_t ldv, const T* b, in
             for (int i = 0; i < MR; ++i) a[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[i * ldv + kk]), bv, a[i]);
         }
         for (int i = 0; i < MR; ++i) {
-            T* yp = y + i * ldy + j;
+            TY* yp = y + i * ldy + j;
             stm(yp, _mm512_fmadd_ps(a[i], sc, ldm(yp, mk)), mk);
         }
     }
 }
 
-template <typename T>
-void expand_driver(const float* v, int64_t ldv, const T* b, int64_t ldb, T* y, int64_t ldy, int m, int r, int j0,
+template <typename TB, typename TY>
+void expand_driver(const float* v, int64_t ldv, const TB* b, int64_t ldb, TY* y, int64_t ldy, int m, int r, int j0,
                    int j1, float scale) {
     int i = 0;
-    for (; i + 4 <= m; i += 4) expand_rows<T, 4>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
+    for (; i + 4 <= m; i += 4) expand_rows<TB, TY, 4>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale);
     switch (m - i) {
-        case 3: expand_rows<T, 3>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
-        case 2: expand_rows<T, 2>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
-        case 1: expand_rows<T, 1>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
+        case 3: expand_rows<TB, TY, 3>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
+        case 2: expand_rows<TB, TY, 2>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
+        case 1: expand_rows<TB, TY, 1>(v + i * ldv, ldv, b, ldb, y + i * ldy, ldy, r, j0, j1, scale); break;
         default: break;
     }
 }
 
 }  // namespace
 
-void gemm_nt_avx512(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
-                    int m, int n, int k, bool accumulate) {
-    if (dtype == OLORA_DTYPE_BF16)
-        nt_driver(static_cast<const uint16_t*>(x), ldx, static_cast<const uint16_t*>(w), ldw, c, ldc, m, n, k,
-                  accumulate);
-    else
-        nt_driver(static_cast<const float*>(x), ldx, static_cast<const float*>(w), ldw, c, ldc, m, n, k, accumulate);
+void gemm_nt_avx512(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c,
+                 int64_t ldc, int m, int n, int k, bool accumulate) {
+    with_dtypes(x_dtype, w_dtype, [&](auto tx, auto tw) {
+        using TX = decltype(tx);
+        using TW = decltype(tw);
+        nt_driver(static_cast<const TX*>(x), ldx, static_cast<const TW*>(w), ldw, c, ldc, m, n, k, accumulate);
+    });
 }
 
-void expand_avx512(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy, int m,
-                   int r, int j0, int j1, float scale) {
-    if (dtype == OLORA_DTYPE_BF16)
-        expand_driver(v, ldv, static_cast<const uint16_t*>(b), ldb, static_cast<uint16_t*>(y), ldy, m, r, j0, j1,
-                      scale);
-    else
-        expand_driver(v, ldv, static_cast<const float*>(b), ldb, static_cast<float*>(y), ldy, m, r, j0, j1, scale);
+void expand_avx512(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y,
+                 int64_t ldy, int m, int r, int j0, int j1, float scale) {
+    with_dtypes(b_dtype, y_dtype, [&](auto tb, auto ty) {
+        using TB = decltype(tb);
+        using TY = decltype(ty);
+        expand_driver(v, ldv, static_cast<const TB*>(b), ldb, static_cast<TY*>(y), ldy, m, r, j0, j1, scale);
+    });
 }
 
 }  // namespace olora

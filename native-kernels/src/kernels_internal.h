@@ -30,29 +30,40 @@ inline uint16_t f32_to_bf16(float f) {  // round to nearest even, NaN stays NaN
     return static_cast<uint16_t>(u >> 16);
 }
 
+// Calls f(TA{}, TB{}) with TA, TB = float or uint16_t (bf16 storage) as dtype codes a and b
+// name: one place that maps a pair of operand dtypes to the template instantiation.
+template <typename F>
+inline void with_dtypes(int a, int b, F&& f) {
+    const bool ab = a == OLORA_DTYPE_BF16, bb = b == OLORA_DTYPE_BF16;
+    if (ab && bb) f(uint16_t{}, uint16_t{});
+    else if (ab) f(uint16_t{}, float{});
+    else if (bb) f(float{}, uint16_t{});
+    else f(float{}, float{});
+}
+
 extern const float kNf4CodeBook[16];
 
 // ---- Matrix kernels, one set per ISA (gemm_scalar.cpp, gemm_avx2.cpp, gemm_avx512.cpp) ----
-// NT product: c[i, j] (=|+=) sum_k x[i, k] * w[j, k] for i < m, j < n. X and W are f32 or bf16
-// (dtype), c is float32.
-using GemmNtFn = void (*)(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c,
+// NT product: c[i, j] (=|+=) sum_k x[i, k] * w[j, k] for i < m, j < n. X and W are each f32 or
+// bf16 (x_dtype, w_dtype: float32 activations may meet bf16 LoRA tables), c is float32.
+using GemmNtFn = void (*)(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c,
                           int64_t ldc, int m, int n, int k, bool accumulate);
-// Expand: y[i, j] += scale * sum_k v[i, k] * b[k, j] for i < m, j in [j0, j1); y and b of dtype
-// (f32 or bf16), v float32.
-using ExpandFn = void (*)(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y,
+// Expand: y[i, j] += scale * sum_k v[i, k] * b[k, j] for i < m, j in [j0, j1); b and y each f32
+// or bf16 (b_dtype, y_dtype), v float32.
+using ExpandFn = void (*)(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y,
                           int64_t ldy, int m, int r, int j0, int j1, float scale);
 
-void gemm_nt_scalar(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+void gemm_nt_scalar(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
                     int m, int n, int k, bool accumulate);
-void gemm_nt_avx2(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+void gemm_nt_avx2(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
                   int m, int n, int k, bool accumulate);
-void gemm_nt_avx512(int dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
+void gemm_nt_avx512(int x_dtype, int w_dtype, const void* x, int64_t ldx, const void* w, int64_t ldw, float* c, int64_t ldc,
                     int m, int n, int k, bool accumulate);
-void expand_scalar(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+void expand_scalar(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
                    int m, int r, int j0, int j1, float scale);
-void expand_avx2(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+void expand_avx2(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
                  int m, int r, int j0, int j1, float scale);
-void expand_avx512(int dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
+void expand_avx512(int b_dtype, int y_dtype, const float* v, int64_t ldv, const void* b, int64_t ldb, void* y, int64_t ldy,
                    int m, int r, int j0, int j1, float scale);
 
 GemmNtFn gemm_nt_for(int isa);

@@ -32,7 +32,7 @@ void linear_tiled(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int
         if (buf.size() < need) buf.resize(need);
         int64_t ld = k;
         const float* w = src.rows(n0, n1, buf.data(), &ld);
-        nt(OLORA_DTYPE_F32, x, ldx, w, ld, y + n0, ldy, m, n1 - n0, k, accumulate);
+        nt(OLORA_DTYPE_F32, OLORA_DTYPE_F32, x, ldx, w, ld, y + n0, ldy, m, n1 - n0, k, accumulate);
     });
 }
 

@@ -69,12 +69,12 @@ void make_expand_tasks(const std::vector<Seg>& segs, int out, std::vector<Expand
 }
 
 // v rows are addressed as v + (row - v_row0) * ldv.
-void run_shrink(int dtype, const void* x, int64_t ldx, float* v, int64_t ldv, int v_row0, const std::vector<Seg>& segs,
-                const void* a_table, int max_rank, int in) {
+void run_shrink(int dtype, int w_dtype, const void* x, int64_t ldx, float* v, int64_t ldv, int v_row0,
+                const std::vector<Seg>& segs, const void* a_table, int max_rank, int in) {
     thread_local std::vector<ShrinkTask> tasks;
     make_shrink_tasks(segs, tasks);
     const GemmNtFn nt = gemm_nt_for(active_isa());
-    const size_t es = elem_size(dtype);
+    const size_t es = elem_size(dtype), ws = elem_size(w_dtype);
     const char* xb = static_cast<const char*>(x);
     const char* ab = static_cast<const char*>(a_table);
     const ShrinkTask* tp = tasks.data();
@@ -82,37 +82,37 @@ void run_shrink(int dtype, const void* x, int64_t ldx, float* v, int64_t ldv, in
         const ShrinkTask& t = tp[i];
         const Seg& g = segs[t.seg];
         const char* xr = xb + static_cast<int64_t>(t.row0) * ldx * es;
-        const char* ar = ab + ((static_cast<int64_t>(g.slot) * max_rank + t.k0) * in) * es;
-        nt(dtype, xr, ldx, ar, in, v + static_cast<int64_t>(t.row0 - v_row0) * ldv + t.k0, ldv, t.rows, t.nk, in,
+        const char* ar = ab + ((static_cast<int64_t>(g.slot) * max_rank + t.k0) * in) * ws;
+        nt(dtype, w_dtype, xr, ldx, ar, in, v + static_cast<int64_t>(t.row0 - v_row0) * ldv + t.k0, ldv, t.rows, t.nk, in,
            false);
     });
 }
 
-void run_expand(int dtype, const float* v, int64_t ldv, int v_row0, void* y, int64_t ldy, const std::vector<Seg>& segs,
+void run_expand(int dtype, int w_dtype, const float* v, int64_t ldv, int v_row0, void* y, int64_t ldy, const std::vector<Seg>& segs,
                 const void* b_table, int max_rank, int out, const float* scales) {
     thread_local std::vector<ExpandTask> tasks;
     make_expand_tasks(segs, out, tasks);
     const ExpandFn ex = expand_for(active_isa());
-    const size_t es = elem_size(dtype);
+    const size_t es = elem_size(dtype), ws = elem_size(w_dtype);
     char* yb = static_cast<char*>(y);
     const char* bb = static_cast<const char*>(b_table);
     const ExpandTask* tp = tasks.data();
     parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t i) {
         const ExpandTask& t = tp[i];
         const Seg& g = segs[t.seg];
-        const char* bs = bb + (static_cast<int64_t>(g.slot) * max_rank * out) * es;
-        ex(dtype, v + static_cast<int64_t>(t.row0 - v_row0) * ldv, ldv, bs, out,
+        const char* bs = bb + (static_cast<int64_t>(g.slot) * max_rank * out) * ws;
+        ex(w_dtype, dtype, v + static_cast<int64_t>(t.row0 - v_row0) * ldv, ldv, bs, out,
            yb + static_cast<int64_t>(t.row0) * ldy * es, ldy, t.rows, g.rank, t.j0, t.j1, scales[g.slot]);
     });
 }
 
 bool bad_dtype(int32_t dtype) { return dtype != OLORA_DTYPE_F32 && dtype != OLORA_DTYPE_BF16; }
 
-int32_t fused(int32_t dtype, const void* x, int64_t x_row_stride, void* y, int64_t y_row_stride,
+int32_t fused(int32_t dtype, int32_t w_dtype, const void* x, int64_t x_row_stride, void* y, int64_t y_row_stride,
               const int32_t* seg_starts, const int32_t* seg_slots, int32_t num_segments, const void* a_table,
               const void* b_table, int32_t num_slots, int32_t max_rank, int32_t in_features, int32_t out_features,
               const int32_t* slot_ranks, const float* slot_scales, float* scratch, int64_t scratch_elems) {
-    if (bad_dtype(dtype) || !x || !y || !a_table || !b_table || !slot_scales || in_features < 1 ||
+    if (bad_dtype(dtype) || bad_dtype(w_dtype) || !x || !y || !a_table || !b_table || !slot_scales || in_features < 1 ||
         out_features < 1 || x_row_stride < in_features || y_row_stride < out_features)
         return OLORA_E_ARGUMENT;
     thread_local std::vector<Seg> segs;
@@ -128,8 +128,9 @@ int32_t fused(int32_t dtype, const void* x, int64_t x_row_stride, void* y, int64
         if (static_cast<int64_t>(own.size()) < need) own.resize(static_cast<size_t>(need));
         scratch = own.data();
     }
-    run_shrink(dtype, x, x_row_stride, scratch, max_rank, row0, segs, a_table, max_rank, in_features);
-    run_expand(dtype, scratch, max_rank, row0, y, y_row_stride, segs, b_table, max_rank, out_features, slot_scales);
+    run_shrink(dtype, w_dtype, x, x_row_stride, scratch, max_rank, row0, segs, a_table, max_rank, in_features);
+    run_expand(dtype, w_dtype, scratch, max_rank, row0, y, y_row_stride, segs, b_table, max_rank, out_features,
+               slot_scales);
     return OLORA_OK;
 }
 
@@ -149,7 +150,7 @@ extern "C" OLORA_API int32_t olora_sgmv_shrink(int32_t dtype, const void* x, int
     thread_local std::vector<Seg> segs;
     const int rc = check_segments(seg_starts, seg_slots, num_segments, num_slots, max_rank, slot_ranks, segs);
     if (rc != OLORA_OK || segs.empty()) return rc;
-    run_shrink(dtype, x, x_row_stride, v, v_row_stride, 0, segs, a_table, max_rank, in_features);
+    run_shrink(dtype, dtype, x, x_row_stride, v, v_row_stride, 0, segs, a_table, max_rank, in_features);
     return OLORA_OK;
 }
 
@@ -164,7 +165,7 @@ extern "C" OLORA_API int32_t olora_sgmv_expand(int32_t dtype, const float* v, in
     thread_local std::vector<Seg> segs;
     const int rc = check_segments(seg_starts, seg_slots, num_segments, num_slots, max_rank, slot_ranks, segs);
     if (rc != OLORA_OK || segs.empty()) return rc;
-    run_expand(dtype, v, v_row_stride, 0, y, y_row_stride, segs, b_table, max_rank, out_features, slot_scales);
+    run_expand(dtype, dtype, v, v_row_stride, 0, y, y_row_stride, segs, b_table, max_rank, out_features, slot_scales);
     return OLORA_OK;
 }
 
@@ -179,8 +180,20 @@ extern "C" OLORA_API int32_t olora_sgmv(int32_t dtype, const void* x, int64_t x_
                                         int32_t num_slots, int32_t max_rank, int32_t in_features,
                                         int32_t out_features, const int32_t* slot_ranks, const float* slot_scales,
                                         float* scratch, int64_t scratch_elems) {
-    return fused(dtype, x, x_row_stride, y, y_row_stride, seg_starts, seg_slots, num_segments, a_table, b_table,
-                 num_slots, max_rank, in_features, out_features, slot_ranks, slot_scales, scratch, scratch_elems);
+    return fused(dtype, dtype, x, x_row_stride, y, y_row_stride, seg_starts, seg_slots, num_segments, a_table,
+                 b_table, num_slots, max_rank, in_features, out_features, slot_ranks, slot_scales, scratch,
+                 scratch_elems);
+}
+
+extern "C" OLORA_API int32_t olora_sgmv_mixed(int32_t dtype, int32_t weight_dtype, const void* x, int64_t x_row_stride,
+                                              void* y, int64_t y_row_stride, const int32_t* seg_starts,
+                                              const int32_t* seg_slots, int32_t num_segments, const void* a_table,
+                                              const void* b_table, int32_t num_slots, int32_t max_rank,
+                                              int32_t in_features, int32_t out_features, const int32_t* slot_ranks,
+                                              const float* slot_scales, float* scratch, int64_t scratch_elems) {
+    return fused(dtype, weight_dtype, x, x_row_stride, y, y_row_stride, seg_starts, seg_slots, num_segments,
+                 a_table, b_table, num_slots, max_rank, in_features, out_features, slot_ranks, slot_scales, scratch,
+                 scratch_elems);
 }
 
 extern "C" OLORA_API int32_t olora_bgmv(int32_t dtype, const void* x, int64_t x_row_stride, void* y,
@@ -201,7 +214,7 @@ extern "C" OLORA_API int32_t olora_bgmv(int32_t dtype, const void* x, int64_t x_
         slots.push_back(row_slots[i]);
         starts.push_back(i + 1);
     }
-    return fused(dtype, x, x_row_stride, y, y_row_stride, starts.data(), slots.data(),
+    return fused(dtype, dtype, x, x_row_stride, y, y_row_stride, starts.data(), slots.data(),
                  static_cast<int32_t>(slots.size()), a_table, b_table, num_slots, max_rank, in_features,
                  out_features, slot_ranks, slot_scales, scratch, scratch_elems);
 }

@@ -60,8 +60,9 @@ struct Data {
 
 class SgmvTest : public IsaTest {
 protected:
-    void run_case(const Case& c, int dtype) {
-        SCOPED_TRACE(trace() + " case=" + c.name + (dtype ? " bf16" : " f32"));
+    // dtype: x and y; wdtype: the slot tables. Different dtypes go through olora_sgmv_mixed only.
+    void run_case(const Case& c, int dtype, int wdtype) {
+        SCOPED_TRACE(trace() + " case=" + c.name + (dtype ? " bf16" : " f32") + (wdtype ? " tables bf16" : " tables f32"));
         const int nseg = static_cast<int>(c.seg_rows.size());
         const int nslots = static_cast<int>(c.ranks.size());
         std::vector<int32_t> starts(nseg + 1), slots(c.seg_slots.begin(), c.seg_slots.end()),
@@ -75,8 +76,8 @@ protected:
 
         Data x, a, b, y0;
         x.init(dtype, rng_, rows * ldx, 1.f);
-        a.init(dtype, rng_, static_cast<size_t>(nslots) * c.max_rank * c.in, 0.1f);
-        b.init(dtype, rng_, static_cast<size_t>(nslots) * c.max_rank * c.out, 0.1f);
+        a.init(wdtype, rng_, static_cast<size_t>(nslots) * c.max_rank * c.in, 0.1f);
+        b.init(wdtype, rng_, static_cast<size_t>(nslots) * c.max_rank * c.out, 0.1f);
         y0.init(dtype, rng_, rows * ldy, 1.f);
 
         // Reference in double.
@@ -126,6 +127,26 @@ protected:
             EXPECT_EQ(bad, 0);
         };
 
+        const int total = starts[nseg] - starts[0];
+        std::vector<float> scratch(std::max<int64_t>(1, olora_sgmv_scratch_elems(total, c.max_rank)));
+        {
+            // The mixed entry (tables in their own dtype), with a caller scratch and the internal one.
+            poison(scratch);
+            Data y = y0;
+            ASSERT_EQ(olora_sgmv_mixed(dtype, wdtype, x.ptr(), ldx, y.ptr(), ldy, starts.data(), slots.data(), nseg,
+                                       a.ptr(), b.ptr(), nslots, c.max_rank, c.in, c.out, ranks.data(), scales.data(),
+                                       scratch.data(), static_cast<int64_t>(scratch.size())),
+                      OLORA_OK);
+            check_y(y, "mixed");
+            y = y0;
+            ASSERT_EQ(olora_sgmv_mixed(dtype, wdtype, x.ptr(), ldx, y.ptr(), ldy, starts.data(), slots.data(), nseg,
+                                       a.ptr(), b.ptr(), nslots, c.max_rank, c.in, c.out, ranks.data(), scales.data(),
+                                       nullptr, 0),
+                      OLORA_OK);
+            check_y(y, "mixed, internal scratch");
+        }
+        if (dtype != wdtype) return;
+
         // Shrink into a poisoned v.
         std::vector<float> v(rows * ldv);
         poison(v);
@@ -159,8 +180,6 @@ protected:
         check_y(y, "expand");
 
         // Fused, with a caller scratch and with the internal one.
-        const int total = starts[nseg] - starts[0];
-        std::vector<float> scratch(std::max<int64_t>(1, olora_sgmv_scratch_elems(total, c.max_rank)));
         poison(scratch);
         y = y0;
         ASSERT_EQ(olora_sgmv(dtype, x.ptr(), ldx, y.ptr(), ldy, starts.data(), slots.data(), nseg, a.ptr(), b.ptr(),
@@ -187,16 +206,26 @@ protected:
 };
 
 TEST_P(SgmvTest, Float32) {
-    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_F32);
+    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_F32, OLORA_DTYPE_F32);
 }
 
 TEST_P(SgmvTest, BFloat16) {
-    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_BF16);
+    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_BF16, OLORA_DTYPE_BF16);
+}
+
+// The engine's float32 model with bfloat16 adapter tables (and the converse, for completeness).
+TEST_P(SgmvTest, Float32WithBFloat16Tables) {
+    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_F32, OLORA_DTYPE_BF16);
+}
+
+TEST_P(SgmvTest, BFloat16WithFloat32Tables) {
+    for (const Case& c : cases()) run_case(c, OLORA_DTYPE_BF16, OLORA_DTYPE_F32);
 }
 
 TEST_P(SgmvTest, SingleThread) {
     ASSERT_EQ(olora_set_num_threads(1), OLORA_OK);
-    run_case(cases()[0], OLORA_DTYPE_F32);
+    run_case(cases()[0], OLORA_DTYPE_F32, OLORA_DTYPE_F32);
+    run_case(cases()[0], OLORA_DTYPE_F32, OLORA_DTYPE_BF16);
     ASSERT_EQ(olora_set_num_threads(0), OLORA_OK);
 }
 
@@ -247,6 +276,9 @@ TEST(SgmvArguments, BadArgumentsAreRefused) {
     EXPECT_EQ(olora_sgmv_shrink(F, x, 8, nullptr, 4, starts, slots, 2, tab, 2, 4, 8, ranks), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_sgmv_expand(F, v, 4, y, 8, starts, slots, 2, nullptr, 2, 4, 8, ranks, scales), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_sgmv_expand(F, v, 4, y, 8, starts, slots, 2, tab, 2, 4, 8, ranks, nullptr), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_sgmv_mixed(F, OLORA_DTYPE_BF16, x, 8, y, 8, starts, slots, 2, tab, tab, 2, 4, 8, 8, ranks, scales, nullptr, 0), OLORA_OK);
+    EXPECT_EQ(olora_sgmv_mixed(F, 7, x, 8, y, 8, starts, slots, 2, tab, tab, 2, 4, 8, 8, ranks, scales, nullptr, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_sgmv_mixed(7, F, x, 8, y, 8, starts, slots, 2, tab, tab, 2, 4, 8, 8, ranks, scales, nullptr, 0), OLORA_E_ARGUMENT);
     int32_t row_slots[2] = {0, 5};
     EXPECT_EQ(olora_bgmv(F, x, 8, y, 8, 2, row_slots, tab, tab, 2, 4, 8, 8, ranks, scales, nullptr, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_bgmv(F, x, 8, y, 8, 2, nullptr, tab, tab, 2, 4, 8, 8, ranks, scales, nullptr, 0), OLORA_E_ARGUMENT);
