@@ -1,0 +1,167 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using OrleansLora.Server.Tests.Playground;
+using OrleansLora.Server.Tests.Support;
+using static Microsoft.Playwright.Assertions;
+
+namespace OrleansLora.Server.Tests;
+
+/// <summary>
+/// The web playground at / in headless Chromium against the real gateway: the models table, one adapter
+/// streaming, two side by side, Stop (a server-side cancellation), and errors in the server's words.
+/// Screenshots land in artifacts/test-logs/playground-*.png.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBrowser browser) : IClassFixture<PlaygroundBrowser>
+{
+    private static readonly string[] DemoAdapters = ["demo-support", "demo-sql", "demo-poet"];
+
+    [GeneratedRegex(@"^\d+ ms$")]
+    private static partial Regex Milliseconds();
+
+    [GeneratedRegex(@"^\d+\.\d$")]
+    private static partial Regex Rate();
+
+    [GeneratedRegex(@"^[1-9]\d*$")]
+    private static partial Regex Positive();
+
+    [GeneratedRegex(@"\S")]
+    private static partial Regex AnyText();
+
+    [Fact]
+    public async Task The_models_table_lists_the_base_model_and_the_demo_adapters()
+    {
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+
+        await page.WaitForModelAsync("tiny");
+        foreach (string adapter in DemoAdapters)
+        {
+            await page.WaitForModelAsync(adapter);
+            await Expect(page.ModelRow(adapter).GetByTestId("status")).ToHaveTextAsync(new Regex("^(registered|active|loading|cached)"));
+        }
+        await Expect(page.Page.GetByTestId("server-info")).ToContainTextAsync("Base model tiny");
+        page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    [Fact]
+    public async Task One_adapter_streams_text_and_fills_in_its_numbers_and_counters()
+    {
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+        await page.WaitForModelAsync("demo-sql");
+        await page.UseAsync("demo-sql", 'a');
+        await page.FillAsync("max-tokens", "24");
+        await page.FillAsync("seed", "7");
+
+        await page.SendAsync("List the ten newest orders.");
+
+        await Expect(page.Reply('a')).ToHaveTextAsync(AnyText(), new() { Timeout = 120_000 });
+        await page.WaitForStateAsync('a', "done");
+        await Expect(page.Stat('a', "ttft")).ToHaveTextAsync(Milliseconds());
+        await Expect(page.Stat('a', "tps")).ToHaveTextAsync(Rate());
+        await Expect(page.Stat('a', "tokens")).ToHaveTextAsync(Positive());
+        await Expect(page.Stat('a', "finish")).ToHaveTextAsync(new Regex("^(length|stop)$"));
+        await Expect(page.Pane('b')).ToBeHiddenAsync();
+
+        // The workers publish counters periodically: Refresh until the table shows this request.
+        var requests = page.ModelRow("demo-sql").GetByTestId("counters");
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); await requests.GetAttributeAsync("data-requests") is null or "0";)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "demo-sql's counters never reached the models table after Refresh");
+            await page.Page.GetByTestId("refresh").ClickAsync();
+            await Task.Delay(500);
+        }
+        await Expect(page.ModelRow("demo-sql").GetByTestId("status")).ToHaveTextAsync("active");
+
+        await page.ScreenshotAsync("playground-single.png");
+        page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    [Fact]
+    public async Task Side_by_side_two_adapters_both_stream_the_same_prompt()
+    {
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+        await page.WaitForModelAsync("demo-poet");
+        await page.UseAsync("demo-poet", 'a');
+        await page.UseAsync("demo-support", 'b'); // choosing pane B turns side by side on
+        await Expect(page.Page.GetByTestId("compare")).ToBeCheckedAsync();
+        await page.FillAsync("max-tokens", "24");
+        await page.FillAsync("seed", "42");
+
+        await page.SendAsync("Tell me about the sea.");
+
+        foreach (char pane in "ab")
+        {
+            await page.WaitForStateAsync(pane, "done");
+            await Expect(page.Reply(pane)).ToHaveTextAsync(AnyText());
+            await Expect(page.Pane(pane).GetByTestId("user-message")).ToHaveTextAsync("Tell me about the sea.");
+            await Expect(page.Stat(pane, "ttft")).ToHaveTextAsync(Milliseconds());
+            await Expect(page.Stat(pane, "tokens")).ToHaveTextAsync(Positive());
+        }
+        await page.ScreenshotAsync("playground-compare.png");
+        page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    [Fact]
+    public async Task Stop_ends_the_stream_and_the_server_counts_a_cancellation()
+    {
+        using var http = server.CreateClient();
+        long cancelledBefore = await CancelledAsync(http, "demo-support");
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+        await page.WaitForModelAsync("demo-support");
+        await page.UseAsync("demo-support", 'a');
+        await page.FillAsync("max-tokens", "900");
+
+        await page.SendAsync("Write a very long story.");
+        await page.WaitForStateAsync('a', "streaming");
+        await Expect(page.Reply('a')).ToHaveTextAsync(AnyText());
+        await Expect(page.Page.GetByTestId("send")).ToBeDisabledAsync();
+        await page.Page.GetByTestId("stop").ClickAsync();
+
+        await page.WaitForStateAsync('a', "stopped");
+        await Expect(page.Stat('a', "finish")).ToHaveTextAsync("stopped");
+        await Expect(page.Page.GetByTestId("send")).ToBeEnabledAsync();
+        await Expect(page.Page.GetByTestId("stop")).ToBeDisabledAsync();
+        await Expect(page.Pane('a').GetByTestId("error")).ToBeHiddenAsync();
+
+        // The closed connection cancels the generation on the server.
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); await CancelledAsync(http, "demo-support") <= cancelledBefore;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Stop closed the stream but demo-support's cancelled counter did not move");
+            await Task.Delay(500);
+        }
+        page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    [Fact]
+    public async Task Errors_from_the_server_are_shown_in_the_pane()
+    {
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+        await page.WaitForModelAsync("demo-sql");
+
+        await page.Page.GetByTestId("model").First.FillAsync("no-such-adapter");
+        await page.SendAsync("Hello");
+        await page.WaitForStateAsync('a', "error");
+        var error = page.Pane('a').GetByTestId("error").Last;
+        await Expect(error).ToContainTextAsync("404 model_not_found (model)");
+        await Expect(error).ToContainTextAsync("no-such-adapter");
+        await Expect(page.Stat('a', "finish")).ToHaveTextAsync("error");
+
+        await page.UseAsync("demo-sql", 'a');
+        await page.FillAsync("temperature", "5");
+        await page.SendAsync("Hello again");
+        await page.WaitForStateAsync('a', "error");
+        await Expect(error).ToContainTextAsync("400 invalid_parameter (temperature)");
+        await Expect(page.Pane('a').GetByTestId("error")).ToHaveCountAsync(2); // each failed prompt keeps its error
+
+        await page.ScreenshotAsync("playground-error.png");
+        page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    /// <summary>The adapter's cancelled counter from GET /v1/adapters (0 before it was ever in memory).</summary>
+    private static async Task<long> CancelledAsync(HttpClient http, string adapter)
+    {
+        using var list = JsonDocument.Parse(await http.GetStringAsync("v1/adapters"));
+        var entry = list.RootElement.GetProperty("data").EnumerateArray().Single(a => a.GetProperty("id").GetString() == adapter);
+        return entry.GetProperty("counters") is { ValueKind: JsonValueKind.Object } counters ? counters.GetProperty("cancelled").GetInt64() : 0;
+    }
+}
