@@ -18,9 +18,16 @@ internal static class ErrorMapping
         SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException =>
             (503, new ApiError($"a worker silo is unavailable: {exception.Message}", "service_unavailable_error", null, "worker_unavailable"), 1),
         TimeoutException => (504, new ApiError($"the cluster did not answer in time: {exception.Message}", "server_error", null, "timeout"), null),
-        ArgumentException e => (400, new ApiError(e.Message, "invalid_request_error", e.ParamName, "invalid_parameter"), null),
+        ArgumentException e => (400, new ApiError(MessageOf(e), "invalid_request_error", e.ParamName, "invalid_parameter"), null),
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
     };
+
+    /// <summary>
+    /// The message without the " (Parameter 'x')" that <see cref="ArgumentException.Message"/> appends: the
+    /// parameter's internal name means nothing to an HTTP client (the error's <c>param</c> names the field).
+    /// </summary>
+    public static string MessageOf(ArgumentException exception) =>
+        exception.ParamName is { } name ? exception.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : exception.Message;
 
     public static Task WriteAsync(HttpContext context, int status, ApiError error, int? retryAfterSeconds = null)
     {

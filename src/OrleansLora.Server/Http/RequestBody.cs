@@ -9,16 +9,30 @@ internal static class RequestBody
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
         where T : class
     {
-        T? body;
+        // Parsed first, then bound: a syntax error (a truncated body, say) is "not valid JSON" with no param,
+        // rather than blamed on the field the reader had reached.
+        JsonDocument document;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<T>(request.Body, GatewayJson.Options, cancellationToken);
+            document = await JsonDocument.ParseAsync(request.Body, default, cancellationToken);
         }
         catch (JsonException ex)
         {
-            string? param = ParamName(ex.Path);
-            string what = param is null ? "the request body is not valid JSON" : $"\"{param}\" has the wrong type or is malformed";
-            throw new InvalidRequestException($"{what}: {ex.Message}", param);
+            throw new InvalidRequestException($"the request body is not valid JSON: {ex.Message}");
+        }
+        T? body;
+        using (document)
+        {
+            try
+            {
+                body = document.Deserialize<T>(GatewayJson.Options);
+            }
+            catch (JsonException ex)
+            {
+                string? param = ParamName(ex.Path);
+                string what = param is null ? "the request body does not have the expected shape" : $"\"{param}\" has the wrong type or is malformed";
+                throw new InvalidRequestException($"{what}: {ex.Message}", param);
+            }
         }
         return body ?? throw new InvalidRequestException("the request body must be a JSON object, got null.");
     }

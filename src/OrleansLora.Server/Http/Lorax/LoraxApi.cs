@@ -15,7 +15,7 @@ public static class LoraxApi
 {
     public static IEndpointRouteBuilder MapLoraxApi(this IEndpointRouteBuilder app)
     {
-        var lorax = app.MapGroup("").WithTags("LoRAX");
+        var lorax = app.MapGroup("").WithTags("LoRAX").WithMetadata(ParamNames.Lorax);
         lorax.MapPost("/generate", Generate)
             .Accepts<LoraxGenerateRequest>("application/json", "*/*")
             .Produces<LoraxGenerateResponse>()
@@ -144,7 +144,7 @@ public static class LoraxApi
         }
         catch (ArgumentException ex)
         {
-            throw new InvalidRequestException(ex.Message, "parameters.adapter_id");
+            throw new InvalidRequestException(ErrorMapping.MessageOf(ex), "parameters.adapter_id");
         }
         string id = string.Join('.', p.AdapterId.Split('/', StringSplitOptions.RemoveEmptyEntries));
         if (!AdapterIds.IsValid(id))

@@ -36,7 +36,7 @@ public static class AdaptersApi
         }
         catch (ArgumentException ex)
         {
-            throw new InvalidRequestException(ex.Message, "lora_path");
+            throw new InvalidRequestException(ErrorMapping.MessageOf(ex), "lora_path");
         }
         AdapterDescription description;
         try

@@ -16,10 +16,12 @@ public static class OpenAiApi
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI");
         v1.MapPost("/chat/completions", ChatCompletions)
+            .WithMetadata(ParamNames.Chat)
             .Accepts<ChatCompletionRequest>("application/json", "*/*")
             .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .Produces<ApiErrorResponse>(StatusCodes.Status400BadRequest);
         v1.MapPost("/completions", Completions)
+            .WithMetadata(ParamNames.Completions)
             .Accepts<CompletionRequest>("application/json", "*/*")
             .Produces<Completion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .Produces<ApiErrorResponse>(StatusCodes.Status400BadRequest);
