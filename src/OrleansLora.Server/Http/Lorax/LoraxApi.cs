@@ -136,8 +136,10 @@ public static class LoraxApi
             throw new InvalidRequestException($"parameters.adapter_source \"{source}\" is not supported: use \"local\" (a path under the adapter store) or \"hub\" (an adapter id).", "parameters.adapter_source");
         if (string.IsNullOrEmpty(p.AdapterId))
             return AdapterIds.BaseModel;
-        if (source == "hub" || AdapterIds.IsValid(p.AdapterId))
+        if (source == "hub")
             return await cluster.AdapterKeyAsync(p.AdapterId, "parameters.adapter_id");
+        // Checked here even for a plain name, so a symbolic link out of the root is refused as such (400),
+        // not reported as a missing adapter.
         try
         {
             store.Resolve(p.AdapterId);
@@ -146,6 +148,8 @@ public static class LoraxApi
         {
             throw new InvalidRequestException(ErrorMapping.MessageOf(ex), "parameters.adapter_id");
         }
+        if (AdapterIds.IsValid(p.AdapterId))
+            return await cluster.AdapterKeyAsync(p.AdapterId, "parameters.adapter_id");
         string id = string.Join('.', p.AdapterId.Split('/', StringSplitOptions.RemoveEmptyEntries));
         if (!AdapterIds.IsValid(id))
             throw new InvalidRequestException($"adapter path \"{p.AdapterId}\" does not make a valid adapter id.", "parameters.adapter_id");
