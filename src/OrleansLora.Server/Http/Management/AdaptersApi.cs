@@ -1,3 +1,4 @@
+using Orleans.Runtime;
 using OrleansLora.Adapters;
 using OrleansLora.Errors;
 using OrleansLora.Grains;
@@ -74,12 +75,15 @@ public static class AdaptersApi
     {
         var registrations = await grains.GetGrain<IAdapterCatalogGrain>(0).List();
         var cachedOn = await CachedOn(cluster);
+        var active = await ActiveAdapters(grains);
         var entries = await Task.WhenAll(registrations.OrderBy(r => r.AdapterId, StringComparer.Ordinal).Select(async r =>
         {
             var devices = cachedOn.GetValueOrDefault(r.AdapterId) ?? [];
-            if (devices.Count > 0)
+            if (devices.Count > 0 || active.Contains(r.AdapterId))
             {
-                // In memory on a device: its grain is (almost always) active already, so asking it is cheap.
+                // Active, or in memory on a device (then almost always active): asking it activates nothing new.
+                // Active grains are asked too because devices publish what they hold once a second, so an
+                // adapter used a moment ago would otherwise be listed as "registered" on "disk".
                 try
                 {
                     return ToEntry(await cluster.Adapter(r.AdapterId).Describe().WaitAsync(DescribeTimeout), cachedOn);
@@ -98,6 +102,21 @@ public static class AdaptersApi
         if (!AdapterIds.IsValid(id))
             throw new AdapterNotFoundException(id);
         return ToEntry(await cluster.Adapter(id).Describe(), await CachedOn(cluster));
+    }
+
+    /// <summary>The ids of the adapter grains active anywhere in the cluster (empty when the management grain cannot say).</summary>
+    private static async Task<HashSet<string>> ActiveAdapters(IGrainFactory grains)
+    {
+        var type = grains.GetGrain<IAdapterGrain>(AdapterIds.BaseModel).GetGrainId().Type;
+        try
+        {
+            var ids = await grains.GetGrain<IManagementGrain>(0).GetActiveGrains(type).AsTask().WaitAsync(DescribeTimeout);
+            return ids.Select(id => id.Key.ToString()!).ToHashSet(StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return [];
+        }
     }
 
     private static async Task<Dictionary<string, List<string>>> CachedOn(ClusterView cluster)
