@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrleansLora.Adapters;
 using OrleansLora.Errors;
@@ -33,7 +34,7 @@ public static class OpenAiApi
     {
         var ct = http.RequestAborted;
         var body = await RequestBody.ReadAsync<ChatCompletionRequest>(http.Request, ct);
-        RefuseN(body.N);
+        RefuseUnsupported(body);
         if (body.Messages is not { Count: > 0 } messages)
             throw new InvalidRequestException("messages is required and must hold at least one message.", "messages");
         var items = new List<ChatMessageItem>(messages.Count);
@@ -45,11 +46,17 @@ public static class OpenAiApi
                 throw new InvalidRequestException($"messages[{i}].content is required.", $"messages[{i}].content");
             items.Add(new ChatMessageItem(messages[i].Role == "developer" ? "system" : messages[i].Role!, messages[i].Content!));
         }
+        if (body.Logprobs == true || body.TopLogprobs is > 0)
+            throw new InvalidRequestException("logprobs is not supported: the engine returns no log-probabilities.", body.Logprobs == true ? "logprobs" : "top_logprobs");
+        if (IsSet(body.Tools) || IsSet(body.Functions))
+            throw new InvalidRequestException("tool and function calling is not supported.", IsSet(body.Tools) ? "tools" : "functions");
+        if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format && !(format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
+            throw new InvalidRequestException("response_format other than {\"type\": \"text\"} is not supported: no constrained decoding.", "response_format");
         if (body.MaxTokens is not null && body.MaxCompletionTokens is not null && body.MaxTokens != body.MaxCompletionTokens)
             throw new InvalidRequestException("give max_completion_tokens or max_tokens, not two different values.", "max_completion_tokens");
         string key = await cluster.AdapterKeyAsync(body.Model, "model");
         string model = await ModelName(cluster, key);
-        var request = Sampling(new GenerateRequest { Messages = items }, body.MaxCompletionTokens ?? body.MaxTokens, body.Temperature, body.TopP, body.Seed, body.Stop, body.PresencePenalty, body.FrequencyPenalty, options.Value);
+        var request = Sampling(new GenerateRequest { Messages = items }, body, body.MaxCompletionTokens ?? body.MaxTokens, options.Value);
         using var activity = GatewayTelemetry.StartGeneration("openai.chat", key, body.Stream);
         await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
         string id = $"chatcmpl-{request.RequestId}";
@@ -75,16 +82,20 @@ public static class OpenAiApi
     {
         var ct = http.RequestAborted;
         var body = await RequestBody.ReadAsync<CompletionRequest>(http.Request, ct);
-        RefuseN(body.N);
+        RefuseUnsupported(body);
         if (body.BestOf is > 1)
             throw new InvalidRequestException($"best_of > 1 is not supported, got {body.BestOf}.", "best_of");
         if (body.Prompt is not { Count: 1 } prompts)
             throw new InvalidRequestException("prompt is required: one string (arrays of several prompts are not supported).", "prompt");
         if (body.Echo)
             throw new InvalidRequestException("echo is not supported.", "echo");
+        if (body.Logprobs is > 0)
+            throw new InvalidRequestException("logprobs is not supported: the engine returns no log-probabilities.", "logprobs");
+        if (!string.IsNullOrEmpty(body.Suffix))
+            throw new InvalidRequestException("suffix is not supported.", "suffix");
         string key = await cluster.AdapterKeyAsync(body.Model, "model");
         string model = await ModelName(cluster, key);
-        var request = Sampling(new GenerateRequest { Prompt = prompts[0] }, body.MaxTokens, body.Temperature, body.TopP, body.Seed, body.Stop, body.PresencePenalty, body.FrequencyPenalty, options.Value);
+        var request = Sampling(new GenerateRequest { Prompt = prompts[0] }, body, body.MaxTokens, options.Value);
         using var activity = GatewayTelemetry.StartGeneration("openai.completions", key, body.Stream);
         await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
         string id = $"cmpl-{request.RequestId}";
@@ -144,40 +155,58 @@ public static class OpenAiApi
         await sse.WriteDoneAsync(ct);
     }
 
-    internal static GenerateRequest Sampling(GenerateRequest request, int? maxTokens, float? temperature, float? topP, long? seed, IReadOnlyList<string>? stop,
-        float? presencePenalty, float? frequencyPenalty, GatewayOptions options)
+    internal static GenerateRequest Sampling(GenerateRequest request, IOpenAiSampling body, int? maxTokens, GatewayOptions options)
     {
-        if (stop is { Count: > 4 })
-            throw new InvalidRequestException($"stop holds at most 4 sequences, got {stop.Count}.", "stop");
-        if (stop is not null && stop.Any(string.IsNullOrEmpty))
+        if (body.Stop is { Count: > 4 })
+            throw new InvalidRequestException($"stop holds at most 4 sequences, got {body.Stop.Count}.", "stop");
+        if (body.Stop is not null && body.Stop.Any(string.IsNullOrEmpty))
             throw new InvalidRequestException("stop sequences must not be empty.", "stop");
-        if (temperature is < 0 or > 2)
-            throw new InvalidRequestException($"temperature must be in [0, 2], got {temperature}.", "temperature");
-        if (topP is <= 0 or > 1)
-            throw new InvalidRequestException($"top_p must be in (0, 1], got {topP}.", "top_p");
-        if (presencePenalty is < -2 or > 2)
-            throw new InvalidRequestException($"presence_penalty must be in [-2, 2], got {presencePenalty}.", "presence_penalty");
-        if (frequencyPenalty is < -2 or > 2)
-            throw new InvalidRequestException($"frequency_penalty must be in [-2, 2], got {frequencyPenalty}.", "frequency_penalty");
+        if (body.Temperature is < 0 or > 2)
+            throw new InvalidRequestException($"temperature must be in [0, 2], got {body.Temperature}.", "temperature");
+        if (body.TopP is <= 0 or > 1)
+            throw new InvalidRequestException($"top_p must be in (0, 1], got {body.TopP}.", "top_p");
+        if (body.TopK is < -1)
+            throw new InvalidRequestException($"top_k must be -1 or 0 (off) or positive, got {body.TopK}.", "top_k");
+        if (body.RepetitionPenalty is <= 0)
+            throw new InvalidRequestException($"repetition_penalty must be > 0, got {body.RepetitionPenalty}.", "repetition_penalty");
+        if (body.PresencePenalty is < -2 or > 2)
+            throw new InvalidRequestException($"presence_penalty must be in [-2, 2], got {body.PresencePenalty}.", "presence_penalty");
+        if (body.FrequencyPenalty is < -2 or > 2)
+            throw new InvalidRequestException($"frequency_penalty must be in [-2, 2], got {body.FrequencyPenalty}.", "frequency_penalty");
         if (maxTokens is < 1)
             throw new InvalidRequestException($"max_tokens must be >= 1, got {maxTokens}.", "max_tokens");
         return request with
         {
             MaxTokens = maxTokens ?? options.DefaultMaxTokens,
-            Temperature = temperature ?? 1f,
-            TopP = topP ?? 1f,
-            Seed = seed is { } s ? unchecked((ulong)s) : null,
-            Stop = stop ?? [],
-            PresencePenalty = presencePenalty ?? 0f,
-            FrequencyPenalty = frequencyPenalty ?? 0f,
+            Temperature = body.Temperature ?? 1f,
+            TopP = body.TopP ?? 1f,
+            TopK = body.TopK is > 0 ? body.TopK.Value : 0, // vLLM spells "off" -1; the engine 0
+            RepetitionPenalty = body.RepetitionPenalty ?? 1f,
+            Seed = body.Seed is { } s ? unchecked((ulong)s) : null,
+            Stop = body.Stop ?? [],
+            PresencePenalty = body.PresencePenalty ?? 0f,
+            FrequencyPenalty = body.FrequencyPenalty ?? 0f,
+            IgnoreEos = body.IgnoreEos ?? false,
         };
     }
 
-    private static void RefuseN(int? n)
+    /// <summary>Refuses what neither endpoint supports: several choices and logit biases.</summary>
+    private static void RefuseUnsupported(IOpenAiSampling body)
     {
-        if (n is not null and not 1)
-            throw new InvalidRequestException($"n must be 1 (several choices per request are not supported), got {n}.", "n");
+        if (body.N is not null and not 1)
+            throw new InvalidRequestException($"n must be 1 (several choices per request are not supported), got {body.N}.", "n");
+        if (IsSet(body.LogitBias))
+            throw new InvalidRequestException("logit_bias is not supported.", "logit_bias");
     }
+
+    /// <summary>Whether an optional JSON field holds something: not absent, null, an empty array or an empty object.</summary>
+    private static bool IsSet(JsonElement? element) => element is { } e && e.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined => false,
+        JsonValueKind.Array => e.GetArrayLength() > 0,
+        JsonValueKind.Object => e.EnumerateObject().Any(),
+        _ => true,
+    };
 
     private static async Task<string> ModelName(ClusterView cluster, string key) =>
         key == AdapterIds.BaseModel ? await cluster.BaseModelNameAsync() : key;
