@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using OrleansLora.Engine.Adapters;
+using OrleansLora.Engine.Models;
 using OrleansLora.Server.Hosting;
 
 namespace OrleansLora.Server.Tests.Support;
@@ -14,6 +16,15 @@ public class GatewayFixture : IAsyncLifetime
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"olora-gateway-{Guid.NewGuid():n}");
 
+    /// <summary>The embedded tiny model the server serves (written at start-up).</summary>
+    public string ModelDirectory => Path.Combine(DataDirectory, "models", "tiny");
+
+    /// <summary>The adapter store root: adapters written here can be loaded by name or served on first use.</summary>
+    public string AdapterRoot => Path.Combine(DataDirectory, "adapters");
+
+    /// <summary>The base model's name in <c>model</c> fields (the model directory's name).</summary>
+    public string BaseModelName => "tiny";
+
     /// <summary>The base address, for example http://127.0.0.1:41234/.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -21,6 +32,18 @@ public class GatewayFixture : IAsyncLifetime
 
     /// <summary>Arguments added after the fixture's own (later ones win).</summary>
     protected virtual IEnumerable<string> ExtraArguments => [];
+
+    /// <summary>
+    /// Writes a random PEFT adapter for the served model under the adapter root (<paramref name="relativePath"/>,
+    /// default: a new unique name) and returns that path; nothing is registered.
+    /// </summary>
+    public string WriteAdapter(string? relativePath = null, int rank = 8, ulong seed = 7)
+    {
+        relativePath ??= $"test-{Guid.NewGuid():n}"[..13];
+        var config = ModelConfig.Load(ModelDirectory);
+        PeftAdapterWriter.WriteRandom(config, Path.Combine(AdapterRoot, relativePath), rank, 2.0 * rank, [.. LoraTargetModules.All], seed);
+        return relativePath;
+    }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
