@@ -120,9 +120,10 @@ public sealed class ErrorTests(GatewayFixture server)
     }
 
     [Fact]
-    public void Queue_full_and_no_capacity_map_to_429_and_503_with_Retry_After()
+    public void Queue_full_no_capacity_and_timeouts_map_to_429_503_and_504()
     {
-        // 429 is also produced for real by LimitsTests; 503 needs a cluster without workers, so its mapping is checked here.
+        // Both are produced for real too (LimitsTests, NoWorkerTests); here the Retry-After the exception carries
+        // is checked to reach the header, and the 504 for a cluster that does not answer in time.
         var (busy, busyError, busyRetry) = ErrorMapping.Map(new ServerBusyException("the engine already has 1 requests waiting; retry later.", 3));
         Assert.Equal(429, busy);
         Assert.Equal("rate_limit_error", busyError.Type);

@@ -45,6 +45,9 @@ public class GatewayFixture : IAsyncLifetime
         return relativePath;
     }
 
+    /// <summary>Whether start-up waits for /ready (a worker's device published its load); false for a server without workers.</summary>
+    protected virtual bool WaitUntilReady => true;
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
 
     public async Task InitializeAsync()
@@ -64,7 +67,8 @@ public class GatewayFixture : IAsyncLifetime
         // With port 0 Kestrel binds a free port; Urls holds the bound address once started.
         string address = _app.Urls.First();
         BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
-        await WaitReadyAsync();
+        if (WaitUntilReady)
+            await WaitReadyAsync();
     }
 
     /// <summary>/ready answers 200 once a worker has published its device load.</summary>
