@@ -10,12 +10,18 @@ namespace OrleansLora.Engine.Adapters;
 /// in the layout the SGMV kernel reads: A <c>[layers, slots, maxRank, in]</c> and Bᵀ
 /// <c>[layers, slots, maxRank, out]</c> (scaling already folded into B), plus each
 /// (layer, projection, slot)'s rank; rank 0 means the adapter leaves that projection alone.
-/// Not thread-safe: the engine loads slots between steps.
+/// The tables may be bfloat16 under a float32 model (half the bytes a decode step reads; the
+/// kernel accumulates in float32). Not thread-safe: the engine loads slots between steps.
 /// </summary>
 public sealed class AdapterSlotTable : ILoraApplier, IDisposable
 {
     private readonly Dictionary<string, (Tensor A, Tensor B)> _tables = new(StringComparer.Ordinal);
+    // Per [layer, module]: the layer's views of the tables, made once (Apply runs 7 × layers
+    // times a step, and indexing a tensor is a native call and an allocation).
+    private readonly (Tensor A, Tensor B)[,] _layerViews;
     private readonly int[,,] _ranks; // [layer, module, slot]
+    // Per [layer, module]: each slot's rank as the kernel wants it (unused slots 1: never read).
+    private readonly int[,][] _kernelRanks;
     private readonly float[] _scales;
 
     public AdapterSlotTable(ModelConfig config, int slots, int maxRank, ScalarType dtype)
@@ -35,7 +41,19 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
                 zeros([Layers, slots, maxRank, inF], dtype).DetachFromDisposeScope(),
                 zeros([Layers, slots, maxRank, outF], dtype).DetachFromDisposeScope());
         }
-        _ranks = new int[Layers, LoraTargetModules.All.Count, slots];
+        int modules = LoraTargetModules.All.Count;
+        _ranks = new int[Layers, modules, slots];
+        _layerViews = new (Tensor, Tensor)[Layers, modules];
+        _kernelRanks = new int[Layers, modules][];
+        for (int l = 0; l < Layers; l++)
+        {
+            for (int m = 0; m < modules; m++)
+            {
+                var (a, b) = _tables[LoraTargetModules.All[m]];
+                _layerViews[l, m] = (a[l].DetachFromDisposeScope(), b[l].DetachFromDisposeScope());
+                _kernelRanks[l, m] = Enumerable.Repeat(1, slots).ToArray();
+            }
+        }
         _scales = Enumerable.Repeat(1f, slots).ToArray(); // the scaling is folded into B at load
     }
 
@@ -62,7 +80,7 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
             using var bT = w.B.t();
             aRows.copy_(w.A);
             bRows.copy_(bT);
-            _ranks[w.Layer, LoraTargetModules.IndexOf(w.Module), slot] = w.Rank;
+            SetRank(w.Layer, LoraTargetModules.IndexOf(w.Module), slot, w.Rank);
         }
     }
 
@@ -92,7 +110,7 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
         }
         for (int l = 0; l < Layers; l++)
             for (int m = 0; m < LoraTargetModules.All.Count; m++)
-                _ranks[l, m, slot] = adapter.Ranks[l, m];
+                SetRank(l, m, slot, adapter.Ranks[l, m]);
     }
 
     /// <summary>Marks the slot empty (its rows are never read again until the next load).</summary>
@@ -100,7 +118,13 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
     {
         for (int l = 0; l < Layers; l++)
             for (int m = 0; m < LoraTargetModules.All.Count; m++)
-                _ranks[l, m, slot] = 0;
+                SetRank(l, m, slot, 0);
+    }
+
+    private void SetRank(int layer, int module, int slot, int rank)
+    {
+        _ranks[layer, module, slot] = rank;
+        _kernelRanks[layer, module][slot] = Math.Max(rank, 1);
     }
 
     /// <summary>
@@ -111,9 +135,6 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
     public void Apply(int layer, string module, Tensor x, Tensor y, int[] segmentStarts, int[] segmentSlots)
     {
         int m = LoraTargetModules.IndexOf(module);
-        var ranks = new int[SlotCount];
-        for (int s = 0; s < SlotCount; s++)
-            ranks[s] = Math.Max(_ranks[layer, m, s], 1); // unused slots are not read; the kernel wants 1..maxRank
         var slots = new int[segmentSlots.Length];
         bool any = false;
         for (int i = 0; i < slots.Length; i++)
@@ -124,14 +145,17 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
         }
         if (!any)
             return;
-        var (a, b) = _tables[module];
-        using var aLayer = a[layer];
-        using var bLayer = b[layer];
-        SgmvKernel.Apply(x, y, segmentStarts, slots, aLayer, bLayer, ranks, _scales);
+        var (aLayer, bLayer) = _layerViews[layer, m];
+        SgmvKernel.Apply(x, y, segmentStarts, slots, aLayer, bLayer, _kernelRanks[layer, m], _scales);
     }
 
     public void Dispose()
     {
+        foreach (var (a, b) in _layerViews)
+        {
+            a.Dispose();
+            b.Dispose();
+        }
         foreach (var (a, b) in _tables.Values)
         {
             a.Dispose();

@@ -28,7 +28,7 @@ public sealed partial class InferenceEngine
         {
             if (_adapters is null)
             {
-                var residency = new AdapterResidency(new AdapterSlotTable(_model.Config, _options.MaxLoras, _options.MaxLoraRank, _model.Dtype), _options.MaxCpuLoras);
+                var residency = new AdapterResidency(new AdapterSlotTable(_model.Config, _options.MaxLoras, _options.MaxLoraRank, _options.AdapterScalarType), _options.MaxCpuLoras);
                 _model.Adapters = residency.Table;
                 _adapters = residency;
             }

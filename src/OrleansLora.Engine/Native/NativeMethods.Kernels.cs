@@ -52,6 +52,11 @@ internal static unsafe partial class NativeMethods
         int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
         int inFeatures, int outFeatures, int* slotRanks, float* slotScales, float* scratch, long scratchElems);
 
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_mixed")]
+    public static partial int SgmvMixed(int dtype, int weightDtype, void* x, long xRowStride, void* y, long yRowStride,
+        int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
+        int inFeatures, int outFeatures, int* slotRanks, float* slotScales, float* scratch, long scratchElems);
+
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_shrink")]
     public static partial int SgmvShrink(int dtype, void* x, long xRowStride, float* v, long vRowStride,
         int* segStarts, int* segSlots, int numSegments, void* aTable, int numSlots, int maxRank, int inFeatures, int* slotRanks);

@@ -7,7 +7,9 @@ namespace OrleansLora.Engine.Native;
 /// for each segment i with slot s ≥ 0, <c>y[rows_i] += scale_s · x[rows_i] · A_sᵀ · B_s</c>,
 /// where rows_i = [segStarts[i], segStarts[i+1]) and slot -1 leaves its rows untouched.
 /// A table [slots, maxRank, in] holds lora_A rows; B table [slots, maxRank, out] holds lora_Bᵀ
-/// rows; rows beyond a slot's rank are padding and never read.
+/// rows; rows beyond a slot's rank are padding and never read. x and y share a dtype (float32 or
+/// bfloat16); the tables may have the other one (float32 activations with bfloat16 tables read
+/// half the bytes), accumulation is float32.
 /// </summary>
 public static unsafe class SgmvKernel
 {
@@ -21,18 +23,16 @@ public static unsafe class SgmvKernel
     public static void Apply(Tensor x, Tensor y, int[] segStarts, int[] segSlots, Tensor aTable, Tensor bTable, int[] slotRanks, float[] slotScales)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(aTable);
         var dtype = x.dtype;
-        int code = dtype switch
-        {
-            ScalarType.Float32 => NativeMethods.DtypeF32,
-            ScalarType.BFloat16 => NativeMethods.DtypeBf16,
-            _ => throw new ArgumentException($"x has dtype {dtype}; SGMV supports float32 and bfloat16.", nameof(x)),
-        };
+        var weightDtype = aTable.dtype;
+        int code = DtypeCode(dtype, nameof(x));
+        int weightCode = DtypeCode(weightDtype, nameof(aTable));
         // x and y may be column slices of wider matrices (the q/k/v parts of a stacked projection).
         long xStride = TensorChecks.RequireRows(x, nameof(x), dtype, -1, -1);
-        TensorChecks.Require(aTable, nameof(aTable), dtype, -1, -1, x.shape[1]);
+        TensorChecks.Require(aTable, nameof(aTable), weightDtype, -1, -1, x.shape[1]);
         long slots = aTable.shape[0], maxRank = aTable.shape[1];
-        TensorChecks.Require(bTable, nameof(bTable), dtype, slots, maxRank, -1);
+        TensorChecks.Require(bTable, nameof(bTable), weightDtype, slots, maxRank, -1);
         long yStride = TensorChecks.RequireRows(y, nameof(y), dtype, x.shape[0], bTable.shape[2]);
         if (segStarts.Length != segSlots.Length + 1)
             throw new ArgumentException($"segStarts needs {segSlots.Length + 1} entries for {segSlots.Length} segments, got {segStarts.Length}.", nameof(segStarts));
@@ -56,16 +56,23 @@ public static unsafe class SgmvKernel
         fixed (int* ranks = slotRanks)
         fixed (float* scales = slotScales)
         {
-            int rc = NativeMethods.Sgmv(code,
+            int rc = NativeMethods.SgmvMixed(code, weightCode,
                 (void*)RowsPointer(x), xStride, (void*)RowsPointer(y), yStride,
                 starts, segSlotPtr, segSlots.Length,
                 (void*)TensorMemory.DataPointer(aTable), (void*)TensorMemory.DataPointer(bTable), (int)slots, (int)maxRank,
                 inFeatures, outFeatures, ranks, scales, scratch: null, scratchElems: 0);
-            TensorChecks.Check(rc, "olora_sgmv");
+            TensorChecks.Check(rc, "olora_sgmv_mixed");
         }
         GC.KeepAlive(x);
         GC.KeepAlive(y);
         GC.KeepAlive(aTable);
         GC.KeepAlive(bTable);
     }
+
+    private static int DtypeCode(ScalarType dtype, string name) => dtype switch
+    {
+        ScalarType.Float32 => NativeMethods.DtypeF32,
+        ScalarType.BFloat16 => NativeMethods.DtypeBf16,
+        _ => throw new ArgumentException($"{name} has dtype {dtype}; SGMV supports float32 and bfloat16.", name),
+    };
 }

@@ -4,6 +4,7 @@ using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Quantization;
 using OrleansLora.Engine.Tests.Support;
+using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Tests.Adapters;
 
@@ -135,6 +136,65 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
             foreach (var a in adapters)
                 a.Dispose();
         }
+    }
+
+    /// <summary>
+    /// bfloat16 tables under the float32 model (the engine's default AdapterDtype): the logits equal
+    /// the float64 merge of the bfloat16-rounded factors within float32 tolerance (the kernel adds
+    /// no error of its own), and differ from the exact merge by no more than bfloat16 rounding
+    /// allows: each factor is off by at most 2⁻⁸ relative (8 significant bits), so each
+    /// projection's update by at most ~2⁻⁷ of its size; through the two layers' chained
+    /// projections and softmax the logits may move by a few times that, bounded here by 2⁻⁵ of
+    /// the update's own size (how far the plain model's logits are from the merge; 0.011 of it,
+    /// 1.4 · 2⁻⁷, was measured).
+    /// </summary>
+    [Fact]
+    public void BFloat16TablesEqualTheMergeOfTheRoundedFactors()
+    {
+        const int rank = 8;
+        const double alpha = 16.0; // scaling 2: folding it into B commutes with rounding B to bfloat16
+        var baseConfig = ModelConfig.Load(model.Path);
+        using var adapterDir = new TempDirectory("olora-lora");
+        using var mergedDir = new TempDirectory("olora-merged");
+        using var roundedDir = new TempDirectory("olora-merged-bf16");
+        PeftAdapterWriter.WriteRandom(baseConfig, adapterDir.Path, rank, alpha, LoraTargetModules.All, seed: 77);
+        ReferenceCheckpoints.WriteMerged(model.Path, adapterDir.Path, mergedDir.Path, alpha / rank);
+        ReferenceCheckpoints.WriteMerged(model.Path, adapterDir.Path, roundedDir.Path, alpha / rank, roundFactorsToBFloat16: true);
+
+        var rng = new Random(rank);
+        int[] tokens = Enumerable.Range(0, 20).Select(_ => rng.Next(0, 50257)).ToArray();
+        var part = new BatchSequence(0, 0, tokens.Length, AdapterSlot: 1);
+        float[] withAdapter, withPrepared, plain;
+        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32 }))
+        using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
+        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: 16, ScalarType.BFloat16))
+        using (var adapter = PeftAdapter.Load(adapterDir.Path, llama.Config))
+        {
+            llama.Adapters = table;
+            table.Load(1, adapter);
+            var prepared = PreparedAdapter.From(adapter, ScalarType.BFloat16);
+            table.Load(0, prepared);
+            prepared.Release();
+            withAdapter = Logits(llama, cache, [part], tokens);
+            withPrepared = Logits(llama, cache, [part with { AdapterSlot = 0 }], tokens);
+            plain = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
+        }
+        float[] merged = MergedLogits(mergedDir.Path, part, tokens), rounded = MergedLogits(roundedDir.Path, part, tokens);
+
+        double worstRounded = ReferenceCheckpoints.WorstRelative(withAdapter, rounded);
+        Assert.True(worstRounded < 1e-4, $"bfloat16-table logits differ from the merge of the rounded factors by {worstRounded:E2}");
+        Assert.True(ReferenceCheckpoints.WorstRelative(withPrepared, rounded) < 1e-4, "prepared bfloat16 adapter differs from the loaded one");
+        double update = ReferenceCheckpoints.WorstRelative(plain, merged);
+        double rounding = ReferenceCheckpoints.WorstRelative(withAdapter, merged);
+        Assert.True(update > 1e-2, "the adapter did not change the logits");
+        Assert.True(rounding <= Math.Pow(2, -5) * update, $"bfloat16 rounding moved the logits by {rounding:E2}, beyond 2^-5 of the update ({update:E2})");
+    }
+
+    private static float[] MergedLogits(string dir, BatchSequence part, int[] tokens)
+    {
+        using var llama = LlamaModel.Load(dir, new ModelLoadOptions { MaxSequenceLength = 32 });
+        using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 });
+        return Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
     }
 
     [Fact]

@@ -17,6 +17,8 @@ public sealed class EngineGuardTests(TinyModelFixture model) : IClassFixture<Tin
         var ex = Assert.Throws<ArgumentException>(() => new InferenceEngine(llama, tokenizer, new InferenceEngineOptions { ModelPath = model.Path, MaxBatchSize = 0 }));
         Assert.Contains("MaxBatchSize", ex.Message);
         Assert.Throws<ArgumentException>(() => new InferenceEngine(llama, tokenizer, new InferenceEngineOptions { ModelPath = model.Path, MaxBatchSize = 8, MaxBatchTokens = 4 }));
+        var dtype = Assert.Throws<ArgumentException>(() => new InferenceEngine(llama, tokenizer, new InferenceEngineOptions { ModelPath = model.Path, AdapterDtype = "float16" }));
+        Assert.Contains("OrleansLora:Engine:AdapterDtype", dtype.Message);
     }
 
     [Theory]

@@ -25,8 +25,12 @@ internal static class ReferenceCheckpoints
         };
     }
 
-    /// <summary>W + scale · B · A for every adapted projection, in float64 from the raw files, written as a float32 checkpoint.</summary>
-    public static void WriteMerged(string baseDir, string adapterDir, string target, double scale)
+    /// <summary>
+    /// W + scale · B · A for every adapted projection, in float64 from the raw files, written as a
+    /// float32 checkpoint; with <paramref name="roundFactorsToBFloat16"/>, A and B are first rounded
+    /// to the nearest bfloat16 (what bfloat16 adapter tables hold).
+    /// </summary>
+    public static void WriteMerged(string baseDir, string adapterDir, string target, double scale, bool roundFactorsToBFloat16 = false)
     {
         ModelFiles.CopyAll(baseDir, target);
         ModelFiles.EditConfig(target, config => config["torch_dtype"] = "float32");
@@ -40,6 +44,11 @@ internal static class ReferenceCheckpoints
             if (adapter.TryGet(key + ".lora_A.weight", out var aInfo))
             {
                 float[] a = ReadFloats(adapter, key + ".lora_A.weight"), b = ReadFloats(adapter, key + ".lora_B.weight");
+                if (roundFactorsToBFloat16)
+                {
+                    a = Array.ConvertAll(a, RoundToBFloat16);
+                    b = Array.ConvertAll(b, RoundToBFloat16);
+                }
                 int r = (int)aInfo.Shape[0], inF = (int)aInfo.Shape[1], outF = (int)e.Shape[0];
                 for (int o = 0; o < outF; o++)
                     for (int i = 0; i < inF; i++)
@@ -90,6 +99,14 @@ internal static class ReferenceCheckpoints
     }
 
     /// <summary>Largest |actual - expected| / max(1, |expected|).</summary>
+    /// <summary>The nearest bfloat16 (ties to even), written out from the bit layout rather than through the code under test.</summary>
+    public static float RoundToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        bits += 0x7FFFu + ((bits >> 16) & 1u);
+        return BitConverter.UInt32BitsToSingle(bits & 0xFFFF0000u);
+    }
+
     public static double WorstRelative(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
     {
         double worst = 0;
