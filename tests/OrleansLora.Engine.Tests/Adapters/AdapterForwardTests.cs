@@ -52,24 +52,9 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
         var rng = new Random(rank);
         int[] tokens = Enumerable.Range(0, 20).Select(_ => rng.Next(0, 50257)).ToArray();
         var part = new BatchSequence(0, 0, tokens.Length, AdapterSlot: 1);
-        float[] withAdapter, withPrepared, merged, plain;
-        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32, Quantization = quantization }))
-        using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
-        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: Math.Max(16, rank), llama.Dtype))
-        using (var adapter = PeftAdapter.Load(adapterDir.Path, llama.Config))
-        {
-            llama.Adapters = table;
-            table.Load(1, adapter);
-            var prepared = PreparedAdapter.From(adapter, llama.Dtype);
-            table.Load(0, prepared);
-            prepared.Release();
-            withAdapter = Logits(llama, cache, [part], tokens);
-            withPrepared = Logits(llama, cache, [part with { AdapterSlot = 0 }], tokens);
-            plain = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
-        }
-        using (var llama = LlamaModel.Load(mergedDir.Path, new ModelLoadOptions { MaxSequenceLength = 32 }))
-        using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
-            merged = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
+        // Float32 tables: the comparison with the float64 merge is held to float32 rounding.
+        var (withAdapter, withPrepared, plain) = AdapterLogits(adapterDir.Path, quantization, ScalarType.Float32, Math.Max(16, rank), part, tokens);
+        float[] merged = MergedLogits(mergedDir.Path, part, tokens);
 
         double worst = ReferenceCheckpoints.WorstRelative(withAdapter, merged);
         Assert.True(worst < 1e-4, $"adapter logits differ from the merged model by {worst:E2}");
@@ -164,21 +149,7 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
         var rng = new Random(rank);
         int[] tokens = Enumerable.Range(0, 20).Select(_ => rng.Next(0, 50257)).ToArray();
         var part = new BatchSequence(0, 0, tokens.Length, AdapterSlot: 1);
-        float[] withAdapter, withPrepared, plain;
-        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32 }))
-        using (var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 }))
-        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: 16, ScalarType.BFloat16))
-        using (var adapter = PeftAdapter.Load(adapterDir.Path, llama.Config))
-        {
-            llama.Adapters = table;
-            table.Load(1, adapter);
-            var prepared = PreparedAdapter.From(adapter, ScalarType.BFloat16);
-            table.Load(0, prepared);
-            prepared.Release();
-            withAdapter = Logits(llama, cache, [part], tokens);
-            withPrepared = Logits(llama, cache, [part with { AdapterSlot = 0 }], tokens);
-            plain = Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens);
-        }
+        var (withAdapter, withPrepared, plain) = AdapterLogits(adapterDir.Path, QuantizationMode.None, ScalarType.BFloat16, 16, part, tokens);
         float[] merged = MergedLogits(mergedDir.Path, part, tokens), rounded = MergedLogits(roundedDir.Path, part, tokens);
 
         double worstRounded = ReferenceCheckpoints.WorstRelative(withAdapter, rounded);
@@ -188,6 +159,26 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
         double rounding = ReferenceCheckpoints.WorstRelative(withAdapter, merged);
         Assert.True(update > 1e-2, "the adapter did not change the logits");
         Assert.True(rounding <= Math.Pow(2, -5) * update, $"bfloat16 rounding moved the logits by {rounding:E2}, beyond 2^-5 of the update ({update:E2})");
+    }
+
+    /// <summary>
+    /// Logits of <paramref name="part"/> with the adapter loaded into slot 1 as read and into slot 0
+    /// through its prepared layout (tables of <paramref name="tableDtype"/>), and without it.
+    /// </summary>
+    private (float[] WithAdapter, float[] WithPrepared, float[] Plain) AdapterLogits(string adapterDir, QuantizationMode quantization, ScalarType tableDtype, int maxRank, BatchSequence part, int[] tokens)
+    {
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32, Quantization = quantization });
+        using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 });
+        using var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank, tableDtype);
+        using var adapter = PeftAdapter.Load(adapterDir, llama.Config);
+        llama.Adapters = table;
+        table.Load(1, adapter);
+        var prepared = PreparedAdapter.From(adapter, tableDtype);
+        table.Load(0, prepared);
+        prepared.Release();
+        return (Logits(llama, cache, [part with { AdapterSlot = 1 }], tokens),
+            Logits(llama, cache, [part with { AdapterSlot = 0 }], tokens),
+            Logits(llama, cache, [part with { AdapterSlot = -1 }], tokens));
     }
 
     private static float[] MergedLogits(string dir, BatchSequence part, int[] tokens)
