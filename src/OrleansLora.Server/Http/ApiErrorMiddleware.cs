@@ -20,9 +20,7 @@ internal sealed partial class ApiErrorMiddleware(RequestDelegate next, ILogger<A
         }
         catch (Exception ex)
         {
-            var (status, error, retryAfter) = ErrorMapping.Map(ex);
-            if (context.GetEndpoint()?.Metadata.GetMetadata<ParamNames>() is { } names)
-                error = error with { Param = names.Rename(error.Param) };
+            var (status, error, retryAfter) = ErrorMapping.Map(ex, context);
             if (status >= 500 && ex is not OrleansLoraException)
                 LogFailed(logger, ex, context.Request.Path);
             else

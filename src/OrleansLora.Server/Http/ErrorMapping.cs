@@ -22,6 +22,15 @@ internal static class ErrorMapping
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
     };
 
+    /// <summary>As <see cref="Map(Exception)"/>, with <c>param</c> spelled as the endpoint's request spells it (<see cref="ParamNames"/>).</summary>
+    public static (int Status, ApiError Error, int? RetryAfterSeconds) Map(Exception exception, HttpContext context)
+    {
+        var (status, error, retryAfter) = Map(exception);
+        if (context.GetEndpoint()?.Metadata.GetMetadata<ParamNames>() is { } names)
+            error = error with { Param = names.Rename(error.Param) };
+        return (status, error, retryAfter);
+    }
+
     /// <summary>
     /// The message without the " (Parameter 'x')" that <see cref="ArgumentException.Message"/> appends: the
     /// parameter's internal name means nothing to an HTTP client (the error's <c>param</c> names the field).

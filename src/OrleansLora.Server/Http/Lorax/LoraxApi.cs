@@ -84,7 +84,7 @@ public static class LoraxApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            await sse.WriteAsync(new ApiErrorResponse(ErrorMapping.Map(ex).Error), ct);
+            await sse.WriteErrorAsync(ex, ct);
         }
     }
 

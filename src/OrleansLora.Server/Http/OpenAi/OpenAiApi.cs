@@ -149,8 +149,7 @@ public static class OpenAiApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var (_, error, _) = ErrorMapping.Map(ex);
-            await sse.WriteAsync(new ApiErrorResponse(error), ct);
+            await sse.WriteErrorAsync(ex, ct);
         }
         await sse.WriteDoneAsync(ct);
     }

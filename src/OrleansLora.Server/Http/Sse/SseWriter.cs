@@ -29,6 +29,10 @@ internal sealed class SseWriter(HttpContext context)
         await body.FlushAsync(cancellationToken);
     }
 
+    /// <summary>An error after the first event, when the status is already sent: one <c>{"error": {...}}</c> event.</summary>
+    public Task WriteErrorAsync(Exception exception, CancellationToken cancellationToken) =>
+        WriteAsync(new ApiErrorResponse(ErrorMapping.Map(exception, context).Error), cancellationToken);
+
     public async Task WriteDoneAsync(CancellationToken cancellationToken)
     {
         await context.Response.Body.WriteAsync(Done, cancellationToken);
