@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using OrleansLora.Server.Tests.Support;
 
@@ -20,10 +18,7 @@ public sealed class CancellationTests(GatewayFixture server)
         object body = path == "generate_stream"
             ? new { inputs = "Once upon a time", parameters = new { adapter_id = adapter, max_new_tokens = 1000 } }
             : Api.Chat(adapter, "Once upon a time", 1000, ("temperature", 0), ("stream", true));
-        var response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) }, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        Assert.StartsWith("data: ", await reader.ReadLineAsync());
+        var (response, reader) = await Api.OpenStreamAsync(http, path, body);
 
         reader.Dispose();
         response.Dispose(); // closes the connection mid-response: the server sees the request aborted

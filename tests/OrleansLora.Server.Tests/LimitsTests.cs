@@ -1,7 +1,6 @@
 using System.ClientModel;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using OpenAI;
 using OpenAI.Chat;
 using OrleansLora.Server.Tests.Support;
@@ -73,15 +72,7 @@ public sealed class LimitsTests(LimitedGatewayFixture server) : IClassFixture<Li
     {
         using var http = server.CreateClient();
         // One long generation takes the engine's only batch slot ...
-        var longRequest = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
-        {
-            Content = JsonContent.Create(new { prompt = "Once upon a time", max_tokens = 1000, temperature = 0, stream = true }),
-        };
-        longRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", User);
-        var running = await http.SendAsync(longRequest, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, running.StatusCode);
-        var reader = new StreamReader(await running.Content.ReadAsStreamAsync());
-        Assert.StartsWith("data: ", await reader.ReadLineAsync()); // its first token: it is running
+        var (running, reader) = await Api.OpenStreamAsync(http, "v1/completions", new { prompt = "Once upon a time", max_tokens = 1000, temperature = 0, stream = true }, User);
 
         // ... so of two more requests one waits in the one-place queue and the other is refused.
         var b = Api.PostAsync(http, "v1/completions", new { prompt = "b", max_tokens = 2 }, User);

@@ -9,12 +9,15 @@ namespace OrleansLora.Server.Tests.Support;
 /// <summary>Raw HTTP helpers: the tests read the JSON the server wrote, not a client library's view of it.</summary>
 public static class Api
 {
-    public static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, object body, string? key = null)
+    public static Task<HttpResponseMessage> PostAsync(HttpClient http, string path, object body, string? key = null) =>
+        http.SendAsync(Post(path, body, key));
+
+    private static HttpRequestMessage Post(string path, object body, string? key)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
         if (key is not null)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return http.SendAsync(request);
+        return request;
     }
 
     /// <summary>Posts a body given as raw text (malformed JSON on purpose).</summary>
@@ -80,6 +83,19 @@ public static class Api
             data.Add(e["data: ".Length..]);
         }
         return data;
+    }
+
+    /// <summary>
+    /// Starts a streaming request and reads its first event, so the generation is known to be running; the caller
+    /// disposes the reader and the response (which drops the connection when the stream has not ended).
+    /// </summary>
+    public static async Task<(HttpResponseMessage Response, StreamReader Reader)> OpenStreamAsync(HttpClient http, string path, object body, string? key = null)
+    {
+        var response = await http.SendAsync(Post(path, body, key), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.StartsWith("data: ", await reader.ReadLineAsync());
+        return (response, reader);
     }
 
     /// <summary>Posts a streaming request and returns its event payloads (after checking the status and content type).</summary>
