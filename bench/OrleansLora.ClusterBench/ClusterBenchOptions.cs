@@ -6,7 +6,7 @@ namespace OrleansLora.ClusterBench;
 internal sealed record ClusterBenchOptions
 {
     public const string Usage =
-        "options: --json FILE --preset small|tiny --rounds N --concurrency N --adapters N --rank N --prompt-tokens N --new-tokens N --threads N --paths engine,orleans,http --work DIR";
+        "options: --json FILE --preset small|tiny --rounds N --concurrency N --adapters N --rank N --prompt-tokens N --new-tokens N --threads N --probes N --paths engine,orleans,http --work DIR";
 
     public string? JsonPath { get; init; }
     public string Preset { get; init; } = "small";
@@ -21,6 +21,8 @@ internal sealed record ClusterBenchOptions
     public int NewTokens { get; init; } = 64;
     /// <summary>libtorch threads, the same in the bench's engine and the server's.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Single one-token requests per path for time to first token without batching (0 skips them).</summary>
+    public int Probes { get; init; } = 15;
     public string[] Paths { get; init; } = [PathNames.Engine, PathNames.Orleans, PathNames.Http];
     /// <summary>Cached model, adapters, server copy and logs (git-ignored).</summary>
     public string WorkDirectory { get; init; } = ".bench";
@@ -43,6 +45,7 @@ internal sealed record ClusterBenchOptions
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
+                "--probes" => o with { Probes = NextInt() },
                 "--paths" => o with { Paths = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
                 "--work" => o with { WorkDirectory = Next() },
                 _ => throw new ArgumentException($"unknown option {args[i]}; {Usage}"),
@@ -69,6 +72,8 @@ internal sealed record ClusterBenchOptions
             throw new ArgumentException($"--new-tokens must be >= 1, got {NewTokens}.");
         if (Threads < 1)
             throw new ArgumentException($"--threads must be >= 1, got {Threads}.");
+        if (Probes < 0)
+            throw new ArgumentException($"--probes must be >= 0, got {Probes}.");
         if (Paths.Length == 0 || Paths.Any(p => !PathNames.All.Contains(p)) || Paths.Distinct().Count() != Paths.Length)
             throw new ArgumentException($"--paths must list distinct names from {string.Join(",", PathNames.All)}, got {string.Join(",", Paths)}.");
     }

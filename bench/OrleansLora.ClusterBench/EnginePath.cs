@@ -4,7 +4,7 @@ using OrleansLora.Engine.Sampling;
 namespace OrleansLora.ClusterBench;
 
 /// <summary>The workload called on an <see cref="InferenceEngine"/> in this process: the baseline the other paths are measured against.</summary>
-internal sealed class EnginePath(InferenceEngine engine, ClusterBenchOptions options) : IGenerationPath
+internal sealed class EnginePath(InferenceEngine engine) : IGenerationPath
 {
     public string Name => PathNames.Engine;
 
@@ -14,7 +14,7 @@ internal sealed class EnginePath(InferenceEngine engine, ClusterBenchOptions opt
         {
             Prompt = item.Prompt,
             AdapterId = item.AdapterId,
-            Sampling = new SamplingParams { Temperature = Workload.Temperature, Seed = Workload.Seed, MaxNewTokens = options.NewTokens },
+            Sampling = new SamplingParams { Temperature = Workload.Temperature, Seed = Workload.Seed, MaxNewTokens = item.MaxTokens },
         };
         var collector = new StreamCollector(Name, item);
         await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))

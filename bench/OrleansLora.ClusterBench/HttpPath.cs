@@ -7,7 +7,7 @@ namespace OrleansLora.ClusterBench;
 /// The workload through the gateway's OpenAI <c>POST /v1/completions</c> with <c>stream: true</c>, read as
 /// server-sent events as any OpenAI client would (one connection per request in flight, HTTP/1.1).
 /// </summary>
-internal sealed class HttpPath(HttpClient http, ClusterBenchOptions options) : IGenerationPath
+internal sealed class HttpPath(HttpClient http) : IGenerationPath
 {
     public string Name => PathNames.Http;
 
@@ -17,7 +17,7 @@ internal sealed class HttpPath(HttpClient http, ClusterBenchOptions options) : I
         {
             ["model"] = item.AdapterId,
             ["prompt"] = item.Prompt,
-            ["max_tokens"] = options.NewTokens,
+            ["max_tokens"] = item.MaxTokens,
             ["temperature"] = Workload.Temperature,
             ["seed"] = Workload.Seed,
             ["stream"] = true,

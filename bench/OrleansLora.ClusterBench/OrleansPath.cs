@@ -4,7 +4,7 @@ using OrleansLora.Generation;
 namespace OrleansLora.ClusterBench;
 
 /// <summary>The workload through <see cref="OrleansLoraClient.StreamAsync"/>: client → silo gateway → adapter grain → GPU grain → engine.</summary>
-internal sealed class OrleansPath(OrleansLoraClient client, ClusterBenchOptions options) : IGenerationPath
+internal sealed class OrleansPath(OrleansLoraClient client) : IGenerationPath
 {
     public string Name => PathNames.Orleans;
 
@@ -13,7 +13,7 @@ internal sealed class OrleansPath(OrleansLoraClient client, ClusterBenchOptions 
         var request = new GenerateRequest
         {
             Prompt = item.Prompt,
-            MaxTokens = options.NewTokens,
+            MaxTokens = item.MaxTokens,
             Temperature = Workload.Temperature,
             Seed = Workload.Seed,
         };

@@ -54,8 +54,8 @@ foreach (string id in fixtures.AdapterIds)
     await engine.PinAdapterAsync(id, cts.Token);
 }
 var workload = new Workload(engine.Tokenizer, options, fixtures.AdapterIds);
-var enginePath = new EnginePath(engine, options);
-var warm = new Dictionary<string, RoundResult> { [PathNames.Engine] = await EngineWarmupAsync(enginePath, workload, options, cts.Token) };
+var enginePath = new EnginePath(engine);
+var warm = new Dictionary<string, RoundResult> { [PathNames.Engine] = await EngineWarmupAsync(enginePath, workload, options, new CpuMeter(null), cts.Token) };
 
 await using var server = ServerProcess.Start(options, fixtures, engineOptions);
 await server.WaitReadyAsync(TimeSpan.FromMinutes(3));
@@ -66,12 +66,13 @@ clientBuilder.Services.AddOrleansLoraClient(o => o.GatewayPorts = [server.Gatewa
 using var clientHost = clientBuilder.Build();
 await clientHost.StartAsync(cts.Token);
 using var http = HttpPath.CreateClient(server.HttpPort);
+var cpu = new CpuMeter(() => server.TotalProcessorTime);
 
 var paths = new Dictionary<string, IGenerationPath>
 {
     [PathNames.Engine] = enginePath,
-    [PathNames.Orleans] = new OrleansPath(clientHost.Services.GetRequiredService<OrleansLoraClient>(), options),
-    [PathNames.Http] = new HttpPath(http, options),
+    [PathNames.Orleans] = new OrleansPath(clientHost.Services.GetRequiredService<OrleansLoraClient>()),
+    [PathNames.Http] = new HttpPath(http),
 };
 var order = PathNames.All.Where(options.Paths.Contains).ToList();
 
@@ -79,7 +80,7 @@ var order = PathNames.All.Where(options.Paths.Contains).ToList();
 var equalToEngine = new Dictionary<string, int>();
 foreach (string name in order.Where(n => n != PathNames.Engine))
 {
-    var round = await RoundResult.RunAsync(paths[name], workload.Items, cts.Token);
+    var round = await RoundResult.RunAsync(paths[name], workload.Items, cpu, cts.Token);
     round.Verify(options.PromptTokens, options.NewTokens);
     warm[name] = round;
     equalToEngine[name] = round.Requests.Count(r => r.Text == warm[PathNames.Engine].Requests[r.Index].Text);
@@ -93,14 +94,15 @@ for (int r = 0; r < options.Rounds; r++)
     {
         GC.Collect(); // this process's garbage from the last round is not charged to the next path
         await Task.Delay(300, cts.Token); // let the previous path's threads go idle
-        var round = await RoundResult.RunAsync(paths[name], workload.Items, cts.Token);
+        var round = await RoundResult.RunAsync(paths[name], workload.Items, cpu, cts.Token);
         round.Verify(options.PromptTokens, options.NewTokens);
         rounds[name].Add(round);
-        Console.WriteLine($"round {r + 1}/{options.Rounds} {name}: {round.TokensPerSecond:F1} tokens/s, {round.WallSeconds:F2} s");
+        Console.WriteLine($"round {r + 1}/{options.Rounds} {name}: {round.TokensPerSecond:F1} tokens/s, {round.WallSeconds:F2} s, cpu {round.BenchCpuSeconds:F1} s bench + {round.ServerCpuSeconds:F1} s server");
     }
 }
 
-ClusterResults.Add(report, options, engineOptions, rounds, equalToEngine);
+var probes = await TtftProbe.RunAsync(paths, order, workload.Items, options.Probes, cts.Token);
+ClusterResults.Add(report, options, engineOptions, rounds, equalToEngine, probes);
 await clientHost.StopAsync(CancellationToken.None);
 if (options.JsonPath is { } json)
 {
@@ -111,11 +113,11 @@ return 0;
 
 // The engine's warm-up also screens the prompts: greedy continuations that hit EOS before the token count get a
 // new prompt (HTTP cannot ask to ignore EOS, so every path sends the same request and must generate the same count).
-static async Task<RoundResult> EngineWarmupAsync(EnginePath path, Workload workload, ClusterBenchOptions options, CancellationToken cancellationToken)
+static async Task<RoundResult> EngineWarmupAsync(EnginePath path, Workload workload, ClusterBenchOptions options, CpuMeter cpu, CancellationToken cancellationToken)
 {
     for (int attempt = 0; ; attempt++)
     {
-        var round = await RoundResult.RunAsync(path, workload.Items, cancellationToken);
+        var round = await RoundResult.RunAsync(path, workload.Items, cpu, cancellationToken);
         var early = round.ShortRequests(options.NewTokens).ToList();
         if (early.Count == 0)
         {

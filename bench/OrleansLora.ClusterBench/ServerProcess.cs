@@ -29,6 +29,15 @@ internal sealed class ServerProcess : IAsyncDisposable
     public int HttpPort { get; }
     public string LogPath { get; }
 
+    public TimeSpan TotalProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static ServerProcess Start(ClusterBenchOptions options, BenchFixtures fixtures, InferenceEngineOptions engine)
     {
         string work = Path.GetFullPath(options.WorkDirectory);
@@ -46,6 +55,9 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => child.Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        // A bench stopped with Ctrl+C or SIGTERM must not leave the server running (and loading the machine).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => child.KillIfRunning();
+        Console.CancelKeyPress += (_, _) => child.KillIfRunning();
         return child;
     }
 
@@ -113,13 +125,24 @@ internal sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    private void KillIfRunning()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone, or disposed
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        KillIfRunning();
         if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
         _process.Dispose();
         lock (_log)
             _log.Dispose();

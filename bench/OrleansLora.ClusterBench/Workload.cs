@@ -2,8 +2,8 @@ using OrleansLora.Engine.Tokenization;
 
 namespace OrleansLora.ClusterBench;
 
-/// <summary>One request of a round: its prompt text and the adapter it runs on.</summary>
-internal sealed record WorkItem(int Index, string AdapterId, string Prompt);
+/// <summary>One request of a round: its prompt text, the adapter it runs on and how many tokens it generates.</summary>
+internal sealed record WorkItem(int Index, string AdapterId, string Prompt, int MaxTokens);
 
 /// <summary>
 /// The requests every path sends: <see cref="ClusterBenchOptions.Concurrency"/> text prompts of exactly
@@ -33,7 +33,7 @@ internal sealed class Workload
         _options = options;
         _items = new WorkItem[options.Concurrency];
         for (int i = 0; i < _items.Length; i++)
-            _items[i] = new WorkItem(i, adapterIds[i % adapterIds.Count], NewPrompt());
+            _items[i] = new WorkItem(i, adapterIds[i % adapterIds.Count], NewPrompt(), options.NewTokens);
     }
 
     public IReadOnlyList<WorkItem> Items => _items;
