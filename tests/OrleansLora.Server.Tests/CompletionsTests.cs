@@ -106,18 +106,22 @@ public sealed class CompletionsTests(GatewayFixture server)
     }
 
     [Fact]
-    public async Task The_vLLM_sampling_extensions_top_k_and_repetition_penalty_take_effect()
+    public async Task Penalties_and_top_k_take_effect()
     {
         using var http = server.CreateClient();
         async Task<string> Text(object body) => Api.Text((await Api.PostOkAsync(http, "v1/completions", body))["choices"]![0]!["text"]);
 
         string greedy = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 0 });
-        // top_k 1 leaves only the most likely token: sampling at temperature 1 is then greedy.
+        // top_k 1 (vLLM's extension) leaves only the most likely token: sampling at temperature 1 is then greedy.
         string topOne = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 1, seed = 3, top_k = 1 });
-        // The greedy text repeats itself; a strong repetition penalty must change it.
-        string penalised = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 0, repetition_penalty = 3.0 });
+        // The greedy text repeats one token; each penalty on repeats must change it.
+        string presence = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 0, presence_penalty = 2.0 });
+        string frequency = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 0, frequency_penalty = 2.0 });
+        string repetition = await Text(new { prompt = "Once upon a time", max_tokens = 12, temperature = 0, repetition_penalty = 3.0 });
 
         Assert.Equal(greedy, topOne);
-        Assert.NotEqual(greedy, penalised);
+        Assert.NotEqual(greedy, presence);
+        Assert.NotEqual(greedy, frequency);
+        Assert.NotEqual(greedy, repetition);
     }
 }
