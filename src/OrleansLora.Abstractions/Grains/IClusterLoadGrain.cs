@@ -18,4 +18,10 @@ public interface IClusterLoadGrain : IGrainWithIntegerKey
 
     [AlwaysInterleave]
     Task<IReadOnlyList<DeviceLoad>> GetLoads();
+
+    /// <summary>
+    /// Records that a saturated device on <paramref name="silo"/> shed <paramref name="adapterId"/>: its next
+    /// placements go to another silo with a free slot for a while, even though <paramref name="silo"/> still caches its weights.
+    /// </summary>
+    Task NoteShed(string adapterId, SiloAddress silo);
 }

@@ -139,7 +139,7 @@ public sealed partial class AdapterGrain(
             _active--;
             Count(tag, outcome, errorType, usage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (_active == 0 && _shedRequested)
-                DeactivateOnIdle();
+                Move();
         }
     }
 
@@ -196,8 +196,19 @@ public sealed partial class AdapterGrain(
     {
         _shedRequested = true;
         if (_active == 0)
-            DeactivateOnIdle();
+            Move();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Migrates rather than deactivates: a deactivated grain is re-created on whatever silo the next
+    /// caller's cached address names (the shedding silo, usually), without asking placement; migration
+    /// asks the placement director, which steers away from the silo that shed it, and forwards callers.
+    /// </summary>
+    private void Move()
+    {
+        _shedRequested = false;
+        this.MigrateOnIdle();
     }
 
     private async Task RegisterCore(AdapterRegistration registration, bool validate)

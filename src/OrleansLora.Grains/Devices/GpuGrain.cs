@@ -148,8 +148,8 @@ public sealed partial class GpuGrain(
     }
 
     /// <summary>
-    /// A device that stays saturated while another device has room asks one of its pinned adapters — the
-    /// one with the least waiting work — to deactivate when idle, so its next activation is placed elsewhere.
+    /// A device that stays saturated while another device has room asks one of its pinned adapters with
+    /// waiting work to deactivate when idle, and the cluster load grain to place it elsewhere next time.
     /// </summary>
     private async Task ShedIfSaturated(DeviceLoad load, IClusterLoadGrain cluster)
     {
@@ -165,10 +165,16 @@ public sealed partial class GpuGrain(
         var others = await cluster.GetLoads();
         if (!others.Any(o => o.Key != load.Key && o.FreeAdapterSlots > 0 && o.WaitingRequests == 0))
             return;
+        // Only moving an adapter that has queued work relieves the device; of those, the one with the
+        // least queued work, since its requests finish here before it deactivates.
         var waiting = _engine.Statistics.WaitingByAdapter;
-        string victim = _pinned.OrderBy(id => waiting.GetValueOrDefault(id)).ThenBy(id => id, StringComparer.Ordinal).First();
+        string? victim = _pinned.Where(id => waiting.GetValueOrDefault(id) > 0)
+            .OrderBy(id => waiting[id]).ThenBy(id => id, StringComparer.Ordinal).FirstOrDefault();
+        if (victim is null)
+            return;
         LogShedding(logger, this.GetPrimaryKeyString(), victim);
         _saturatedSince = null;
+        await cluster.NoteShed(victim, load.Silo);
         await GrainFactory.GetGrain<IAdapterGrain>(victim).Shed();
     }
 

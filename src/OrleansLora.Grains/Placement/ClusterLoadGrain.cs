@@ -12,8 +12,10 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
 {
     private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReservationLifetime = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ShedLifetime = TimeSpan.FromMinutes(2);
     private readonly Dictionary<string, (DeviceLoad Load, DateTimeOffset Received)> _loads = new(StringComparer.Ordinal);
     private readonly Dictionary<SiloAddress, List<(string AdapterId, DateTimeOffset Expires)>> _reservations = [];
+    private readonly Dictionary<string, (SiloAddress Silo, DateTimeOffset Expires)> _shed = new(StringComparer.Ordinal);
 
     public Task Publish(DeviceLoad load)
     {
@@ -30,10 +32,20 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
         return Task.FromResult<IReadOnlyList<DeviceLoad>>(_loads.Values.Where(l => now - l.Received < Fresh).Select(l => l.Load).OrderBy(l => l.Key, StringComparer.Ordinal).ToList());
     }
 
+    public Task NoteShed(string adapterId, SiloAddress silo)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var expired in _shed.Where(e => e.Value.Expires < now).Select(e => e.Key).ToList())
+            _shed.Remove(expired);
+        _shed[adapterId] = (silo, now + ShedLifetime);
+        return Task.CompletedTask;
+    }
+
     public Task<SiloAddress?> ChooseSilo(string adapterId, SiloAddress[] candidates)
     {
         var now = DateTimeOffset.UtcNow;
         bool isBase = adapterId == AdapterIds.BaseModel;
+        var shedFrom = _shed.TryGetValue(adapterId, out var shed) && shed.Expires > now ? shed.Silo : null;
         var silos = _loads.Values
             .Where(l => now - l.Received < Fresh && candidates.Contains(l.Load.Silo))
             .Select(l => l.Load)
@@ -47,6 +59,7 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
                     Free = g.Sum(l => l.FreeAdapterSlots) - reserved,
                     Busy = g.Sum(l => l.WaitingRequests + l.RunningSequences) / (double)Math.Max(1, g.Sum(l => l.MaxBatchSize)),
                     Cached = g.Any(l => l.CachedAdapters.Contains(adapterId)),
+                    ShedHere = g.Key.Equals(shedFrom),
                     Tiebreak = StableHash(adapterId, g.Key),
                 };
             })
@@ -56,6 +69,7 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
         var ranked = isBase
             ? silos.OrderBy(s => s.Busy).ThenBy(s => s.Tiebreak)
             : silos.OrderByDescending(s => s.Free > 0) // a silo with a slot left first
+                .ThenBy(s => s.ShedHere) // not the silo that just shed it: it was saturated
                 .ThenByDescending(s => s.Cached && s.Free > 0) // then one that already holds the weights
                 .ThenByDescending(s => s.Free)
                 .ThenBy(s => s.Busy)

@@ -11,7 +11,7 @@ namespace OrleansLora.Cluster.Tests.Support;
 /// Three in-process silos: two workers (one device each: 16 pinnable adapter slots plus one swap slot)
 /// and one gateway-only silo (no devices), all on a tiny random model with 30 adapters in the store.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     public const int AdapterCount = 30;
     public const int PinnableSlots = 16;
@@ -23,7 +23,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = new TestClusterBuilder(3);
+        var builder = new TestClusterBuilder(SiloCount);
         builder.Options.AssumeHomogenousSilosForTesting = false;
         builder.Properties["OrleansLora:Engine:ModelPath"] = Files.ModelPath;
         builder.Properties["OrleansLora:Engine:MaxLoras"] = (PinnableSlots + 1).ToString();
@@ -35,10 +35,19 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.Properties["OrleansLora:Worker:Devices"] = "1";
         builder.Properties["OrleansLora:Worker:SwapSlots"] = "1";
         builder.Properties["OrleansLora:AdapterStore:Root"] = Files.AdapterRoot;
+        Configure(builder);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         await WaitForDevices(2);
+    }
+
+    /// <summary>Silos in the cluster: the third (when there is one) is the gateway-only silo.</summary>
+    protected virtual short SiloCount => 3;
+
+    /// <summary>Lets a derived fixture change configuration properties before the cluster is built.</summary>
+    protected virtual void Configure(TestClusterBuilder builder)
+    {
     }
 
     /// <summary>Waits until <paramref name="count"/> devices have published their load (placement needs it).</summary>
