@@ -154,7 +154,7 @@ public static class OpenAiApi
         await sse.WriteDoneAsync(ct);
     }
 
-    internal static GenerateRequest Sampling(GenerateRequest request, IOpenAiSampling body, int? maxTokens, GatewayOptions options)
+    internal static GenerateRequest Sampling(GenerateRequest request, OpenAiSamplingRequest body, int? maxTokens, GatewayOptions options)
     {
         if (body.Stop is { Count: > 4 })
             throw new InvalidRequestException($"stop holds at most 4 sequences, got {body.Stop.Count}.", "stop");
@@ -190,7 +190,7 @@ public static class OpenAiApi
     }
 
     /// <summary>Refuses what neither endpoint supports: several choices and logit biases.</summary>
-    private static void RefuseUnsupported(IOpenAiSampling body)
+    private static void RefuseUnsupported(OpenAiSamplingRequest body)
     {
         if (body.N is not null and not 1)
             throw new InvalidRequestException($"n must be 1 (several choices per request are not supported), got {body.N}.", "n");
