@@ -82,7 +82,8 @@ public sealed partial class AdapterGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         long started = Stopwatch.GetTimestamp();
-        string tag = metrics.AdapterTag(_id);
+        // An unregistered id fails below (not found); it must not take one of the bounded adapter tags.
+        string tag = _isBase || state.State.Registered ? metrics.AdapterTag(_id) : AdapterTagLimiter.UnknownTag;
         string outcome = "cancelled";
         string? errorType = null;
         GenerateUsage? usage = null;

@@ -11,6 +11,9 @@ public sealed class AdapterTagLimiter(int max)
     public const string OtherTag = "_other";
     public const string BaseTag = "_base";
 
+    /// <summary>Requests naming an adapter that is not registered: tagged alike, so bad names cannot use up the tags.</summary>
+    public const string UnknownTag = "_unknown";
+
     private readonly ConcurrentDictionary<string, byte> _tagged = new(StringComparer.Ordinal);
     private int _count;
 

@@ -59,6 +59,32 @@ public sealed class MetricsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task RequestsForUnknownAdaptersShareOneTagAndTakeNoneOfTheBoundedOnes()
+    {
+        var tags = new ConcurrentBag<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "olora.adapter.requests")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, t, _) =>
+        {
+            foreach (var tag in t)
+                if (tag.Key == "adapter")
+                    tags.Add((string)tag.Value!);
+        });
+        listener.Start();
+
+        var client = new OrleansLoraClient(fixture.Client);
+        string[] names = ["no-such-adapter-1", "no-such-adapter-2"];
+        foreach (var name in names)
+            await Assert.ThrowsAsync<OrleansLora.Errors.AdapterNotFoundException>(() => client.GenerateAsync(name, new GenerateRequest { Prompt = "x", MaxTokens = 1 }));
+
+        Assert.Equal([AdapterTagLimiter.UnknownTag, AdapterTagLimiter.UnknownTag], tags.ToArray());
+    }
+
+    [Fact]
     public void AdapterTagsAreBounded()
     {
         var limiter = new AdapterTagLimiter(2);
