@@ -32,6 +32,16 @@ std::vector<Case> cases() {
         }
         c.push_back(d);
     }
+    {
+        // Decode-shaped (every segment <= 4 rows, many segments): the fused path takes one task per
+        // segment (shrink then expand); rows of 1-4, ranks 1-16, base rows, odd dims, a row offset.
+        Case d{"decode_segments", 300, 701, 16, {}, {}, {16, 1, 7, 16, 3}, 2, 3};
+        for (int i = 0; i < 24; ++i) {
+            d.seg_rows.push_back(1 + i % 4);
+            d.seg_slots.push_back(i % 6 == 5 ? -1 : i % 5);
+        }
+        c.push_back(d);
+    }
     c.push_back({"single_row_rank1", 1, 3, 1, {1}, {0}, {1}, 0, 0});
     c.push_back({"big_segment", 256, 520, 8, {40, 21}, {1, 0}, {8, 5}, 0, 3});
     c.push_back({"all_none", 64, 64, 4, {3, 2}, {-1, -1}, {4}, 1, 0});
