@@ -166,6 +166,16 @@ OLORA_API int32_t olora_bgmv(int32_t dtype,
                              const int32_t* slot_ranks, const float* slot_scales,
                              float* scratch, int64_t scratch_elems);
 
+/* Strided copy with conversion, on the calling thread only (no pool): dst[i, j] =
+ * scale * src[i * src_row_stride + j * src_col_stride] for i < rows, j < cols, dst row-major with
+ * stride dst_row_stride (>= cols); strides in elements, src_col_stride may be anything (a
+ * transpose: src_row_stride 1, src_col_stride = the source's row length). src_dtype, dst_dtype:
+ * OLORA_DTYPE_F32 or OLORA_DTYPE_BF16; the product is rounded to bf16 (to nearest even) once.
+ * Stacks adapter factors into slot layout (lora_A rows, lora_B transposed, scaling folded in). */
+OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t src_row_stride,
+                                   int64_t src_col_stride, int32_t dst_dtype, void* dst,
+                                   int64_t dst_row_stride, int32_t rows, int32_t cols, float scale);
+
 /* ----------------------------------------------------------------------------------
  * Dense and quantized linear layers: y[M, N] (=|+=) x[M, K] · Wᵀ, W is [N, K] (nn.Linear
  * layout). x and y are float32 (strides >= K and >= N). m may be 0 (nothing to do). With
