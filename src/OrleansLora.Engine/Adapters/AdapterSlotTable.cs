@@ -85,8 +85,9 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
     }
 
     /// <summary>
-    /// Copies a prepared adapter into <paramref name="slot"/>: two strided copies per projection
-    /// (all layers at once), cheap enough for the engine thread between steps.
+    /// Copies a prepared adapter into <paramref name="slot"/>: two native strided copies per layer
+    /// and projection on the engine thread, between steps (libtorch's copy_ would wake its thread
+    /// pool for each).
     /// </summary>
     public void Load(int slot, PreparedAdapter adapter)
     {
@@ -99,14 +100,22 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
         Clear(slot);
         foreach (var (module, (preparedA, preparedBt)) in adapter.Modules)
         {
-            var (a, b) = _tables[module];
+            int m = LoraTargetModules.IndexOf(module);
             int rank = (int)preparedA.shape[1];
-            using var aSlot = a.select(1, slot);           // [layers, maxRank, in]
-            using var bSlot = b.select(1, slot);           // [layers, maxRank, out]
-            using var aRows = aSlot.narrow(1, 0, rank);    // [layers, r, in]
-            using var bRows = bSlot.narrow(1, 0, rank);    // [layers, r, out]
-            aRows.copy_(preparedA);
-            bRows.copy_(preparedBt);
+            for (int l = 0; l < Layers; l++)
+            {
+                if (adapter.Ranks[l, m] == 0)
+                    continue; // never read
+                var (aLayer, bLayer) = _layerViews[l, m];
+                using var aSlot = aLayer[slot];                       // [maxRank, in]
+                using var bSlot = bLayer[slot];                       // [maxRank, out]
+                using var aRows = aSlot.narrow(0, 0, rank);           // [r, in]
+                using var bRows = bSlot.narrow(0, 0, rank);           // [r, out]
+                using var aFrom = preparedA[l];
+                using var bFrom = preparedBt[l];
+                StridedCopy.Copy(aFrom, aRows);
+                StridedCopy.Copy(bFrom, bRows);
+            }
         }
         for (int l = 0; l < Layers; l++)
             for (int m = 0; m < LoraTargetModules.All.Count; m++)

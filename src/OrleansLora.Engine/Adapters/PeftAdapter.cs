@@ -86,7 +86,11 @@ public sealed class PeftAdapter : IDisposable
             return new PeftAdapter(info.Name, info.Directory, info.Config, info.TargetModules, info.NumLayers, ReadWeights(file, info.Config, found));
     }
 
-    private static (PeftAdapterInfo Info, SafetensorsFile File, Dictionary<(int, string, bool), SafetensorsTensorInfo> Found) Open(string directory, ModelConfig baseModel, AdapterLoadOptions? options)
+    /// <summary>
+    /// Validates as <see cref="Inspect"/> does and keeps the weight file open with every factor's
+    /// header entry by (layer, module, isB), for loaders that read the weights into their own layout.
+    /// </summary>
+    internal static (PeftAdapterInfo Info, SafetensorsFile File, Dictionary<(int Layer, string Module, bool IsB), SafetensorsTensorInfo> Found) Open(string directory, ModelConfig baseModel, AdapterLoadOptions? options)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(baseModel);

@@ -1,3 +1,6 @@
+using OrleansLora.Engine.Checkpoints;
+using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Native;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Adapters;
@@ -36,26 +39,65 @@ public sealed class PreparedAdapter
     public static PreparedAdapter From(PeftAdapter adapter, ScalarType dtype)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        int layers = adapter.NumLayers, r = adapter.Rank;
+        // The loaded B already has the scaling folded in.
+        return Stack(adapter.Info, adapter.NumLayers, adapter.Weights.Select(w => (w.Layer, w.Module, w.A, w.B)), 1.0, dtype);
+    }
+
+    /// <summary>
+    /// Reads a PEFT adapter straight into the slot layout: validated as <see cref="PeftAdapter.Load"/>
+    /// does (the files may have changed since registration), its weights read with one file read,
+    /// then per projection and layer one native strided copy for A and one for Bᵀ (scaling folded
+    /// in, dtype converted), on the calling thread: the cold-load path, no per-tensor allocations.
+    /// </summary>
+    public static PreparedAdapter Load(string directory, ModelConfig baseModel, ScalarType dtype, AdapterLoadOptions? options = null)
+    {
+        var (info, file, found) = PeftAdapter.Open(directory, baseModel, options);
+        using (file)
+        using (NewDisposeScope())
+        {
+            var flat = file.ReadFlat(found.Values, out long dataOffset);
+            if (flat is not null && flat.dtype == ScalarType.Float16)
+                flat = flat.to(ScalarType.Float32); // the native copy reads float32 and bfloat16
+            Tensor Factor(SafetensorsTensorInfo t)
+            {
+                if (flat is not null)
+                    return SafetensorsFile.ViewOf(flat, dataOffset, t);
+                var read = file.Read(t);
+                return read.dtype == ScalarType.Float16 ? read.to(ScalarType.Float32) : read;
+            }
+            var factors = found.Keys.Where(k => !k.IsB).Select(k => (k.Layer, k.Module, Factor(found[k]), Factor(found[(k.Layer, k.Module, true)])));
+            return Stack(info, baseModel.NumHiddenLayers, factors, info.Config.Scaling, dtype);
+        }
+    }
+
+    /// <summary>
+    /// Stacks factors A <c>[r, in]</c> and B <c>[out, r]</c> (float32 or bfloat16) into per-projection
+    /// A <c>[layers, r, in]</c> and Bᵀ <c>[layers, r, out]</c> of <paramref name="dtype"/>, B scaled by
+    /// <paramref name="scale"/> in float32 before any rounding to <paramref name="dtype"/>. Layers an
+    /// adapter skips keep rank 0: their rows are never read, so they are left unwritten.
+    /// </summary>
+    private static PreparedAdapter Stack(PeftAdapterInfo info, int layers, IEnumerable<(int Layer, string Module, Tensor A, Tensor B)> factors, double scale, ScalarType dtype)
+    {
+        int r = info.Rank;
         var ranks = new int[layers, LoraTargetModules.All.Count];
         var modules = new Dictionary<string, (Tensor, Tensor)>(StringComparer.Ordinal);
         long bytes = 0;
         try
         {
-            foreach (var group in adapter.Weights.GroupBy(w => w.Module))
+            foreach (var group in factors.GroupBy(f => f.Module))
             {
-                var first = group.First();
-                var a = zeros([layers, r, first.InFeatures], dtype).DetachFromDisposeScope();   // [layers, r, in]
-                var bt = zeros([layers, r, first.OutFeatures], dtype).DetachFromDisposeScope(); // [layers, r, out]
+                var (_, _, firstA, firstB) = group.First();
+                var a = empty([layers, r, firstA.shape[1]], dtype).DetachFromDisposeScope();   // [layers, r, in]
+                var bt = empty([layers, r, firstB.shape[0]], dtype).DetachFromDisposeScope();  // [layers, r, out]
                 modules[group.Key] = (a, bt);
-                foreach (var w in group)
+                foreach (var (layer, _, fa, fb) in group)
                 {
-                    using var aRow = a[w.Layer];
-                    using var btRow = bt[w.Layer];
-                    using var wBt = w.B.t();
-                    aRow.copy_(w.A);
-                    btRow.copy_(wBt);
-                    ranks[w.Layer, LoraTargetModules.IndexOf(w.Module)] = w.Rank;
+                    using var aRow = a[layer];
+                    using var btRow = bt[layer];
+                    using var fbT = fb.t();
+                    StridedCopy.Copy(fa, aRow);
+                    StridedCopy.Copy(fbT, btRow, (float)scale);
+                    ranks[layer, LoraTargetModules.IndexOf(group.Key)] = r;
                 }
                 bytes += (a.NumberOfElements + bt.NumberOfElements) * a.ElementSize;
             }
@@ -69,7 +111,7 @@ public sealed class PreparedAdapter
             }
             throw;
         }
-        return new PreparedAdapter(adapter.Info, modules, ranks, bytes);
+        return new PreparedAdapter(info, modules, ranks, bytes);
     }
 
     /// <summary>Takes another reference; false when the tensors are already freed.</summary>

@@ -187,8 +187,7 @@ public sealed partial class InferenceEngine
             {
                 var started = Stopwatch.GetTimestamp();
                 // The weights are validated again: the files may have changed since registration.
-                using var peft = PeftAdapter.Load(registration.Info.Directory, config, loadOptions);
-                var prepared = PreparedAdapter.From(peft, dtype);
+                var prepared = PreparedAdapter.Load(registration.Info.Directory, config, dtype, loadOptions);
                 _loaded.Enqueue(new AdapterLoadResult(registration, prepared, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
             }
             catch (Exception ex)

@@ -57,6 +57,10 @@ internal static unsafe partial class NativeMethods
         int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
         int inFeatures, int outFeatures, int* slotRanks, float* slotScales, float* scratch, long scratchElems);
 
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_convert_2d")]
+    public static partial int Convert2d(int srcDtype, void* src, long srcRowStride, long srcColStride,
+        int dstDtype, void* dst, long dstRowStride, int rows, int cols, float scale);
+
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_shrink")]
     public static partial int SgmvShrink(int dtype, void* x, long xRowStride, float* v, long vRowStride,
         int* segStarts, int* segSlots, int numSegments, void* aTable, int numSlots, int maxRank, int inFeatures, int* slotRanks);

@@ -162,5 +162,59 @@ public sealed class PeftAdapterLoadTests(TinyModelFixture model) : IClassFixture
         Assert.Contains("lm_head", ex.Message);
     }
 
+    /// <summary>
+    /// The engine's cold-load path (one file read, native strided copies) puts every factor where
+    /// the slot layout wants it: A rows as in the file, Bᵀ = (B · scale)ᵀ computed here in float32
+    /// and, for bfloat16, rounded to nearest even; projections the adapter skips have rank 0. The
+    /// two-step path (PeftAdapter.Load, then From) gives the same bits.
+    /// </summary>
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void PreparedLoadPutsTheFileFactorsInSlotLayout(string dtypeName)
+    {
+        var dtype = dtypeName == "float32" ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.BFloat16;
+        const int rank = 5;
+        string dir = Write("prepared", rank, alpha: 7.0, ["q_proj", "v_proj", "down_proj"], seed: 21, rsLora: true);
+        float scale = (float)(7.0 / Math.Sqrt(rank));
+        var prepared = PreparedAdapter.Load(dir, _base, dtype);
+        PreparedAdapter? twoStep = null;
+        try
+        {
+            using (var peft = PeftAdapter.Load(dir, _base))
+                twoStep = PreparedAdapter.From(peft, dtype);
+            Func<float, float> stored = dtype == TorchSharp.torch.ScalarType.Float32 ? v => v : ReferenceCheckpoints.RoundToBFloat16;
+            var modules = prepared.Modules.ToDictionary(kv => kv.Key, kv => kv.Value);
+            Assert.Equal(["q_proj", "v_proj", "down_proj"], modules.Keys.OrderBy(LoraTargetModules.IndexOf));
+            foreach (var (module, (a, bt)) in modules)
+            {
+                var (inFeatures, outFeatures) = LoraTargetModules.Dimensions(_base, module);
+                float[] gotA = a.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray();   // [layers, r, in]
+                float[] gotBt = bt.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray(); // [layers, r, out]
+                for (int layer = 0; layer < _base.NumHiddenLayers; layer++)
+                {
+                    Assert.Equal(rank, prepared.Ranks[layer, LoraTargetModules.IndexOf(module)]);
+                    float[] rawA = AdapterTestFiles.RawFloats(dir, LoraTargetModules.PeftKey(layer, module, isB: false));
+                    float[] rawB = AdapterTestFiles.RawFloats(dir, LoraTargetModules.PeftKey(layer, module, isB: true)); // [out, r]
+                    Assert.Equal(rawA.Select(stored), gotA.AsSpan(layer * rank * inFeatures, rank * inFeatures).ToArray());
+                    var expectedBt = new float[rank * outFeatures];
+                    for (int k = 0; k < rank; k++)
+                        for (int o = 0; o < outFeatures; o++)
+                            expectedBt[k * outFeatures + o] = stored(rawB[o * rank + k] * scale);
+                    Assert.Equal(expectedBt, gotBt.AsSpan(layer * rank * outFeatures, rank * outFeatures).ToArray());
+                }
+                var (twoA, twoBt) = twoStep.Modules.Single(kv => kv.Key == module).Value;
+                Assert.Equal(gotA, twoA.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
+                Assert.Equal(gotBt, twoBt.to(TorchSharp.torch.ScalarType.Float32).data<float>().ToArray());
+            }
+            Assert.Equal(0, prepared.Ranks[0, LoraTargetModules.IndexOf("k_proj")]);
+        }
+        finally
+        {
+            prepared.Release();
+            twoStep?.Release();
+        }
+    }
+
     public void Dispose() => _dir.Dispose();
 }
