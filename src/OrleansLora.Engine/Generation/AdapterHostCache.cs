@@ -20,6 +20,8 @@ internal sealed class AdapterHostCache(int capacity) : IDisposable
 
     public bool Contains(string id) => _entries.ContainsKey(id);
 
+    public IEnumerable<string> Ids => _entries.Keys;
+
     /// <summary>A needed adapter was not here and is read from disk.</summary>
     public void RecordMiss() => Interlocked.Increment(ref _misses);
 

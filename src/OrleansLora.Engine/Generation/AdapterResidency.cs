@@ -38,6 +38,9 @@ internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity)
 
     public IEnumerable<string> RegisteredIds => _registered.Keys;
 
+    /// <summary>Engine thread: the ids in a device slot or in the host cache.</summary>
+    public IEnumerable<string> WarmIds => _slotAdapter.OfType<string>().Concat(HostCache.Ids);
+
     /// <summary>Adds a validated adapter; a second registration of the same id is refused.</summary>
     public void Register(AdapterRegistration registration)
     {

@@ -116,7 +116,7 @@ public sealed partial class InferenceEngine
             _adapters!.Unregister(adapterId);
             if (_ready.Remove(adapterId, out var ready))
                 ready.Adapter.Release();
-            _loading.Remove(adapterId); // its result is dropped as stale when it arrives
+            _loading.TryRemove(adapterId, out _); // its result is dropped as stale when it arrives
             _queues.RemoveWhere(s => s.Request.AdapterId == adapterId, s =>
             {
                 Interlocked.Decrement(ref _queued);
@@ -175,11 +175,34 @@ public sealed partial class InferenceEngine
             return;
         if (_loading.Count + _ready.Count >= prefetchLimit || !residency.TryGet(id, out var registration))
             return;
-        residency.HostCache.RecordMiss();
-        _loading[id] = registration;
+        StartRead(registration);
+    }
+
+    /// <summary>
+    /// Caller's thread, for a request just queued: when its adapter is neither in a slot, nor in
+    /// host memory, nor already being read (as the engine thread last published), the disk read
+    /// starts now. Otherwise it would start only when the step in flight ends, and the request
+    /// would join the batch a step later than the read needs. The published set may be a step old;
+    /// a read it starts needlessly is dropped or cached, never wrong.
+    /// </summary>
+    private void ReadOnArrival(string id)
+    {
+        if (_adapters is not { } residency || _shutdown.IsCancellationRequested || _warmAdapters.Contains(id) || _loading.ContainsKey(id))
+            return;
+        if (_loading.Count + Volatile.Read(ref _readyCount) >= _options.MaxLoras || !residency.TryGet(id, out var registration))
+            return;
+        StartRead(registration);
+    }
+
+    /// <summary>Any thread: reads and prepares <paramref name="registration"/> in the background (at most <see cref="MaxConcurrentLoads"/> at once) unless a read of it is in flight.</summary>
+    private void StartRead(AdapterRegistration registration)
+    {
+        if (!_loading.TryAdd(registration.Id, registration))
+            return;
+        _adapters!.HostCache.RecordMiss();
         var config = _model.Config;
-        var dtype = residency.Table.Dtype;
-        var loadOptions = new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = id };
+        var dtype = _adapters.Table.Dtype;
+        var loadOptions = new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = registration.Id };
         var task = Task.Run(async () =>
         {
             await _loadGate.WaitAsync().ConfigureAwait(false);
@@ -211,8 +234,7 @@ public sealed partial class InferenceEngine
         {
             var registration = result.Registration;
             var residency = _adapters!;
-            if (_loading.TryGetValue(registration.Id, out var loading) && ReferenceEquals(loading, registration))
-                _loading.Remove(registration.Id);
+            _loading.TryRemove(KeyValuePair.Create(registration.Id, registration));
             if (!residency.IsCurrent(registration))
             {
                 result.Adapter?.Release(); // unregistered while it loaded

@@ -44,8 +44,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     // Adapter tiers: created by the first RegisterAdapter, so an engine that serves no adapters pays nothing.
     private volatile AdapterResidency? _adapters;
     private readonly Lock _adapterGate = new();
-    private readonly Dictionary<string, AdapterRegistration> _loading = new(StringComparer.Ordinal); // engine thread: disk reads in flight
+    // Disk reads in flight: started by the engine thread, or by GenerateAsync's caller for a request on a cold adapter.
+    private readonly ConcurrentDictionary<string, AdapterRegistration> _loading = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ReadyAdapter> _ready = new(StringComparer.Ordinal);          // engine thread: prepared, waiting for a slot
+    private volatile IReadOnlySet<string> _warmAdapters = new HashSet<string>();                     // published by the engine thread: in a slot, the host cache or ready
+    private int _readyCount;                                                                          // published: _ready.Count
     private readonly List<PendingPin> _pendingPins = [];                                              // engine thread
     private readonly ConcurrentQueue<AdapterLoadResult> _loaded = new();
     private readonly ConcurrentDictionary<Task, byte> _loadTasks = new();
@@ -174,6 +177,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             Volatile.Write(ref _adapterSlotsPinned, residency.SlotsPinned);
             Volatile.Write(ref _hostCached, residency.HostCache.Count);
             Volatile.Write(ref _waitingByAdapter, _queues.CountsByAdapter());
+            _warmAdapters = residency.WarmIds.Concat(_ready.Keys).ToHashSet(StringComparer.Ordinal);
+            Volatile.Write(ref _readyCount, _ready.Count);
         }
     }
 
@@ -211,6 +216,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             throw new EngineOverloadedException($"the engine already has {_options.MaxQueuedRequests} requests waiting; retry later.");
         }
         _incoming.Enqueue(state);
+        if (request.AdapterId is { } cold)
+            ReadOnArrival(cold);
         if (_shutdown.IsCancellationRequested)
         {
             // Dispose may have drained the queues before this request arrived: end it here so the
