@@ -1,6 +1,10 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Generation;
+using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Sampling;
+using static TorchSharp.torch;
 
 namespace OrleansLora.Bench;
 
@@ -12,9 +16,11 @@ namespace OrleansLora.Bench;
 /// </summary>
 internal static class AdapterLoadScenario
 {
-    public static void Run(BenchReport report, BenchOptions options, string modelDir, string[] files)
+    public static void Run(BenchReport report, BenchOptions options, string modelDir)
     {
-        int n = Math.Min(files.Length, 32);
+        var config = ModelConfig.Load(modelDir);
+        int n = Math.Max(1, Math.Min(options.ZipfFiles, 32));
+        string[] files = Enumerable.Range(0, n).Select(i => MultiAdapterScenario.AdapterDirectory(options, config, i)).ToArray();
         using var engine = InferenceEngine.Create(new InferenceEngineOptions
         {
             ModelPath = modelDir,
@@ -25,6 +31,7 @@ internal static class AdapterLoadScenario
             MaxLoras = 1,
             MaxCpuLoras = n,
             MaxLoraRank = MultiAdapterScenario.Rank,
+            AdapterDtype = options.AdapterDtype,
         });
         for (int i = 0; i < n; i++)
             engine.RegisterAdapter($"adapter-{i}", files[i]);
@@ -43,9 +50,54 @@ internal static class AdapterLoadScenario
         {
             ["model"] = options.Preset,
             ["dtype"] = options.Dtype,
+            ["adapter_dtype"] = options.AdapterDtype,
             ["rank"] = MultiAdapterScenario.Rank,
             ["adapters"] = n,
-        }.Concat(LoadTimes(stats)));
+        }.Concat(LoadTimes(stats)).Concat(LoadPaths(config, files, EngineDtypes.FromTorchDtypeName(options.AdapterDtype, "--adapter-dtype"))));
+    }
+
+    /// <summary>
+    /// The disk → host part of a cold load outside the engine, in interleaved rounds over the same
+    /// files: validation alone (<see cref="PeftAdapter.Inspect"/>), the engine's path
+    /// (<see cref="PreparedAdapter.Load"/>) and the earlier one (<see cref="PeftAdapter.Load"/> then
+    /// <see cref="PreparedAdapter.From"/>).
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, JsonNode?>> LoadPaths(ModelConfig config, string[] files, ScalarType dtype)
+    {
+        var inspect = new List<double>();
+        var direct = new List<double>();
+        var twoStep = new List<double>();
+        var load = new AdapterLoadOptions { MaxRank = MultiAdapterScenario.Rank };
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (string dir in files)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                _ = PeftAdapter.Inspect(dir, config, load);
+                inspect.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                t0 = Stopwatch.GetTimestamp();
+                PreparedAdapter.Load(dir, config, dtype, load).Release();
+                direct.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                t0 = Stopwatch.GetTimestamp();
+                using (var peft = PeftAdapter.Load(dir, config, load))
+                    PreparedAdapter.From(peft, dtype).Release();
+                twoStep.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+        }
+        return
+        [
+            new("inspect_ms_p50", Math.Round(Percentile(inspect, 0.5), 2)),
+            new("prepared_load_ms_p50", Math.Round(Percentile(direct, 0.5), 2)),
+            new("prepared_load_ms_p99", Math.Round(Percentile(direct, 0.99), 2)),
+            new("peft_load_then_prepare_ms_p50", Math.Round(Percentile(twoStep, 0.5), 2)),
+            new("peft_load_then_prepare_ms_p99", Math.Round(Percentile(twoStep, 0.99), 2)),
+        ];
+    }
+
+    private static double Percentile(List<double> samples, double p)
+    {
+        var sorted = samples.Order().ToArray();
+        return sorted[(int)Math.Min(sorted.Length - 1, Math.Ceiling(sorted.Length * p) - 1)];
     }
 
     /// <summary>The engine's cold (disk → slot) and warm (host → slot) load counts and times.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.Quantization;
 
 namespace OrleansLora.Bench;
@@ -23,10 +24,19 @@ internal sealed record BenchOptions
     public int ZipfHostCache { get; init; } = 256;
     /// <summary>Distinct adapter files the Zipf ids are spread over (disk space: ~9 MB each on the small preset).</summary>
     public int ZipfFiles { get; init; } = 64;
-    public int ZipfRequestsPerClient { get; init; } = 4;
-    /// <summary>Untimed requests per client before the timed ones.</summary>
-    public int ZipfWarmupRequests { get; init; } = 2;
+    /// <summary>Timed requests per client: enough that the steady state, not the first touch of each popular adapter, is measured.</summary>
+    public int ZipfRequestsPerClient { get; init; } = 8;
+    /// <summary>Untimed requests per client before the timed ones (they fill the slots and the host cache).</summary>
+    public int ZipfWarmupRequests { get; init; } = 4;
     public int ZipfPromptTokens { get; init; } = 32;
+    /// <summary>Adapter table dtype of the multi-adapter, Zipf and load scenarios (the engine's AdapterDtype).</summary>
+    public string AdapterDtype { get; init; } = new InferenceEngineOptions().AdapterDtype;
+    /// <summary>Scenario groups to run: decode (prefill/decode of the base), adapters (1-4), zipf (5 and its fixed companion), load, engine.</summary>
+    public IReadOnlySet<string> Scenarios { get; init; } = new HashSet<string>(AllScenarios, StringComparer.Ordinal);
+
+    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine"];
+
+    public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
     public static BenchOptions Parse(string[] args)
     {
@@ -54,9 +64,19 @@ internal sealed record BenchOptions
                 "--zipf-requests" => o with { ZipfRequestsPerClient = NextInt() },
                 "--zipf-warmup" => o with { ZipfWarmupRequests = NextInt() },
                 "--zipf-prompt-tokens" => o with { ZipfPromptTokens = NextInt() },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N"),
+                "--adapter-dtype" => o with { AdapterDtype = Next() },
+                "--scenarios" => o with { Scenarios = ParseScenarios(Next()) },
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine"),
             };
         }
         return o;
+    }
+
+    private static HashSet<string> ParseScenarios(string list)
+    {
+        var set = new HashSet<string>(list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), StringComparer.Ordinal);
+        if (set.FirstOrDefault(s => !AllScenarios.Contains(s)) is { } unknown)
+            throw new ArgumentException($"unknown scenario \"{unknown}\"; scenarios: {string.Join(", ", AllScenarios)}.");
+        return set;
     }
 }

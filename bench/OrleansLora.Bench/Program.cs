@@ -35,7 +35,7 @@ Console.WriteLine($"machine: {report.Machine.ToJsonString()}");
 
 int maxLen = options.PromptTokens + options.NewTokens + 1;
 var decodeTokensPerSecond = new Dictionary<string, double>();
-foreach (var quantization in options.Quantizations)
+foreach (var quantization in options.Runs("decode") ? options.Quantizations : [])
 using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, Quantization = quantization, MaxSequenceLength = maxLen }))
 {
     string name = Name(quantization);
@@ -94,18 +94,20 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
 
 // Multi-adapter decode (issue 4's scenarios 1-4): base vs one adapter vs one adapter per
 // sequence through SGMV vs the naive per-adapter loop, on each base storage benchmarked.
-if (options.Adapters > 0)
+if (options.Adapters > 0 && options.Runs("adapters"))
 {
     foreach (var quantization in options.Quantizations)
         MultiAdapterScenario.Run(report, options, modelDir, maxLen, options.Batches.Max(), options.Adapters, quantization);
 }
 
 // Scenario 5 through the engine: 1000 adapters over 64 slots with Zipf popularity, beside 32 fixed adapters.
-if (options.ZipfAdapters > 0)
+if (options.ZipfAdapters > 0 && options.Runs("zipf"))
     ZipfScenario.Run(report, options, modelDir, maxLen);
+if (options.Runs("load"))
+    AdapterLoadScenario.Run(report, options, modelDir);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
-foreach (var quantization in options.Quantizations)
+foreach (var quantization in options.Runs("engine") ? options.Quantizations : [])
 foreach (int b in options.Batches)
 {
     using var engine = InferenceEngine.Create(new InferenceEngineOptions
