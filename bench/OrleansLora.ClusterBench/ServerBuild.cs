@@ -33,6 +33,21 @@ internal static class ServerBuild
             from.CopyTo(to.FullName, overwrite: true);
             File.SetLastWriteTimeUtc(to.FullName, from.LastWriteTimeUtc);
         }
+        RequireSameEngine(target);
         return target;
+    }
+
+    /// <summary>
+    /// The server's output is shared with other builds of the working tree: the comparison is only fair if the
+    /// server runs exactly the engine (managed and native) this bench runs in-process.
+    /// </summary>
+    private static void RequireSameEngine(string server)
+    {
+        foreach (string name in new[] { "OrleansLora.Engine.dll", "libolora_kernels.so" })
+        {
+            string own = Path.Combine(AppContext.BaseDirectory, name), theirs = Path.Combine(server, name);
+            if (File.Exists(own) != File.Exists(theirs) || (File.Exists(own) && !File.ReadAllBytes(own).AsSpan().SequenceEqual(File.ReadAllBytes(theirs))))
+                throw new InvalidOperationException($"the server build has a different {name} than this bench (built since, from another state of the tree); rebuild bench/OrleansLora.ClusterBench and run again.");
+        }
     }
 }
