@@ -15,23 +15,25 @@ public static class ObservabilityExtensions
     /// <summary>
     /// OpenTelemetry for the silo: metrics from the <c>OrleansLora</c> meter, Orleans' meter and ASP.NET
     /// Core's HTTP meters, exposed at <c>/metrics</c> for Prometheus; traces from HTTP requests through the
-    /// gateway's generation spans to Orleans' grain-call spans, exported over OTLP when an endpoint is set.
+    /// gateway's generation spans to Orleans' grain-call spans, collected and exported over OTLP only when an endpoint is set.
     /// </summary>
     public static IHostApplicationBuilder AddOrleansLoraObservability(this IHostApplicationBuilder builder, GatewayOptions gateway)
     {
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("olora-server", serviceVersion: HealthApi.Version))
             .WithMetrics(metrics => metrics
                 .AddMeter(OrleansLoraMetrics.MeterName, OrleansMeterName)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(GatewayTelemetry.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => http.Request.Path != "/metrics");
-                if (gateway.OtlpEndpoint is { } endpoint)
-                    tracing.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
-            });
+                .AddPrometheusExporter());
+        // Tracing only where spans go somewhere: a listening tracer makes Orleans create and propagate an
+        // activity for every grain call, one per streamed token batch, which cost CPU on the hot path.
+        if (gateway.OtlpEndpoint is { } endpoint)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(GatewayTelemetry.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => http.Request.Path != "/metrics")
+                .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
+        }
         return builder;
     }
 }
