@@ -18,6 +18,12 @@ void convert(const TS* src, int64_t row_stride, int64_t col_stride, TD* dst, int
     for (int i = 0; i < rows; ++i) {
         const TS* s = src + i * row_stride;
         TD* d = dst + i * dst_row_stride;
+        if constexpr (sizeof(TS) == sizeof(TD)) {
+            if (col_stride == 1 && scale == 1.f) {  // the slot copy: same dtype, nothing to convert
+                std::memcpy(d, s, static_cast<size_t>(cols) * sizeof(TD));
+                continue;
+            }
+        }
         if (col_stride == 1) {  // unit stride: a loop the compiler vectorizes
             for (int j = 0; j < cols; ++j) store(d, j, load(s, j) * scale);
         } else {
