@@ -85,9 +85,9 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
     }
 
     /// <summary>
-    /// Copies a prepared adapter into <paramref name="slot"/>: two native strided copies per layer
+    /// Copies a prepared adapter into <paramref name="slot"/>: one native row copy per layer, factor
     /// and projection on the engine thread, between steps (libtorch's copy_ would wake its thread
-    /// pool for each).
+    /// pool for each, and a view per copy cost more than the copy).
     /// </summary>
     public void Load(int slot, PreparedAdapter adapter)
     {
@@ -101,21 +101,10 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
         foreach (var (module, (preparedA, preparedBt)) in adapter.Modules)
         {
             int m = LoraTargetModules.IndexOf(module);
-            int rank = (int)preparedA.shape[1];
-            for (int l = 0; l < Layers; l++)
-            {
-                if (adapter.Ranks[l, m] == 0)
-                    continue; // never read
-                var (aLayer, bLayer) = _layerViews[l, m];
-                using var aSlot = aLayer[slot];                       // [maxRank, in]
-                using var bSlot = bLayer[slot];                       // [maxRank, out]
-                using var aRows = aSlot.narrow(0, 0, rank);           // [r, in]
-                using var bRows = bSlot.narrow(0, 0, rank);           // [r, out]
-                using var aFrom = preparedA[l];
-                using var bFrom = preparedBt[l];
-                StridedCopy.Copy(aFrom, aRows);
-                StridedCopy.Copy(bFrom, bRows);
-            }
+            var (a, b) = _tables[module];
+            bool Targeted(int layer) => adapter.Ranks[layer, m] > 0; // rank-0 layers are never read
+            StridedCopy.CopyIntoSlot(preparedA, a, slot, Targeted);
+            StridedCopy.CopyIntoSlot(preparedBt, b, slot, Targeted);
         }
         for (int l = 0; l < Layers; l++)
             for (int m = 0; m < LoraTargetModules.All.Count; m++)

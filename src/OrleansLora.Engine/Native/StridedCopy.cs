@@ -30,6 +30,40 @@ public static unsafe class StridedCopy
         GC.KeepAlive(destination);
     }
 
+    /// <summary>
+    /// Copies a prepared factor <c>[layers, r, cols]</c> into slot <paramref name="slot"/> of a
+    /// table <c>[layers, slots, maxRank, cols]</c> (both contiguous, one dtype), for the layers
+    /// <paramref name="copyLayer"/> selects: one native call per layer on raw offsets, no tensor
+    /// views (the engine thread does this between steps, 2 × 7 × layers times per adapter).
+    /// </summary>
+    public static void CopyIntoSlot(Tensor source, Tensor table, int slot, Func<int, bool> copyLayer)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(copyLayer);
+        int code = DtypeCode(source, nameof(source));
+        TensorChecks.Require(source, nameof(source), source.dtype, -1, -1, -1);
+        long layers = source.shape[0], rows = source.shape[1], cols = source.shape[2];
+        TensorChecks.Require(table, nameof(table), source.dtype, layers, -1, -1, cols);
+        long slots = table.shape[1], maxRank = table.shape[2];
+        if (slot < 0 || slot >= slots || rows > maxRank)
+            throw new ArgumentException($"slot {slot} with {rows} rows does not fit a table of {slots} slots × {maxRank} rows.", nameof(slot));
+        long elementSize = source.ElementSize;
+        byte* from = (byte*)TensorMemory.DataPointer(source);
+        byte* to = (byte*)TensorMemory.DataPointer(table);
+        int r = TensorChecks.ToInt32(rows, "rows"), c = TensorChecks.ToInt32(cols, "cols");
+        for (int l = 0; l < layers; l++)
+        {
+            if (!copyLayer(l))
+                continue;
+            byte* src = from + l * rows * cols * elementSize;
+            byte* dst = to + ((l * slots + slot) * maxRank) * cols * elementSize;
+            TensorChecks.Check(NativeMethods.Convert2d(code, src, cols, 1, code, dst, cols, r, c, 1f), "olora_convert_2d");
+        }
+        GC.KeepAlive(source);
+        GC.KeepAlive(table);
+    }
+
     private static int DtypeCode(Tensor t, string name)
     {
         if (t.device_type != TorchSharp.DeviceType.CPU)
