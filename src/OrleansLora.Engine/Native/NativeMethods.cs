@@ -25,6 +25,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
     public static partial nint TensorData(nint tensorHandle);
 
+    /// <summary>libc's setenv: unlike Environment.SetEnvironmentVariable it changes what native libraries read.</summary>
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetEnv(string name, string value, int overwrite);
+
     [LibraryImport("libc", EntryPoint = "dlopen", StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint DlOpen(string? file, int mode);
 
