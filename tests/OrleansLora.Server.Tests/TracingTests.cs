@@ -2,23 +2,24 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Server.Observability;
 using OrleansLora.Server.Tests.Support;
 
 namespace OrleansLora.Server.Tests;
 
-/// <summary>One trace from the HTTP request through the gateway's generation span to the adapter grain's call.</summary>
+/// <summary>One trace from the HTTP request through the gateway's generation span and the adapter grain's call to the engine's request span, which the engine's step spans link to.</summary>
 [Collection(GatewayCollection.Name)]
 public sealed class TracingTests(GatewayFixture server)
 {
     [Fact]
-    public async Task A_request_with_traceparent_yields_http_gateway_and_grain_spans_in_that_trace()
+    public async Task A_request_with_traceparent_yields_http_gateway_grain_and_engine_spans_in_that_trace()
     {
         // The server runs in this process: a listener sees its spans as they end.
         var spans = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or GatewayTelemetry.SourceName || source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal),
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or GatewayTelemetry.SourceName or EngineTelemetry.SourceName || source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal),
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Enqueue,
         };
@@ -43,7 +44,18 @@ public sealed class TracingTests(GatewayFixture server)
         Assert.Equal(httpSpan.SpanId, generation.ParentSpanId);
         Assert.Equal("demo-poet", generation.GetTagItem("olora.adapter"));
         Assert.Equal(3, generation.GetTagItem("olora.completion_tokens"));
-        Assert.True(inTrace.Any(s => s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && s.DisplayName.Contains("AdapterGrain", StringComparison.Ordinal)),
-            $"no adapter-grain call span in the trace; seen:\n{seen}");
+        var grainCalls = inTrace.Where(s => s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal) && s.DisplayName.Contains("AdapterGrain", StringComparison.Ordinal)).ToList();
+        Assert.True(grainCalls.Count > 0, $"no adapter-grain call span in the trace; seen:\n{seen}");
+
+        // The engine's request span is in the trace, under one of the adapter grain's spans, and it saw the tokens.
+        var engine = Assert.Single(inTrace, s => s.Source.Name == EngineTelemetry.SourceName && s.OperationName == "engine.generate");
+        Assert.Contains(inTrace, s => s.SpanId == engine.ParentSpanId && s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal));
+        Assert.Equal("demo-poet", engine.GetTagItem("olora.adapter"));
+        Assert.Equal(3, engine.GetTagItem("olora.completion_tokens"));
+        Assert.Contains(engine.Events, e => e.Name == "first_token");
+        // Steps serve many traces: they are roots in their own traces, linked to the requests they ran.
+        var steps = spans.Where(s => s.OperationName == "engine.step" && s.Links.Any(l => l.Context.SpanId == engine.SpanId)).ToList();
+        Assert.True(steps.Count >= 3, $"expected a step span per generated token linked to the request, found {steps.Count}");
+        Assert.All(steps, s => Assert.NotEqual(traceId, s.TraceId));
     }
 }

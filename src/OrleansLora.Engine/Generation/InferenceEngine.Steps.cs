@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
 using OrleansLora.Engine.Sampling;
@@ -29,6 +30,7 @@ public sealed partial class InferenceEngine
             budget -= take;
         }
 
+        using var span = EngineTelemetry.StartStep(members.ConvertAll(m => m.TraceContext), members.Count, tokens.Count);
         int vocab = _model.Config.VocabSize;
         using var batch = new ForwardBatch(parts, tokens.ToArray(), _cache.MaxSequenceLength);
         using var logits = _model.Forward(batch, _cache); // [members, vocab] float32, read in place

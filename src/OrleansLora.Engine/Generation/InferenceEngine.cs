@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
 using OrleansLora.Engine.Sampling;
@@ -215,6 +217,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             linked.Dispose();
             throw new EngineOverloadedException($"the engine already has {_options.MaxQueuedRequests} requests waiting; retry later.");
         }
+        var activity = EngineTelemetry.StartGenerate(request.AdapterId, prompt.Count);
+        state.TraceContext = activity?.Context ?? default;
         _incoming.Enqueue(state);
         if (request.AdapterId is { } cold)
             ReadOnArrival(cold);
@@ -228,16 +232,33 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         {
             _wake.Release();
         }
-        return Read(channel.Reader, linked);
+        return Read(channel.Reader, linked, activity);
     }
 
-    private static async IAsyncEnumerable<GenerationChunk> Read(ChannelReader<GenerationChunk> reader, CancellationTokenSource linked, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
+    private static async IAsyncEnumerable<GenerationChunk> Read(ChannelReader<GenerationChunk> reader, CancellationTokenSource linked, Activity? activity, [EnumeratorCancellation] CancellationToken enumeratorToken = default)
     {
         var registration = enumeratorToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), linked);
+        bool first = true;
         try
         {
             await foreach (var chunk in reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            {
+                // The span is touched on the reading side only: the engine thread never sees it.
+                if (activity is not null)
+                {
+                    if (first && chunk.TokenIds.Count > 0)
+                    {
+                        first = false;
+                        activity.AddEvent(new ActivityEvent("first_token"));
+                    }
+                    if (chunk.Usage is { } usage)
+                    {
+                        activity.SetTag("olora.completion_tokens", usage.CompletionTokens);
+                        activity.SetTag("olora.finish_reason", chunk.FinishReason?.ToString());
+                    }
+                }
                 yield return chunk;
+            }
         }
         finally
         {
@@ -246,6 +267,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             registration.Dispose();
             linked.Cancel();
             linked.Dispose();
+            if (activity is not null)
+            {
+                if (reader.Completion is { IsFaulted: true } failed)
+                    activity.SetStatus(ActivityStatusCode.Error, failed.Exception.InnerException?.Message);
+                activity.Stop();
+            }
         }
     }
 

@@ -33,6 +33,8 @@ internal sealed class SequenceState
     public StopSequenceMatcher Stops { get; }
     public ChannelWriter<GenerationChunk> Output { get; }
     public CancellationToken Cancellation { get; }
+    /// <summary>The request's <c>engine.generate</c> span, which step spans link to; default when not traced.</summary>
+    public System.Diagnostics.ActivityContext TraceContext { get; set; }
     public int Generated => Tokens.Count - PromptLength;
     public int Pending => Tokens.Count - Processed;
 }

@@ -1,6 +1,7 @@
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Grains.Metrics;
 using OrleansLora.Server.Configuration;
 using OrleansLora.Server.Http.Health;
@@ -30,7 +31,7 @@ public static class ObservabilityExtensions
         if (gateway.OtlpEndpoint is { } endpoint)
         {
             telemetry.WithTracing(tracing => tracing
-                .AddSource(GatewayTelemetry.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddSource(GatewayTelemetry.SourceName, EngineTelemetry.SourceName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => http.Request.Path != "/metrics")
                 .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
         }
