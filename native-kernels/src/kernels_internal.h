@@ -75,6 +75,14 @@ ExpandFn expand_for(int isa);
 constexpr int kFusedMaxM = 8;
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                      float* y, int64_t ldy, bool accumulate);
+// Same, m <= kNf4SmallMaxM: each block decoded once per few W rows and applied to all m rows. xd
+// rows are padded: row i's even elements start at xd + i*(k + kSmallPad), its odd elements
+// kSmallPad/2 floats after the even ones end (so the 2m x streams do not share L1 sets when k is a
+// multiple of 1024).
+constexpr int kNf4SmallMinM = 3, kNf4SmallMaxM = 8;
+constexpr int kSmallPad = 32;
+void nf4_gemm_small_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                           float* y, int64_t ldy, bool accumulate);
 void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, int n0, int n1, float* out);
 void int8_gemv_avx512(const float* x, int64_t ldx, int m, int k, const int8_t* q, const float* scales, int n0,
                       int n1, float* y, int64_t ldy, bool accumulate);

@@ -1,10 +1,26 @@
 // AVX-512 NF4 kernels for K % 64 == 0 (each W row is whole blocks of 32 code bytes).
 // The code book is one zmm register; vpermps looks codes up 16 at a time. Each 16 code bytes
 // give 16 high-nibble values (even elements) and 16 low-nibble values (odd elements).
+#include <algorithm>
+
 #include "simd.h"
 
 namespace olora {
 namespace {
+
+// Full unrolling keeps the M x R accumulators in registers (GCC stops at 16 iterations / body size).
+#define OLORA_UNROLL _Pragma("GCC unroll 64")
+
+// One 64-value block (32 code bytes) to 4 vectors: v[0] = high nibbles of bytes 0..15 (even
+// elements 0..30), v[1] = their low nibbles (odd elements), v[2], v[3] = the same for bytes 16..31.
+OLORA_TARGET_AVX512 inline void decode_block(const uint8_t* qb, __m512 lut, __m512 v[4]) {
+    const __m512i i0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
+    const __m512i i1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb + 16)));
+    v[0] = _mm512_permutexvar_ps(_mm512_srli_epi32(i0, 4), lut);
+    v[1] = _mm512_permutexvar_ps(i0, lut);  // vpermps reads index bits 3:0 only
+    v[2] = _mm512_permutexvar_ps(_mm512_srli_epi32(i1, 4), lut);
+    v[3] = _mm512_permutexvar_ps(i1, lut);
+}
 
 // R rows of W at a time: the x vectors of a block are loaded from memory once per block and
 // hit L1 for the other rows, even when x is larger than L1 (K = 14336).
@@ -21,13 +37,9 @@ OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
     for (int b = 0; b < nblk; ++b) {
         for (int r = 0; r < R; ++r) {
-            const uint8_t* qb = q + static_cast<int64_t>(r) * half + 32 * b;
-            const __m512i i0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)));
-            const __m512i i1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb + 16)));
-            const __m512 h0 = _mm512_permutexvar_ps(_mm512_srli_epi32(i0, 4), lut);
-            const __m512 l0 = _mm512_permutexvar_ps(i0, lut);  // vpermps reads index bits 3:0 only
-            const __m512 h1 = _mm512_permutexvar_ps(_mm512_srli_epi32(i1, 4), lut);
-            const __m512 l1 = _mm512_permutexvar_ps(i1, lut);
+            __m512 v[4];
+            decode_block(q + static_cast<int64_t>(r) * half + 32 * b, lut, v);
+            const __m512 h0 = v[0], l0 = v[1], h1 = v[2], l1 = v[3];
             const __m512 a = _mm512_set1_ps(am[static_cast<int64_t>(r) * nblk + b]);
             for (int i = 0; i < M; ++i) {
                 const float* xe = xd + static_cast<int64_t>(i) * k + 32 * b;
@@ -44,6 +56,86 @@ OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes
         for (int r = 0; r < R; ++r) {
             const float v = _mm512_reduce_add_ps(s[i][r]);
             float* o = y + i * ldy + n + r;
+            *o = acc ? *o + v : v;
+        }
+}
+
+// Small-M variant: each 64-value block of R W rows is decoded once into 4R registers and
+// pre-scaled by its absmax, then applied to M rows of x (each x vector loaded once per block and
+// used for R rows): 4 FMAs per row of x, row of W and block. Blocks [b0, b1) only: the caller walks
+// K in chunks whose x fits L1 and keeps the vector partial sums in acc ([R][M] x 16 floats).
+template <int M, int R>
+OLORA_TARGET_AVX512 void gemm_block(const float* xd, int k, const uint8_t* codes, const float* absmax, int n,
+                                    int b0, int b1, float* accp, bool first) {
+    const __m512 lut = _mm512_loadu_ps(kNf4CodeBook);
+    const int nblk = k / 64;
+    const int half = k / 2;
+    const uint8_t* q = codes + static_cast<int64_t>(n) * half;
+    const float* am = absmax + static_cast<int64_t>(n) * nblk;
+    __m512 s[M][R];
+    OLORA_UNROLL
+    for (int i = 0; i < M; ++i)
+        OLORA_UNROLL
+        for (int r = 0; r < R; ++r)
+            s[i][r] = first ? _mm512_setzero_ps() : _mm512_load_ps(accp + (r * M + i) * 16);
+    for (int b = b0; b < b1; ++b) {
+        __m512 w[R][4];
+        OLORA_UNROLL
+        for (int r = 0; r < R; ++r) {
+            decode_block(q + static_cast<int64_t>(r) * half + 32 * b, lut, w[r]);
+            const __m512 a = _mm512_set1_ps(am[static_cast<int64_t>(r) * nblk + b]);
+            OLORA_UNROLL
+            for (int j = 0; j < 4; ++j) w[r][j] = _mm512_mul_ps(w[r][j], a);
+        }
+        OLORA_UNROLL
+        for (int i = 0; i < M; ++i) {
+            const float* xe = xd + static_cast<int64_t>(i) * (k + kSmallPad) + 32 * b;
+            const float* xo = xe + half + kSmallPad / 2;
+            const __m512 x0 = _mm512_loadu_ps(xe), x1 = _mm512_loadu_ps(xo);
+            const __m512 x2 = _mm512_loadu_ps(xe + 16), x3 = _mm512_loadu_ps(xo + 16);
+            OLORA_UNROLL
+        for (int r = 0; r < R; ++r) {
+                s[i][r] = _mm512_fmadd_ps(w[r][0], x0, s[i][r]);
+                s[i][r] = _mm512_fmadd_ps(w[r][1], x1, s[i][r]);
+                s[i][r] = _mm512_fmadd_ps(w[r][2], x2, s[i][r]);
+                s[i][r] = _mm512_fmadd_ps(w[r][3], x3, s[i][r]);
+            }
+        }
+    }
+    OLORA_UNROLL
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) _mm512_store_ps(accp + (r * M + i) * 16, s[i][r]);
+}
+
+// R (W rows per block) so that 4R decoded + M*R accumulators + 4 x + code book fit 32 zmm.
+template <int M>
+constexpr int small_m_rows() {
+    return M <= 2 ? 4 : M <= 4 ? 3 : 2;
+}
+
+constexpr int kSmallTaskRows = 16;  // W rows per task (the caller's task size)
+
+// W rows [n0, n1) (at most kSmallTaskRows) against M rows of x; acc holds n1-n0 rows x M vectors.
+template <int M>
+OLORA_TARGET_AVX512 void gemm_rows(const float* xd, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                                   float* y, int64_t ldy, bool acc) {
+    constexpr int R = small_m_rows<M>();
+    alignas(64) float accb[kSmallTaskRows * M * 16];
+    const int nblk = k / 64;
+    // x chunk of all M rows (2 x 128 B per row and block) stays within ~24 KiB of L1.
+    const int chunk = std::max(2, 24576 / (M * 256));
+    for (int b0 = 0; b0 < nblk; b0 += chunk) {
+        const int b1 = std::min(nblk, b0 + chunk);
+        int n = n0;
+        for (; n + R <= n1; n += R)
+            gemm_block<M, R>(xd, k, codes, absmax, n, b0, b1, accb + (n - n0) * M * 16, b0 == 0);
+        for (; n < n1; ++n) gemm_block<M, 1>(xd, k, codes, absmax, n, b0, b1, accb + (n - n0) * M * 16, b0 == 0);
+    }
+    // Row group layout [R][M] is row-major per W row, so W row n's vectors sit at (n - n0) * M.
+    for (int n = n0; n < n1; ++n)
+        for (int i = 0; i < M; ++i) {
+            const float v = _mm512_reduce_add_ps(_mm512_load_ps(accb + ((n - n0) * M + i) * 16));
+            float* o = y + i * ldy + n;
             *o = acc ? *o + v : v;
         }
 }
@@ -66,6 +158,13 @@ void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const 
     static const GemvFn tab[kFusedMaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
                                            gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
     tab[m - 1](xd, k, codes, absmax, n0, n1, y, ldy, accumulate);
+}
+
+void nf4_gemm_small_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                           float* y, int64_t ldy, bool accumulate) {
+    static const GemvFn tab[kNf4SmallMaxM - kNf4SmallMinM + 1] = {gemm_rows<3>, gemm_rows<4>, gemm_rows<5>,
+                                                                  gemm_rows<6>, gemm_rows<7>, gemm_rows<8>};
+    tab[m - kNf4SmallMinM](xd, k, codes, absmax, n0, n1, y, ldy, accumulate);
 }
 
 OLORA_TARGET_AVX512 void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, int n0, int n1,

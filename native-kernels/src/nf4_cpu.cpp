@@ -1,5 +1,5 @@
 // NF4 (bitsandbytes layout) linear, quantizer and dequantizer: argument checks, path choice
-// (fused AVX-512 GEMV for small M and K % 64 == 0, otherwise dequantized tiles), and the
+// (fused AVX-512 kernels for M <= 8 and K % 64 == 0, otherwise dequantized tiles), and the
 // portable per-element dequantization that handles any K and a final partial block.
 #include <algorithm>
 #include <atomic>
@@ -31,8 +31,6 @@ const float kNf4CodeBook[16] = {
 };
 
 namespace {
-
-constexpr int kNf4FusedMaxM = 4;
 
 // Flat elements [g0, g1) into out.
 void dequant_flat(const uint8_t* codes, const float* absmax, int64_t g0, int64_t g1, float* out) {
@@ -85,16 +83,20 @@ extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stri
     if (!x || !y || !codes || !absmax || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
     const bool acc = accumulate != 0;
     const bool simd = active_isa() == OLORA_ISA_AVX512 && k % 64 == 0;
-    // Fused decode-and-dot up to 4 rows; from there the tiled path (dequantize once, register-
-    // blocked micro-kernel) is faster.
-    if (simd && m <= kNf4FusedMaxM) {
+    // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
+    // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%
+    // faster at M = 4-5 on the Xeon of BENCHMARKS.md, equal at 8). From 9 rows on the tiled path
+    // (dequantize an L2 tile once, register-blocked micro-kernel) is faster: the work is FMA-bound.
+    if (simd && m <= kNf4SmallMaxM) {
         // Deinterleave x once: even elements then odd elements of each row.
+        const bool small = m >= kNf4SmallMinM;
+        const int pad = small ? kSmallPad : 0;
         thread_local std::vector<float> xd;
-        xd.resize(static_cast<size_t>(m) * k);
+        xd.resize(static_cast<size_t>(m) * (k + pad));
         for (int i = 0; i < m; ++i) {
             const float* xr = x + i * x_row_stride;
-            float* e = xd.data() + static_cast<int64_t>(i) * k;
-            float* o = e + k / 2;
+            float* e = xd.data() + static_cast<int64_t>(i) * (k + pad);
+            float* o = e + k / 2 + pad / 2;
             for (int j = 0; j < k / 2; ++j) {
                 e[j] = xr[2 * j];
                 o[j] = xr[2 * j + 1];
@@ -104,7 +106,10 @@ extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stri
         const float* xdp = xd.data();
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
             const int n0 = static_cast<int>(t) * rows;
-            nf4_gemv_avx512(xdp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+            if (small)
+                nf4_gemm_small_avx512(xdp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+            else
+                nf4_gemv_avx512(xdp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
         });
         return OLORA_OK;
     }

@@ -21,7 +21,13 @@ struct Shape {
     int m, n, k;
 };
 const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000}, {3, 17, 1000}, {4, 7, 4097},
-                         {8, 40, 128}, {9, 40, 192}, {17, 13, 320}, {64, 37, 256}, {5, 3, 63}};
+                         {8, 40, 128}, {9, 40, 192}, {17, 13, 320}, {64, 37, 256}, {5, 3, 63},
+                         // Every M path (NF4: 1-2 GEMV, 3-8 block-shared small-M kernel, 9+ tiles; int8:
+                         // 1-8 GEMV) with odd N and K both whole NF4 blocks and not; K = 1024 and 4096
+                         // walk several K chunks of the small-M kernel, the last one partial for M = 8.
+                         {1, 35, 1024}, {2, 33, 192}, {3, 19, 4096}, {3, 21, 100}, {4, 17, 1024}, {5, 23, 2048},
+                         {6, 3, 64}, {7, 21, 128}, {7, 9, 65}, {8, 37, 1024}, {8, 3, 4097}, {16, 9, 192},
+                         {16, 5, 127}, {31, 5, 320}, {32, 11, 1024}, {32, 7, 999}, {64, 7, 128}};
 
 // Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
 void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate,
