@@ -8,9 +8,6 @@
 namespace olora {
 namespace {
 
-// Full unrolling keeps the M x R accumulators in registers (GCC stops at 16 iterations / body size).
-#define OLORA_UNROLL _Pragma("GCC unroll 64")
-
 // One 64-value block (32 code bytes) to 4 vectors: v[0] = high nibbles of bytes 0..15 (even
 // elements 0..30), v[1] = their low nibbles (odd elements), v[2], v[3] = the same for bytes 16..31.
 OLORA_TARGET_AVX512 inline void decode_block(const uint8_t* qb, __m512 lut, __m512 v[4]) {
@@ -73,11 +70,7 @@ OLORA_TARGET_AVX512 void gemm_block(const float* xd, int k, const uint8_t* codes
     const uint8_t* q = codes + static_cast<int64_t>(n) * half;
     const float* am = absmax + static_cast<int64_t>(n) * nblk;
     __m512 s[M][R];
-    OLORA_UNROLL
-    for (int i = 0; i < M; ++i)
-        OLORA_UNROLL
-        for (int r = 0; r < R; ++r)
-            s[i][r] = first ? _mm512_setzero_ps() : _mm512_load_ps(accp + (r * M + i) * 16);
+    load_partials<M, R>(s, accp, first);
     for (int b = b0; b < b1; ++b) {
         __m512 w[R][4];
         OLORA_UNROLL
@@ -102,9 +95,7 @@ OLORA_TARGET_AVX512 void gemm_block(const float* xd, int k, const uint8_t* codes
             }
         }
     }
-    OLORA_UNROLL
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) _mm512_store_ps(accp + (r * M + i) * 16, s[i][r]);
+    store_partials<M, R>(s, accp);
 }
 
 // R (W rows per block) so that 4R decoded + M*R accumulators + 4 x + code book fit 32 zmm.
