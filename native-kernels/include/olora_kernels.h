@@ -180,8 +180,9 @@ OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t s
  * Dense and quantized linear layers: y[M, N] (=|+=) x[M, K] · Wᵀ, W is [N, K] (nn.Linear
  * layout). x and y are float32 (strides >= K and >= N). m may be 0 (nothing to do). With
  * accumulate == 0, y is overwritten; otherwise the product is added to y. y may not alias x.
- * On AVX-512, small M (NF4: M <= 4 with K % 64 == 0; int8: M <= 8) uses fused dequantize-and-dot
- * GEMV kernels (weights are read once, never materialised). Larger M, other ISAs and other K
+ * On AVX-512, small M (NF4: M <= 8 with K % 64 == 0; int8: M <= 8) uses fused dequantize-and-dot
+ * kernels (weights are read once, never materialised; from M = 3 each weight block is decoded
+ * once for all rows of x and K is walked in L1-sized chunks). Larger M, other ISAs and other K
  * dequantize L2-sized tiles of W into a per-thread float32 buffer and run a register-blocked
  * micro-kernel (the prefill path).
  * ---------------------------------------------------------------------------------- */
