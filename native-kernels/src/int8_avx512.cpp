@@ -91,13 +91,11 @@ OLORA_TARGET_AVX512 void small_block(const float* x, int64_t ldx, int k, const i
     store_partials<M, R>(s, accp);
 }
 
-constexpr int kSmallTaskRows = 16;  // W rows per task at most (int8_cpu.cpp)
-
 template <int M>
 OLORA_TARGET_AVX512 void small_rows(const float* x, int64_t ldx, int k, const int8_t* q, const float* scales, int n0,
                                     int n1, float* y, int64_t ldy, bool acc) {
     constexpr int R = M <= 4 ? 4 : 3;
-    alignas(64) float accb[kSmallTaskRows * M * 16];
+    alignas(64) float accb[kQuantTaskRows * M * 16];
     // K chunk (a multiple of 16) so that M rows of x take ~24 KiB of L1.
     const int kc = std::max(256, (24576 / (M * 4)) & ~15);
     for (int k0 = 0; k0 < k; k0 += kc) {

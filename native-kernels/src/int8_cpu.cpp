@@ -45,7 +45,7 @@ extern "C" OLORA_API int32_t olora_int8_linear(const float* x, int64_t x_row_str
     const bool acc = accumulate != 0;
     const bool simd = active_isa() == OLORA_ISA_AVX512;
     if (simd && m <= kFusedMaxM) {
-        const int rows = 16;
+        const int rows = kQuantTaskRows;
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
             const int n0 = static_cast<int>(t) * rows;
             int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, std::min(n, n0 + rows), y, y_row_stride, acc);

@@ -73,6 +73,9 @@ ExpandFn expand_for(int isa);
 // Fused GEMV for m <= kFusedMaxM rows, W rows [n0, n1). NF4 requires k % 64 == 0 and x given
 // deinterleaved: for row i, xd + i*k holds x[i, 0], x[i, 2], ... (k/2 values) then x[i, 1], x[i, 3] ...
 constexpr int kFusedMaxM = 8;
+// W rows per task of the fused kernels: n1 - n0 <= kQuantTaskRows (the small-M kernels keep
+// that many rows of partial sums on the stack).
+constexpr int kQuantTaskRows = 16;
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                      float* y, int64_t ldy, bool accumulate);
 // Same, m <= kNf4SmallMaxM: each block decoded once per few W rows and applied to all m rows. xd

@@ -104,14 +104,12 @@ constexpr int small_m_rows() {
     return M <= 2 ? 4 : M <= 4 ? 3 : 2;
 }
 
-constexpr int kSmallTaskRows = 16;  // W rows per task (the caller's task size)
-
-// W rows [n0, n1) (at most kSmallTaskRows) against M rows of x; acc holds n1-n0 rows x M vectors.
+// W rows [n0, n1) (at most kQuantTaskRows) against M rows of x; acc holds n1-n0 rows x M vectors.
 template <int M>
 OLORA_TARGET_AVX512 void gemm_rows(const float* xd, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                                    float* y, int64_t ldy, bool acc) {
     constexpr int R = small_m_rows<M>();
-    alignas(64) float accb[kSmallTaskRows * M * 16];
+    alignas(64) float accb[kQuantTaskRows * M * 16];
     const int nblk = k / 64;
     // x chunk of all M rows (2 x 128 B per row and block) stays within ~24 KiB of L1.
     const int chunk = std::max(2, 24576 / (M * 256));

@@ -102,7 +102,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stri
                 o[j] = xr[2 * j + 1];
             }
         }
-        const int rows = 16;
+        const int rows = kQuantTaskRows;
         const float* xdp = xd.data();
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
             const int n0 = static_cast<int>(t) * rows;
