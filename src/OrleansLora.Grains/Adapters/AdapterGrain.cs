@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Placement;
+using Orleans.Storage;
 using OrleansLora.Adapters;
 using OrleansLora.Devices;
 using OrleansLora.Errors;
@@ -62,7 +64,10 @@ public sealed partial class AdapterGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_pinned && _deviceKey is not null)
+        // When the silo stops, its engines stop with it: unpinning would call a GPU grain that is
+        // already gone (retries and warnings on every Ctrl+C) for nothing.
+        bool siloStopping = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
+        if (_pinned && _deviceKey is not null && !siloStopping)
         {
             try
             {
@@ -74,8 +79,19 @@ public sealed partial class AdapterGrain(
             }
         }
         _pinned = false;
-        if (_dirty && state.State.Registered)
-            await state.WriteStateAsync(cancellationToken);
+        // In-memory storage lives in grains of the stopping silo: a write would only fail, loudly.
+        bool storageStops = siloStopping && ServiceProvider.GetKeyedService<IGrainStorage>(GrainStorageNames.Adapters) is MemoryGrainStorage;
+        if (_dirty && state.State.Registered && !storageStops)
+        {
+            try
+            {
+                await state.WriteStateAsync(cancellationToken);
+            }
+            catch (Exception ex) when (siloStopping)
+            {
+                LogCountersNotSaved(logger, ex, _id);
+            }
+        }
         LogDeactivated(logger, _id, reason.ReasonCode.ToString());
     }
 
@@ -338,6 +354,9 @@ public sealed partial class AdapterGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be unpinned")]
     private static partial void LogUnpinFailed(ILogger logger, Exception exception, string adapterId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Adapter {AdapterId}: counters not saved while the silo stopped")]
+    private static partial void LogCountersNotSaved(ILogger logger, Exception exception, string adapterId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} deactivated ({Reason})")]
     private static partial void LogDeactivated(ILogger logger, string adapterId, string reason);
