@@ -76,9 +76,10 @@ constexpr int kFusedMaxM = 8;
 // W rows per task of the fused kernels: n1 - n0 <= kQuantTaskRows (the small-M kernels keep
 // that many rows of partial sums on the stack).
 constexpr int kQuantTaskRows = 16;
+// NF4: m <= 2 (kNf4SmallMinM - 1) only.
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                      float* y, int64_t ldy, bool accumulate);
-// Same, m <= kNf4SmallMaxM: each block decoded once per few W rows and applied to all m rows. xd
+// Same, kNf4SmallMinM <= m <= kNf4SmallMaxM: each block decoded once per few W rows and applied to all m rows. xd
 // rows are padded: row i's even elements start at xd + i*(k + kSmallPad), its odd elements
 // kSmallPad/2 floats after the even ones end (so the 2m x streams do not share L1 sets when k is a
 // multiple of 1024).

@@ -132,7 +132,7 @@ OLORA_TARGET_AVX512 void gemm_rows(const float* xd, int k, const uint8_t* codes,
 template <int M>
 void gemv_rows(const float* xd, int k, const uint8_t* codes, const float* absmax, int n0, int n1, float* y,
                int64_t ldy, bool acc) {
-    constexpr int R = M <= 2 ? 4 : 2;
+    constexpr int R = 4;
     int n = n0;
     for (; n + R <= n1; n += R) gemv_block<M, R>(xd, k, codes, absmax, n, y, ldy, acc);
     for (; n < n1; ++n) gemv_block<M, 1>(xd, k, codes, absmax, n, y, ldy, acc);
@@ -144,8 +144,8 @@ using GemvFn = void (*)(const float*, int, const uint8_t*, const float*, int, in
 
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                      float* y, int64_t ldy, bool accumulate) {
-    static const GemvFn tab[kFusedMaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
-                                           gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
+    // Rows 3..8 go to nf4_gemm_small_avx512, which decodes each block once for all of them.
+    static const GemvFn tab[kNf4SmallMinM - 1] = {gemv_rows<1>, gemv_rows<2>};
     tab[m - 1](xd, k, codes, absmax, n0, n1, y, ldy, accumulate);
 }
 
