@@ -93,8 +93,13 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
             Assert.True(finished == task, $"in-flight request on {id} neither finished nor failed within 60 s of the kill");
             string outcome = task.IsCompletedSuccessfully ? $"completed ({await task} tokens)" : $"failed: {task.Exception!.InnerException!.GetType().Name}: {task.Exception.InnerException.Message.Split('\n')[0]}";
             output.WriteLine($"in flight on {(wasOnA ? "killed silo-a" : "surviving silo-b")}: {id}: {outcome}");
+            // A request on the survivor can still be hit by the crash: routed through the killed silo's
+            // gateway its next MoveNext times out or is rejected, and while the grain directory recovers
+            // the partition the dead silo owned, the survivor may lose the enumerator's activation
+            // (EnumerationAbortedException, seen once in 2 runs). Each is a clear error the caller can
+            // retry on; anything else is a defect.
             if (!wasOnA)
-                Assert.True(task.IsCompletedSuccessfully || task.Exception!.InnerException is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException,
+                Assert.True(task.IsCompletedSuccessfully || task.Exception!.InnerException is Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.EnumerationAbortedException,
                     $"request on the surviving silo failed unexpectedly: {task.Exception?.InnerException}");
         }
 
