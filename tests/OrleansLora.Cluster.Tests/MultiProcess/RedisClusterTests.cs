@@ -152,6 +152,21 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
     {
         for (int i = _owned.Count - 1; i >= 0; i--)
             _owned[i].Dispose();
+        KeepSiloLogs();
         _files.Dispose();
+    }
+
+    /// <summary>The silo processes' logs outlive the temp directory, in artifacts/test-logs, for a failure's post-mortem.</summary>
+    private void KeepSiloLogs()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLora.sln")))
+            dir = dir.Parent;
+        if (dir is null)
+            return;
+        string target = Path.Combine(dir.FullName, "artifacts", "test-logs");
+        Directory.CreateDirectory(target);
+        foreach (var log in Directory.EnumerateFiles(_files.Root, "silo-*.log"))
+            File.Copy(log, Path.Combine(target, "redis-cluster-" + Path.GetFileName(log)), overwrite: true);
     }
 }
