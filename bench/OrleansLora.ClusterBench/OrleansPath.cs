@@ -3,7 +3,7 @@ using OrleansLora.Generation;
 
 namespace OrleansLora.ClusterBench;
 
-/// <summary>The workload through <see cref="OrleansLoraClient.StreamAsync"/>: client → silo gateway → adapter grain → GPU grain → engine.</summary>
+/// <summary>The workload through <see cref="OrleansLoraClient.StreamAsync"/>: client → silo gateway → adapter grain → the silo's engine.</summary>
 internal sealed class OrleansPath(OrleansLoraClient client) : IGenerationPath
 {
     public string Name => PathNames.Orleans;

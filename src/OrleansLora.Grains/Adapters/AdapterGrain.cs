@@ -268,14 +268,9 @@ public sealed partial class AdapterGrain(
     private IAsyncEnumerable<GenerateChunk> Submit(IGpuGrain device, GenerateRequest request, CancellationToken cancellationToken)
     {
         string? adapterId = _isBase ? null : _id;
-        if (DeviceKey.TryParse(_deviceKey!, out var silo, out int index) && silo.Equals(localSilo.SiloAddress) && index < engines.Count)
-        {
-            var engine = engines[index];
-            if (adapterId is not null && !engine.IsAdapterRegistered(adapterId))
-                throw new AdapterNotFoundException(adapterId);
-            return EngineRequests.Stream(engine, adapterId, request, cancellationToken);
-        }
-        return device.Submit(adapterId, request, cancellationToken);
+        return DeviceKey.TryParse(_deviceKey!, out var silo, out int index) && silo.Equals(localSilo.SiloAddress) && index < engines.Count
+            ? EngineRequests.Submit(engines[index], adapterId, request, cancellationToken)
+            : device.Submit(adapterId, request, cancellationToken);
     }
 
     private async Task<IGpuGrain> ReadyDevice()

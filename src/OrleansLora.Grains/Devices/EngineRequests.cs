@@ -71,6 +71,14 @@ internal static class EngineRequests
     }
 
     /// <summary>Streams a request through the engine; engine errors become the wire errors callers act on.</summary>
+    /// <summary>Streams a request on <paramref name="engine"/>; an adapter the engine does not know is <see cref="AdapterNotFoundException"/> at once.</summary>
+    public static IAsyncEnumerable<GenerateChunk> Submit(InferenceEngine engine, string? adapterId, GenerateRequest request, CancellationToken cancellationToken)
+    {
+        if (adapterId is not null && !engine.IsAdapterRegistered(adapterId))
+            throw new AdapterNotFoundException(adapterId);
+        return Stream(engine, adapterId, request, cancellationToken);
+    }
+
     public static async IAsyncEnumerable<GenerateChunk> Stream(InferenceEngine engine, string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         IAsyncEnumerator<GenerationChunk> chunks;

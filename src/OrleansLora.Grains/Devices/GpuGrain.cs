@@ -99,12 +99,8 @@ public sealed partial class GpuGrain(
 
     public Task<AdapterInfo> Validate(string adapterId, string source) => EnsureRegistered(adapterId, source);
 
-    public IAsyncEnumerable<GenerateChunk> Submit(string? adapterId, GenerateRequest request, CancellationToken cancellationToken = default)
-    {
-        if (adapterId is not null && !_engine.IsAdapterRegistered(adapterId))
-            throw new AdapterNotFoundException(adapterId);
-        return EngineRequests.Stream(_engine, adapterId, request, cancellationToken);
-    }
+    public IAsyncEnumerable<GenerateChunk> Submit(string? adapterId, GenerateRequest request, CancellationToken cancellationToken = default) =>
+        EngineRequests.Submit(_engine, adapterId, request, cancellationToken);
 
     public Task<DeviceLoad> GetLoad() => Task.FromResult(CurrentLoad([]));
 
