@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,10 @@ public sealed partial class GpuGrain(
     private InferenceEngine _engine = null!;
     private int _device;
     private DateTimeOffset? _saturatedSince;
+    private IReadOnlyList<string> _cached = [];
+
+    private static readonly TimeSpan CachedListWait = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan SlowPublish = TimeSpan.FromSeconds(2);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -128,19 +133,36 @@ public sealed partial class GpuGrain(
 
     private async Task PublishLoad(CancellationToken cancellationToken)
     {
+        long started = Stopwatch.GetTimestamp();
+        string phase = "engine adapter list";
         try
         {
-            var adapters = await _engine.GetAdaptersAsync(cancellationToken);
-            var load = CurrentLoad(adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList());
+            // The cached list comes from the engine's control queue, served between steps; a step that
+            // runs long must not stop the load (which placement needs within seconds) from going out.
+            try
+            {
+                var adapters = await _engine.GetAdaptersAsync(cancellationToken).WaitAsync(CachedListWait, cancellationToken);
+                _cached = adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList();
+            }
+            catch (TimeoutException)
+            {
+                LogCachedListLate(logger, this.GetPrimaryKeyString(), CachedListWait);
+            }
+            var load = CurrentLoad(_cached);
             metrics.ReportDevice(load);
+            phase = "publish";
             var cluster = GrainFactory.GetGrain<IClusterLoadGrain>(0);
             await cluster.Publish(load);
+            phase = "shedding";
             await ShedIfSaturated(load, cluster);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogPublishFailed(logger, ex, this.GetPrimaryKeyString());
+            LogPublishFailed(logger, ex, this.GetPrimaryKeyString(), phase);
         }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        if (elapsed > SlowPublish)
+            LogPublishSlow(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds, phase);
     }
 
     /// <summary>
@@ -241,8 +263,14 @@ public sealed partial class GpuGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "GPU grain {Key} active with {Slots} pinnable adapter slots")]
     private static partial void LogActivated(ILogger logger, string key, int slots);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key} could not publish its load")]
-    private static partial void LogPublishFailed(ILogger logger, Exception exception, string key);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key} could not publish its load (failed at: {Phase})")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, string key, string phase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: publishing its load took {Milliseconds:F0} ms (last phase: {Phase}); placement treats loads older than 5 s as gone")]
+    private static partial void LogPublishSlow(ILogger logger, string key, double milliseconds, string phase);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "GPU grain {Key}: the engine did not list its adapters within {Wait}; publishing the previous cached list")]
+    private static partial void LogCachedListLate(ILogger logger, string key, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "GPU grain {Key} is saturated; shedding adapter {AdapterId}")]
     private static partial void LogShedding(ILogger logger, string key, string adapterId);

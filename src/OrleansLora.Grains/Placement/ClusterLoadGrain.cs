@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using OrleansLora.Adapters;
 using OrleansLora.Devices;
 
@@ -8,7 +9,7 @@ namespace OrleansLora.Grains.Placement;
 /// period) and chooses silos for adapter activations one at a time, counting its own recent choices as
 /// reservations until the chosen silo's next publish shows the adapter, so a burst of activations spreads.
 /// </summary>
-public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
+public sealed partial class ClusterLoadGrain(ILogger<ClusterLoadGrain> logger) : Grain, IClusterLoadGrain
 {
     private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReservationLifetime = TimeSpan.FromSeconds(15);
@@ -65,7 +66,12 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
             })
             .ToList();
         if (silos.Count == 0)
+        {
+            // The placement director retries for a while; say what was known, so a failed placement can be explained.
+            LogNoCandidate(logger, adapterId, string.Join(", ", candidates.Select(c => c.ToString())),
+                string.Join(", ", _loads.Values.Select(l => $"{l.Load.Key} ({(now - l.Received).TotalSeconds:F1} s old)")));
             return Task.FromResult<SiloAddress?>(null);
+        }
         var ranked = isBase
             ? silos.OrderBy(s => s.Busy).ThenBy(s => s.Tiebreak)
             : silos.OrderByDescending(s => s.Free > 0) // a silo with a slot left first
@@ -93,4 +99,7 @@ public sealed class ClusterLoadGrain : Grain, IClusterLoadGrain
             h = (h ^ c) * 16777619;
         return h;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No device load fresher than 5 s for adapter {AdapterId}; candidate silos [{Candidates}], loads held [{Loads}]")]
+    private static partial void LogNoCandidate(ILogger logger, string adapterId, string candidates, string loads);
 }

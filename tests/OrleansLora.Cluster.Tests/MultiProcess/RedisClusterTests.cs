@@ -33,6 +33,8 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
             "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2",
             "--Orleans:Membership:NumVotesForDeathDeclaration=1", "--Orleans:Membership:TableRefreshTimeout=00:00:02",
             "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
+            // Placement and load publishing log at Debug: the logs kept in artifacts/test-logs explain a failed failover.
+            "--Logging:LogLevel:OrleansLora.Grains.Placement=Debug", "--Logging:LogLevel:OrleansLora.Grains.Devices=Debug",
         ]);
         _owned.Add(silo);
         return silo;
