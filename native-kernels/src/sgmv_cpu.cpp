@@ -106,6 +106,41 @@ void run_expand(int dtype, int w_dtype, const float* v, int64_t ldv, int v_row0,
     });
 }
 
+// Decode batches put one or a few rows on each of many adapters: every segment then reads its
+// whole A and B once for very little arithmetic, so one task per segment that shrinks and expands
+// back to back (v stays in L1, no barrier between the phases) streams the tables at the rate the
+// memory allows, where the two-phase split paid two thread hand-offs and a task per few dot products.
+constexpr int kPerSegmentMaxRows = 4;
+
+bool decode_shaped(const std::vector<Seg>& segs) {
+    if (segs.size() < 2) return false;
+    for (const Seg& g : segs)
+        if (g.rows > kPerSegmentMaxRows) return false;
+    return true;
+}
+
+void run_per_segment(int dtype, int w_dtype, const void* x, int64_t ldx, float* v, int64_t ldv, int v_row0, void* y,
+                     int64_t ldy, const std::vector<Seg>& segs, const void* a_table, const void* b_table, int max_rank,
+                     int in, int out, const float* scales) {
+    const GemmNtFn nt = gemm_nt_for(active_isa());
+    const ExpandFn ex = expand_for(active_isa());
+    const size_t es = elem_size(dtype), ws = elem_size(w_dtype);
+    const char* xb = static_cast<const char*>(x);
+    char* yb = static_cast<char*>(y);
+    const char* ab = static_cast<const char*>(a_table);
+    const char* bb = static_cast<const char*>(b_table);
+    const Seg* sp = segs.data();
+    parallel_for(static_cast<int64_t>(segs.size()), [&](int64_t i) {
+        const Seg& g = sp[i];
+        // Segments cover disjoint rows, so each task owns its rows of v and y.
+        float* vr = v + static_cast<int64_t>(g.row0 - v_row0) * ldv;
+        nt(dtype, w_dtype, xb + static_cast<int64_t>(g.row0) * ldx * es, ldx,
+           ab + static_cast<int64_t>(g.slot) * max_rank * in * ws, in, vr, ldv, g.rows, g.rank, in, false);
+        ex(w_dtype, dtype, vr, ldv, bb + static_cast<int64_t>(g.slot) * max_rank * out * ws, out,
+           yb + static_cast<int64_t>(g.row0) * ldy * es, ldy, g.rows, g.rank, 0, out, scales[g.slot]);
+    });
+}
+
 bool bad_dtype(int32_t dtype) { return dtype != OLORA_DTYPE_F32 && dtype != OLORA_DTYPE_BF16; }
 
 int32_t fused(int32_t dtype, int32_t w_dtype, const void* x, int64_t x_row_stride, void* y, int64_t y_row_stride,
@@ -127,6 +162,11 @@ int32_t fused(int32_t dtype, int32_t w_dtype, const void* x, int64_t x_row_strid
     if (!scratch) {
         if (static_cast<int64_t>(own.size()) < need) own.resize(static_cast<size_t>(need));
         scratch = own.data();
+    }
+    if (decode_shaped(segs)) {
+        run_per_segment(dtype, w_dtype, x, x_row_stride, scratch, max_rank, row0, y, y_row_stride, segs, a_table,
+                        b_table, max_rank, in_features, out_features, slot_scales);
+        return OLORA_OK;
     }
     run_shrink(dtype, w_dtype, x, x_row_stride, scratch, max_rank, row0, segs, a_table, max_rank, in_features);
     run_expand(dtype, w_dtype, scratch, max_rank, row0, y, y_row_stride, segs, b_table, max_rank, out_features,
