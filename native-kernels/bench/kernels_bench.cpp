@@ -82,7 +82,9 @@ void BM_GemmF32(benchmark::State& st) {
 
 std::vector<float> ones(size_t n) { return std::vector<float>(n, 0.01f); }
 
-// Quantized / dense linear: GB/s counts weight bytes (codes + absmax, q + scales, or fp32 W).
+// Quantized / dense linear: GB/s counts weight bytes (codes + absmax, q + scales, or fp32 W). The
+// quantized ones ask for OLORA_COMPUTE_BF16, so OLORA_ISA=amx (the default where present) times the
+// AMX tile path and OLORA_ISA=avx512 the float32 paths.
 void BM_Nf4Linear(benchmark::State& st) {
     const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
     const size_t codes = size_t(n) * k / 2, blocks = size_t(n) * k / 64;
@@ -91,7 +93,8 @@ void BM_Nf4Linear(benchmark::State& st) {
     std::vector<float> y(size_t(m) * n);
     for (auto _ : st) {
         uint8_t* p = rot.next();
-        olora_nf4_linear(x.data(), k, y.data(), n, m, n, k, p, reinterpret_cast<const float*>(p + codes), 0);
+        olora_nf4_linear_ex(x.data(), k, y.data(), n, m, n, k, p, reinterpret_cast<const float*>(p + codes), 0,
+                            OLORA_COMPUTE_BF16);
         benchmark::ClobberMemory();
     }
     set_counters(st, double(codes + blocks * 4), 2.0 * m * n * k);
@@ -105,8 +108,8 @@ void BM_Int8Linear(benchmark::State& st) {
     std::vector<float> y(size_t(m) * n);
     for (auto _ : st) {
         uint8_t* p = rot.next();
-        olora_int8_linear(x.data(), k, y.data(), n, m, n, k, reinterpret_cast<const int8_t*>(p),
-                          reinterpret_cast<const float*>(p + q), 0);
+        olora_int8_linear_ex(x.data(), k, y.data(), n, m, n, k, reinterpret_cast<const int8_t*>(p),
+                             reinterpret_cast<const float*>(p + q), 0, OLORA_COMPUTE_BF16);
         benchmark::ClobberMemory();
     }
     set_counters(st, double(q + size_t(n) * 4), 2.0 * m * n * k);

@@ -65,12 +65,15 @@ enum {
     OLORA_ISA_SCALAR = 1, /* portable C++ fallback */
     OLORA_ISA_AVX2 = 2,   /* AVX2 + FMA */
     OLORA_ISA_AVX512 = 3, /* AVX-512 F/BW/VL/DQ + BF16 (+VNNI) */
+    OLORA_ISA_AMX = 4,    /* AVX-512 as above, plus AMX-BF16 tiles for the quantized linears called
+                             with OLORA_COMPUTE_BF16 (see olora_nf4_linear_ex) */
 };
 
 /* Selects the SIMD path used by every kernel (process-wide; meant for tests and benchmarks).
  * OLORA_ISA_AUTO restores the CPUID choice. Returns OLORA_OK, or OLORA_E_ARGUMENT for an unknown
- * value or an ISA this CPU does not support. The environment variable OLORA_ISA
- * (scalar|avx2|avx512) sets the initial choice. */
+ * value or an ISA this CPU does not support (AMX also needs Linux to grant this process the tile
+ * state, asked for on first use). The environment variable OLORA_ISA (scalar|avx2|avx512|amx)
+ * sets the initial choice. */
 OLORA_API int32_t olora_set_isa(int32_t isa);
 /* The ISA the kernels currently use (never OLORA_ISA_AUTO). */
 OLORA_API int32_t olora_get_isa(void);
@@ -184,8 +187,18 @@ OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t s
  * kernels (weights are read once, never materialised; from M = 3 each weight block is decoded
  * once for all rows of x and K is walked in L1-sized chunks). Larger M, other ISAs and other K
  * dequantize L2-sized tiles of W into a per-thread float32 buffer and run a register-blocked
- * micro-kernel (the prefill path).
+ * micro-kernel (the prefill path). The quantized linears' _ex forms take a compute mode: with
+ * OLORA_COMPUTE_BF16 and the AMX path active (OLORA_ISA_AMX), NF4 from M = 6 (K % 64 == 0) and int8
+ * from M = 9 (K % 32 == 0) dequantize groups of 32 W rows to bfloat16 and multiply on the tile
+ * unit: x and W are rounded to bfloat16 (each product off by < 2^-8 relative), sums are float32 —
+ * 4-10x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). Everything else, and
+ * the forms without _ex, compute in float32.
  * ---------------------------------------------------------------------------------- */
+
+enum {
+    OLORA_COMPUTE_F32 = 0,  /* float32 products and sums */
+    OLORA_COMPUTE_BF16 = 1, /* bfloat16 products where the CPU has a faster unit for them (AMX), float32 sums */
+};
 
 /* Plain float32: y = x · wᵀ, w [N, K] with row stride w_row_stride (>= K). */
 OLORA_API int32_t olora_gemm_f32(const float* x, int64_t x_row_stride,
@@ -204,6 +217,12 @@ OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stride,
                                    float* y, int64_t y_row_stride,
                                    int32_t m, int32_t n, int32_t k,
                                    const uint8_t* codes, const float* absmax, int32_t accumulate);
+/* Same with a compute mode (OLORA_COMPUTE_F32 or OLORA_COMPUTE_BF16). */
+OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_stride,
+                                      float* y, int64_t y_row_stride,
+                                      int32_t m, int32_t n, int32_t k,
+                                      const uint8_t* codes, const float* absmax, int32_t accumulate,
+                                      int32_t compute);
 
 /* Copies the 16 NF4 code book values to out[16]. */
 OLORA_API int32_t olora_nf4_code_book(float* out);
@@ -223,6 +242,12 @@ OLORA_API int32_t olora_int8_linear(const float* x, int64_t x_row_stride,
                                     float* y, int64_t y_row_stride,
                                     int32_t m, int32_t n, int32_t k,
                                     const int8_t* q, const float* scales, int32_t accumulate);
+/* Same with a compute mode (OLORA_COMPUTE_F32 or OLORA_COMPUTE_BF16). */
+OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_stride,
+                                       float* y, int64_t y_row_stride,
+                                       int32_t m, int32_t n, int32_t k,
+                                       const int8_t* q, const float* scales, int32_t accumulate,
+                                       int32_t compute);
 
 /* Quantizes w [N, K] (row-major, contiguous) to int8: scales[n] = max_k |w[n, k]| / 127 (0 for an
  * all-zero row), q = round-half-away(w / scale) clamped to [-127, 127]. Non-finite input:

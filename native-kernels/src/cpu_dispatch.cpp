@@ -1,4 +1,4 @@
-// Run-time choice of the SIMD path (CPUID via __builtin_cpu_supports) and the thread count.
+// Run-time choice of the SIMD path (CPUID via __builtin_cpu_supports; AMX in quant_amx.cpp) and the thread count.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +15,7 @@ int detect() {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni"))
-        return OLORA_ISA_AVX512;
+        return amx_supported() ? OLORA_ISA_AMX : OLORA_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return OLORA_ISA_AVX2;
 #endif
     return OLORA_ISA_SCALAR;
@@ -28,6 +28,7 @@ int initial() {
         if (!std::strcmp(e, "scalar")) want = OLORA_ISA_SCALAR;
         else if (!std::strcmp(e, "avx2")) want = OLORA_ISA_AVX2;
         else if (!std::strcmp(e, "avx512")) want = OLORA_ISA_AVX512;
+        else if (!std::strcmp(e, "amx")) want = OLORA_ISA_AMX;
         if (want != 0 && want <= best) return want;
     }
     return best;
@@ -44,6 +45,7 @@ int active_isa() { return isa_slot().load(std::memory_order_relaxed); }
 
 GemmNtFn gemm_nt_for(int isa) {
     switch (isa) {
+        case OLORA_ISA_AMX:  // AMX only adds the quantized linears' tile path
         case OLORA_ISA_AVX512: return gemm_nt_avx512;
         case OLORA_ISA_AVX2: return gemm_nt_avx2;
         default: return gemm_nt_scalar;
@@ -52,6 +54,7 @@ GemmNtFn gemm_nt_for(int isa) {
 
 ExpandFn expand_for(int isa) {
     switch (isa) {
+        case OLORA_ISA_AMX:
         case OLORA_ISA_AVX512: return expand_avx512;
         case OLORA_ISA_AVX2: return expand_avx2;
         default: return expand_scalar;
@@ -67,7 +70,7 @@ extern "C" OLORA_API int32_t olora_get_isa(void) { return olora::active_isa(); }
 extern "C" OLORA_API int32_t olora_set_isa(int32_t isa) {
     const int best = olora::detect();
     if (isa == OLORA_ISA_AUTO) isa = best;
-    if (isa < OLORA_ISA_SCALAR || isa > OLORA_ISA_AVX512 || isa > best) return OLORA_E_ARGUMENT;
+    if (isa < OLORA_ISA_SCALAR || isa > OLORA_ISA_AMX || isa > best) return OLORA_E_ARGUMENT;
     olora::isa_slot().store(isa, std::memory_order_relaxed);
     return OLORA_OK;
 }

@@ -1,5 +1,6 @@
 // int8 (per output channel, symmetric) linear, quantizer and dequantizer: argument checks and
-// path choice (fused AVX-512 GEMV for small M, otherwise dequantized tiles).
+// path choice (bfloat16 AMX tiles from M = 9 when asked and available, fused AVX-512 GEMV for
+// small M, otherwise dequantized float32 tiles).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -39,11 +40,24 @@ using namespace olora;
 extern "C" OLORA_API int32_t olora_int8_linear(const float* x, int64_t x_row_stride, float* y, int64_t y_row_stride,
                                                int32_t m, int32_t n, int32_t k, const int8_t* q, const float* scales,
                                                int32_t accumulate) {
-    if (m < 0 || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    return olora_int8_linear_ex(x, x_row_stride, y, y_row_stride, m, n, k, q, scales, accumulate, OLORA_COMPUTE_F32);
+}
+
+extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_stride, float* y,
+                                                  int64_t y_row_stride, int32_t m, int32_t n, int32_t k,
+                                                  const int8_t* q, const float* scales, int32_t accumulate,
+                                                  int32_t compute) {
+    if (m < 0 || n < 1 || k < 1 || (compute != OLORA_COMPUTE_F32 && compute != OLORA_COMPUTE_BF16))
+        return OLORA_E_ARGUMENT;
     if (m == 0) return OLORA_OK;
     if (!x || !y || !q || !scales || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
     const bool acc = accumulate != 0;
-    const bool simd = active_isa() == OLORA_ISA_AVX512;
+    const int isa = active_isa();
+    const bool simd = avx512_paths(isa);
+    if (compute == OLORA_COMPUTE_BF16 && isa == OLORA_ISA_AMX && m >= kAmxMinMInt8 && k % 32 == 0) {
+        int8_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, q, scales, acc);
+        return OLORA_OK;
+    }
     if (simd && m <= kFusedMaxM) {
         const int rows = kQuantTaskRows;
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {

@@ -14,6 +14,8 @@ namespace olora {
 
 // ---- ISA dispatch (cpu_dispatch.cpp) ----
 int active_isa();
+// Whether the paths that AVX-512 takes apply (AMX is AVX-512 plus the tile path).
+inline bool avx512_paths(int isa) { return isa == OLORA_ISA_AVX512 || isa == OLORA_ISA_AMX; }
 
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {
@@ -91,6 +93,19 @@ void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, i
 void int8_gemv_avx512(const float* x, int64_t ldx, int m, int k, const int8_t* q, const float* scales, int n0,
                       int n1, float* y, int64_t ldy, bool accumulate);
 void int8_dequant_rows_avx512(const int8_t* q, const float* scales, int k, int n0, int n1, float* out);
+
+// ---- AMX-BF16 quantized linears (quant_amx.cpp) ----
+// CPU has AMX-TILE and AMX-BF16, the OS enabled the tile state, and Linux granted it to this process.
+bool amx_supported();
+// Fewest rows of x for the tile path (measured on 4096 x 4096): NF4 from 6 rows (at 8 the tiles took
+// 1.9-2.5 ms against the fused small-M kernel's 3.5-3.8; at 5 they tied; at 4 the fused kernel won),
+// int8 from 9 (its fused kernel tied the tiles at 5-8 rows).
+constexpr int kAmxMinMNf4 = 6, kAmxMinMInt8 = kFusedMaxM + 1;
+// y (=|+=) x · Wᵀ for m >= 1 rows; NF4 needs k % 64 == 0, int8 k % 32 == 0.
+void nf4_linear_amx(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, const uint8_t* codes,
+                    const float* absmax, bool accumulate);
+void int8_linear_amx(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, const int8_t* q,
+                     const float* scales, bool accumulate);
 
 // Row tile driver shared by the dense/quantized linears (linear_cpu.cpp): for each task of
 // `rows_per_tile` W rows, `fill` writes the rows as float32 [rows, k] into a per-thread buffer (or

@@ -1,5 +1,6 @@
 // NF4 (bitsandbytes layout) linear, quantizer and dequantizer: argument checks, path choice
-// (fused AVX-512 kernels for M <= 8 and K % 64 == 0, otherwise dequantized tiles), and the
+// (bfloat16 AMX tiles from M = 6 when asked and available, fused AVX-512 kernels for M <= 8 and
+// K % 64 == 0, otherwise dequantized float32 tiles), and the
 // portable per-element dequantization that handles any K and a final partial block.
 #include <algorithm>
 #include <atomic>
@@ -78,11 +79,24 @@ extern "C" OLORA_API int32_t olora_nf4_code_book(float* out) {
 extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stride, float* y, int64_t y_row_stride,
                                               int32_t m, int32_t n, int32_t k, const uint8_t* codes,
                                               const float* absmax, int32_t accumulate) {
-    if (m < 0 || n < 1 || k < 1) return OLORA_E_ARGUMENT;
+    return olora_nf4_linear_ex(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, accumulate, OLORA_COMPUTE_F32);
+}
+
+extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_stride, float* y,
+                                                 int64_t y_row_stride, int32_t m, int32_t n, int32_t k,
+                                                 const uint8_t* codes, const float* absmax, int32_t accumulate,
+                                                 int32_t compute) {
+    if (m < 0 || n < 1 || k < 1 || (compute != OLORA_COMPUTE_F32 && compute != OLORA_COMPUTE_BF16))
+        return OLORA_E_ARGUMENT;
     if (m == 0) return OLORA_OK;
     if (!x || !y || !codes || !absmax || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
     const bool acc = accumulate != 0;
-    const bool simd = active_isa() == OLORA_ISA_AVX512 && k % 64 == 0;
+    const int isa = active_isa();
+    const bool simd = avx512_paths(isa) && k % 64 == 0;
+    if (simd && compute == OLORA_COMPUTE_BF16 && isa == OLORA_ISA_AMX && m >= kAmxMinMNf4) {
+        nf4_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc);
+        return OLORA_OK;
+    }
     // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
     // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%
     // faster at M = 4-5 on the Xeon of BENCHMARKS.md, equal at 8). From 9 rows on the tiled path

@@ -27,10 +27,18 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // walk several K chunks of the small-M kernel, the last one partial for M = 8.
                          {1, 35, 1024}, {2, 33, 192}, {3, 19, 4096}, {3, 21, 100}, {4, 17, 1024}, {5, 23, 2048},
                          {6, 3, 64}, {7, 21, 128}, {7, 9, 65}, {8, 37, 1024}, {8, 3, 4097}, {16, 9, 192},
-                         {16, 5, 127}, {31, 5, 320}, {32, 11, 1024}, {32, 7, 999}, {64, 7, 128}};
+                         {16, 5, 127}, {31, 5, 320}, {32, 11, 1024}, {32, 7, 999}, {64, 7, 128},
+                         // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
+                         // plus a single block, N not a multiple of the 32-row groups, prefill-sized M.
+                         {6, 33, 128}, {9, 33, 64}, {48, 40, 256}, {100, 70, 512}};
+
+// Relative tolerance: float32 paths sum exactly rounded products; the AMX tile path (OLORA_COMPUTE_BF16
+// on the AMX ISA) rounds x and the dequantized W to bfloat16 first (each off by at most 2^-9, so each
+// product by < 2^-8). OLORA_COMPUTE_F32 must stay float32-exact on every ISA, AMX included.
+double rel_tolerance(int isa, int compute) { return isa == OLORA_ISA_AMX && compute == OLORA_COMPUTE_BF16 ? 4e-3 : 2e-6; }
 
 // Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
-void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate,
+void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate, double rel,
                 const std::function<int32_t(const float*, int64_t, float*, int64_t)>& call) {
     SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) +
                  " acc=" + std::to_string(accumulate));
@@ -56,7 +64,7 @@ void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, b
                 ref += t;
                 bound += std::fabs(t);
             }
-            if (!(std::fabs(got - ref) <= 2e-6 * bound + 1e-6) && ++bad < 5)
+            if (!(std::fabs(got - ref) <= rel * bound + 1e-6) && ++bad < 5)
                 ADD_FAILURE() << "y[" << i << "," << j << "]=" << got << " ref " << ref;
         }
     EXPECT_EQ(bad, 0);
@@ -77,10 +85,13 @@ TEST_P(LinearTest, Nf4) {
             const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
             w[gi] = double(kCodeBook[c]) * absmax[gi / 64];
         }
-        for (bool acc : {false, true})
-            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
-                return olora_nf4_linear(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(), acc);
-            });
+        for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16})
+            for (bool acc : {false, true})
+                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), compute),
+                           [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                               return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(),
+                                                          acc, compute);
+                           });
     }
 }
 
@@ -94,10 +105,13 @@ TEST_P(LinearTest, Int8) {
         std::vector<double> w(q.size());
         for (int j = 0; j < s.n; ++j)
             for (int kk = 0; kk < s.k; ++kk) w[size_t(j) * s.k + kk] = double(q[size_t(j) * s.k + kk]) * scales[j];
-        for (bool acc : {false, true})
-            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
-                return olora_int8_linear(x, ldx, y, ldy, s.m, s.n, s.k, q.data(), scales.data(), acc);
-            });
+        for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16})
+            for (bool acc : {false, true})
+                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), compute),
+                           [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                               return olora_int8_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, q.data(), scales.data(), acc,
+                                                           compute);
+                           });
     }
 }
 
@@ -110,7 +124,7 @@ TEST_P(LinearTest, Float32) {
         for (int j = 0; j < s.n; ++j)
             for (int kk = 0; kk < s.k; ++kk) w[size_t(j) * s.k + kk] = wf[j * ldw + kk];
         for (bool acc : {false, true})
-            run_linear(rng_, s, w, acc, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+            run_linear(rng_, s, w, acc, 2e-6, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
                 return olora_gemm_f32(x, ldx, wf.data(), ldw, y, ldy, s.m, s.n, s.k, acc);
             });
     }
@@ -201,6 +215,8 @@ TEST(QuantArguments, BadArgumentsAreRefused) {
     EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 0, q, s, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 4, q, nullptr, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_int8_linear(x, 4, nullptr, 2, 1, 2, 4, q, s, 0), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_nf4_linear_ex(x, 4, y, 2, 1, 2, 4, codes, s, 0, 2), OLORA_E_ARGUMENT);  // unknown compute mode
+    EXPECT_EQ(olora_int8_linear_ex(x, 4, y, 2, 1, 2, 4, q, s, 0, -1), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_gemm_f32(x, 4, w, 3, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_gemm_f32(x, 4, nullptr, 4, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_nf4_quantize(w, 0, codes, s), OLORA_E_ARGUMENT);

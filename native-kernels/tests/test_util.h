@@ -50,6 +50,7 @@ inline const char* isa_name(int isa) {
         case OLORA_ISA_SCALAR: return "scalar";
         case OLORA_ISA_AVX2: return "avx2";
         case OLORA_ISA_AVX512: return "avx512";
+        case OLORA_ISA_AMX: return "amx";
         default: return "?";
     }
 }
@@ -72,7 +73,7 @@ protected:
 inline std::string IsaParamName(const ::testing::TestParamInfo<int>& info) { return isa_name(info.param); }
 
 #define OLORA_INSTANTIATE_ISA(Suite)                                                                       \
-    INSTANTIATE_TEST_SUITE_P(Isa, Suite, ::testing::Values(OLORA_ISA_SCALAR, OLORA_ISA_AVX2, OLORA_ISA_AVX512), \
+    INSTANTIATE_TEST_SUITE_P(Isa, Suite, ::testing::Values(OLORA_ISA_SCALAR, OLORA_ISA_AVX2, OLORA_ISA_AVX512, OLORA_ISA_AMX), \
                              olora_test::IsaParamName)
 
 }  // namespace olora_test
