@@ -13,6 +13,9 @@ internal sealed record BenchOptions
     public string Dtype { get; init; } = "float32";
     public int[] Batches { get; init; } = [1, 8, 32];
     public QuantizationMode[] Quantizations { get; init; } = [QuantizationMode.None, QuantizationMode.Int8, QuantizationMode.Nf4];
+
+    /// <summary>Arithmetic of the quantized layers in the decode scenario; several run side by side (bfloat16,float32).</summary>
+    public QuantizedCompute[] QuantizedComputes { get; init; } = [QuantizedCompute.BFloat16];
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 32;
     public int Threads { get; init; }
@@ -52,6 +55,7 @@ internal sealed record BenchOptions
                 "--preset" => o with { Preset = Next() },
                 "--dtype" => o with { Dtype = Next() },
                 "--batches" => o with { Batches = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                "--quantized-compute" => o with { QuantizedComputes = Next().Split(',').Select(q => Enum.Parse<QuantizedCompute>(q, ignoreCase: true)).ToArray() },
                 "--quantization" => o with { Quantizations = Next().Split(',').Select(q => Enum.Parse<QuantizationMode>(q, ignoreCase: true)).ToArray() },
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },

@@ -28,6 +28,7 @@ var report = new BenchReport();
 report.Machine["cpu"] = MachineProbe.CpuModel();
 report.Machine["cores_used"] = get_num_threads();
 report.Machine["device"] = "cpu";
+report.Machine["kernels_isa"] = OrleansLora.Engine.Native.NativeKernels.Isa;
 double readGbps = MachineProbe.ReadBandwidthGbps();
 report.Machine["read_gbps"] = Math.Round(readGbps, 2);
 report.Machine["gemm_gflops"] = Math.Round(MachineProbe.GemmGflops(), 1);
@@ -35,10 +36,14 @@ Console.WriteLine($"machine: {report.Machine.ToJsonString()}");
 
 int maxLen = options.PromptTokens + options.NewTokens + 1;
 var decodeTokensPerSecond = new Dictionary<string, double>();
-foreach (var quantization in options.Runs("decode") ? options.Quantizations : [])
-using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, Quantization = quantization, MaxSequenceLength = maxLen }))
+var decodeRuns = options.Quantizations.SelectMany(q => q == QuantizationMode.None
+    ? [(q, QuantizedCompute.Float32)]
+    : options.QuantizedComputes.Select(c => (q, c))).ToList();
+foreach (var (quantization, compute) in options.Runs("decode") ? decodeRuns : [])
+using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, Quantization = quantization, QuantizedCompute = compute, MaxSequenceLength = maxLen }))
 {
-    string name = Name(quantization);
+    // The default (bfloat16 compute) keeps the plain name; float32 compute is marked.
+    string name = Name(quantization) + (quantization != QuantizationMode.None && compute == QuantizedCompute.Float32 ? "-f32compute" : "");
     // Bytes a decode step must read: every linear layer's weights, lm_head included (embedding
     // rows, norms and the KV cache are small next to them at these lengths).
     long weightBytes = model.LinearWeightBytes;
@@ -61,6 +66,7 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         }
         double prefillMs = prefillTimes.Min();
         var common = Parameters(options, b, quantization);
+        common["quantized_compute"] = quantization == QuantizationMode.None ? null : compute.ToString().ToLowerInvariant();
         report.Add($"prefill-{name}-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
 
         var steps = new List<double>();

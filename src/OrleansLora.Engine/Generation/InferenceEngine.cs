@@ -72,7 +72,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         _cache = model.CreateKvCache(new KvCacheOptions { BudgetBytes = options.KvCacheBytes, MaxSequenceLength = options.MaxSequenceLength, MaxSlots = Math.Max(options.MaxBatchSize, 1) });
         _thread = new Thread(RunLoop) { IsBackground = true, Name = "olora-engine" };
         _thread.Start();
-        LogStarted(_logger, model.Directory, model.Dtype.ToString(), _cache.SlotCount, _cache.MaxSequenceLength);
+        LogStarted(_logger, model.Directory, model.Dtype.ToString(), model.Quantization.ToString(), Native.NativeKernels.Isa, _cache.SlotCount, _cache.MaxSequenceLength);
     }
 
     /// <summary>Loads the model and tokenizer named by <paramref name="options"/> and starts the engine.</summary>
@@ -80,7 +80,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     {
         options.Validate();
         NativeRuntime.EnsureInitialized();
-        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, MaxSequenceLength = options.MaxSequenceLength });
+        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength });
         try
         {
             return new InferenceEngine(model, TokenizerLoader.Load(options.ModelPath), options, logger);
@@ -447,8 +447,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: model {Model}, dtype {Dtype}, {Slots} KV slots of {MaxLength} positions")]
-    private static partial void LogStarted(ILogger logger, string model, string dtype, int slots, int maxLength);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: model {Model}, dtype {Dtype}, quantization {Quantization}, kernels {Isa}, {Slots} KV slots of {MaxLength} positions")]
+    private static partial void LogStarted(ILogger logger, string model, string dtype, string quantization, string isa, int slots, int maxLength);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sequence {RequestId} failed after its step")]
     private static partial void LogSequenceFailed(ILogger logger, Exception exception, string requestId);

@@ -85,7 +85,7 @@ public sealed class LlamaModel : IDisposable
                 else
                 {
                     using (weight)
-                        linear = options.Quantization == QuantizationMode.Nf4 ? Nf4Linear.Quantize(weight) : Int8Linear.Quantize(weight);
+                        linear = options.Quantization == QuantizationMode.Nf4 ? Nf4Linear.Quantize(weight, options.QuantizedCompute) : Int8Linear.Quantize(weight, options.QuantizedCompute);
                 }
                 owned.Add(linear);
                 return linear;

@@ -14,6 +14,9 @@ public sealed record ModelLoadOptions
     /// </summary>
     public QuantizationMode Quantization { get; init; } = QuantizationMode.None;
 
+    /// <summary>Arithmetic of the quantized layers: bfloat16 products on AMX tiles where the CPU has them (default), or float32 throughout.</summary>
+    public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.BFloat16;
+
     /// <summary>
     /// Quantize the lm_head too (default). bitsandbytes keeps it dense for accuracy; here it is a
     /// third of a small model's bytes per decode step, so quantizing it is the default and this

@@ -29,6 +29,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_linear")]
     public static partial int Nf4Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, byte* codes, float* absmax, int accumulate);
 
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_linear_ex")]
+    public static partial int Nf4LinearEx(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, byte* codes, float* absmax, int accumulate, int compute);
+
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_quantize")]
     public static partial int Nf4Quantize(float* w, long numel, byte* codes, float* absmax);
 
@@ -40,6 +43,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear")]
     public static partial int Int8Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear_ex")]
+    public static partial int Int8LinearEx(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate, int compute);
+
+    /// <summary>olora_*_linear_ex compute mode of <paramref name="compute"/>.</summary>
+    public static int ComputeCode(Quantization.QuantizedCompute compute) => compute == Quantization.QuantizedCompute.BFloat16 ? 1 : 0;
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_quantize")]
     public static partial int Int8Quantize(float* w, int n, int k, sbyte* q, float* scales);

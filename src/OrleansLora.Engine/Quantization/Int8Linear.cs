@@ -10,8 +10,9 @@ namespace OrleansLora.Engine.Quantization;
 /// </summary>
 public sealed unsafe class Int8Linear : ILinearLayer
 {
-    private Int8Linear(Tensor q, Tensor scales)
+    private Int8Linear(Tensor q, Tensor scales, QuantizedCompute compute)
     {
+        Compute = compute;
         Q = q;
         Scales = scales;
     }
@@ -21,10 +22,13 @@ public sealed unsafe class Int8Linear : ILinearLayer
     public long InFeatures => Q.shape[1];
     public long OutFeatures => Q.shape[0];
     public long WeightBytes => Q.NumberOfElements + Scales.NumberOfElements * 4;
+    public QuantizedCompute Compute { get; }
 
     /// <summary>Quantizes a float32 weight [out, in]; the weight stays owned by the caller.</summary>
-    public static Int8Linear Quantize(Tensor weight)
+    public static Int8Linear Quantize(Tensor weight, QuantizedCompute compute = QuantizedCompute.BFloat16)
     {
+        if (!Enum.IsDefined(compute))
+            throw new ArgumentOutOfRangeException(nameof(compute), compute, "unknown quantized compute mode.");
         TensorChecks.Require(weight, nameof(weight), ScalarType.Float32, -1, -1);
         int n = TensorChecks.ToInt32(weight.shape[0], "out_features");
         int k = TensorChecks.ToInt32(weight.shape[1], "in_features");
@@ -38,7 +42,7 @@ public sealed unsafe class Int8Linear : ILinearLayer
             if (rc == -3)
                 throw new ArgumentException("weight holds non-finite values; int8 cannot represent them.", nameof(weight));
             TensorChecks.Check(rc, "olora_int8_quantize");
-            return new Int8Linear(q, scales);
+            return new Int8Linear(q, scales, compute);
         }
         catch
         {
@@ -61,8 +65,8 @@ public sealed unsafe class Int8Linear : ILinearLayer
     public Tensor Forward(Tensor x)
     {
         var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
-        NativeMethods.Int8Linear(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
-            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0), "olora_int8_linear");
+        NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
+            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0, NativeMethods.ComputeCode(Compute)), "olora_int8_linear_ex");
         GC.KeepAlive(this);
         return y;
     }

@@ -14,8 +14,9 @@ public sealed unsafe class Nf4Linear : ILinearLayer
 {
     public const int BlockSize = 64;
 
-    private Nf4Linear(Tensor codes, Tensor absmax, long outFeatures, long inFeatures)
+    private Nf4Linear(Tensor codes, Tensor absmax, long outFeatures, long inFeatures, QuantizedCompute compute)
     {
+        Compute = compute;
         Codes = codes;
         Absmax = absmax;
         OutFeatures = outFeatures;
@@ -27,10 +28,13 @@ public sealed unsafe class Nf4Linear : ILinearLayer
     public long InFeatures { get; }
     public long OutFeatures { get; }
     public long WeightBytes => Codes.NumberOfElements + Absmax.NumberOfElements * 4;
+    public QuantizedCompute Compute { get; }
 
     /// <summary>Quantizes a float32 weight [out, in]; the weight stays owned by the caller.</summary>
-    public static Nf4Linear Quantize(Tensor weight)
+    public static Nf4Linear Quantize(Tensor weight, QuantizedCompute compute = QuantizedCompute.BFloat16)
     {
+        if (!Enum.IsDefined(compute))
+            throw new ArgumentOutOfRangeException(nameof(compute), compute, "unknown quantized compute mode.");
         TensorChecks.Require(weight, nameof(weight), ScalarType.Float32, -1, -1);
         long n = weight.shape[0], k = weight.shape[1], numel = n * k;
         TensorChecks.ToInt32(n, "out_features");
@@ -45,7 +49,7 @@ public sealed unsafe class Nf4Linear : ILinearLayer
             if (rc == -3)
                 throw new ArgumentException("weight holds non-finite values; NF4 cannot represent them.", nameof(weight));
             TensorChecks.Check(rc, "olora_nf4_quantize");
-            return new Nf4Linear(codes, absmax, n, k);
+            return new Nf4Linear(codes, absmax, n, k, compute);
         }
         catch
         {
@@ -68,8 +72,8 @@ public sealed unsafe class Nf4Linear : ILinearLayer
     public Tensor Forward(Tensor x)
     {
         var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
-        NativeMethods.Nf4Linear(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
-            (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0), "olora_nf4_linear");
+        NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
+            (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0, NativeMethods.ComputeCode(Compute)), "olora_nf4_linear_ex");
         GC.KeepAlive(this);
         return y;
     }

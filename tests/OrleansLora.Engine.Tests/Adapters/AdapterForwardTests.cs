@@ -167,7 +167,7 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
     /// </summary>
     private (float[] WithAdapter, float[] WithPrepared, float[] Plain) AdapterLogits(string adapterDir, QuantizationMode quantization, ScalarType tableDtype, int maxRank, BatchSequence part, int[] tokens)
     {
-        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32, Quantization = quantization });
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 32, Quantization = quantization, QuantizedCompute = QuantizedCompute.Float32 });
         using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 32, MaxSlots = 1 });
         using var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank, tableDtype);
         using var adapter = PeftAdapter.Load(adapterDir, llama.Config);

@@ -54,6 +54,30 @@ public sealed class QuantizedLinearTests
         Assert.True(worst <= tolerance, $"{what}: element {at} is {actual[at]}, expected {expected[at]} (relative error {worst:E2})");
     }
 
+    /// <summary>
+    /// BFloat16 compute (the default): on AMX the tile path rounds x and W to bfloat16, so each product
+    /// may be off by 2^-8 of its size; elsewhere it is the float32 path. Either way the error stays
+    /// within 2^-8 of the sum of |x·w| (float64 reference), and the output is float32 without NaNs.
+    /// </summary>
+    private static void AssertWithinBFloat16Rounding(float[] x, double[] w, int m, int n, int k, Tensor output, string what)
+    {
+        using (output)
+        {
+            float[] y = output.data<float>().ToArray();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0, bound = 0;
+                    for (int t = 0; t < k; t++)
+                    {
+                        s += x[i * k + t] * w[j * k + t];
+                        bound += Math.Abs(x[i * k + t] * w[j * k + t]);
+                    }
+                    Assert.True(Math.Abs(y[i * n + j] - s) <= bound / 256 + 1e-5, $"{what}: y[{i},{j}] = {y[i * n + j]}, expected {s} within {bound / 256:E2}");
+                }
+        }
+    }
+
     [Theory]
     [InlineData(1, 64, 128)]
     [InlineData(5, 96, 200)]   // blocks of 64 straddle rows
@@ -64,7 +88,7 @@ public sealed class QuantizedLinearTests
         var rng = new Random(m * 1000 + n + k);
         float[] w = RandomArray(rng, n * k), x = RandomArray(rng, m * k);
         using var weight = tensor(w, [n, k]);
-        using var layer = Nf4Linear.Quantize(weight);
+        using var layer = Nf4Linear.Quantize(weight, QuantizedCompute.Float32);
 
         // Decode the layout by hand: element g in block g/64, high nibble first.
         byte[] codes = layer.Codes.data<byte>().ToArray();
@@ -93,6 +117,8 @@ public sealed class QuantizedLinearTests
         using var output = layer.Forward(input);
         Assert.Equal(new long[] { m, n }, output.shape);
         AssertClose(Reference(x, dequant, m, n, k), output.data<float>().ToArray(), 1e-4, "olora_nf4_linear");
+        using var tiled = Nf4Linear.Quantize(weight);
+        AssertWithinBFloat16Rounding(x, dequant, m, n, k, tiled.Forward(input), "olora_nf4_linear_ex bfloat16");
     }
 
     [Theory]
@@ -104,7 +130,7 @@ public sealed class QuantizedLinearTests
         var rng = new Random(m * 7 + n * 3 + k);
         float[] w = RandomArray(rng, n * k), x = RandomArray(rng, m * k);
         using var weight = tensor(w, [n, k]);
-        using var layer = Int8Linear.Quantize(weight);
+        using var layer = Int8Linear.Quantize(weight, QuantizedCompute.Float32);
         sbyte[] q = layer.Q.data<sbyte>().ToArray();
         float[] scales = layer.Scales.data<float>().ToArray();
         var dequant = new double[n * k];
@@ -124,6 +150,8 @@ public sealed class QuantizedLinearTests
         using var input = tensor(x, [m, k]);
         using var output = layer.Forward(input);
         AssertClose(Reference(x, dequant, m, n, k), output.data<float>().ToArray(), 1e-4, "olora_int8_linear");
+        using var tiled = Int8Linear.Quantize(weight);
+        AssertWithinBFloat16Rounding(x, dequant, m, n, k, tiled.Forward(input), "olora_int8_linear_ex bfloat16");
     }
 
     [Fact]
