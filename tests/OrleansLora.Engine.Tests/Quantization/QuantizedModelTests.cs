@@ -54,34 +54,17 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     [InlineData(QuantizationMode.Nf4)]
     public void BFloat16ComputeStaysWithinItsRoundingOfFloat32Compute(QuantizationMode mode)
     {
-        const int vocab = 50304;
         bool tiles = OrleansLora.Engine.Native.NativeKernels.Isa == "amx";
-        int positions = 0, agree = 0;
-        double worst = 0;
+        var diff = new LogitDifference();
         for (int prompt = 0; prompt < 4; prompt++)
         {
             int[] tokens = Prompt(300 + prompt);
             float[] exact = Logits(model.Path, new ModelLoadOptions { Quantization = mode, QuantizedCompute = QuantizedCompute.Float32 }, tokens, out _);
             float[] bf16 = Logits(model.Path, new ModelLoadOptions { Quantization = mode, QuantizedCompute = QuantizedCompute.BFloat16 }, tokens, out _);
-            for (int p = 0; p < tokens.Length; p++, positions++)
-            {
-                var a = exact.AsSpan(p * vocab, vocab);
-                var b = bf16.AsSpan(p * vocab, vocab);
-                double range = 0;
-                int argA = 0, argB = 0;
-                for (int v = 0; v < vocab; v++)
-                {
-                    range = Math.Max(range, Math.Abs(a[v]));
-                    if (a[v] > a[argA]) argA = v;
-                    if (b[v] > b[argB]) argB = v;
-                }
-                for (int v = 0; v < vocab; v++)
-                    worst = Math.Max(worst, Math.Abs(a[v] - b[v]) / range);
-                agree += argA == argB ? 1 : 0;
-            }
+            diff.Add(exact, bf16, tokens.Length);
         }
-        double top1 = (double)agree / positions;
-        output.WriteLine($"{mode}, kernels {OrleansLora.Engine.Native.NativeKernels.Isa}: bfloat16 vs float32 compute: worst {worst:P3} of max|logit|, top-1 agreement {top1:P1} over {positions} positions");
+        double worst = diff.Worst, top1 = diff.Top1;
+        output.WriteLine($"{mode}, kernels {OrleansLora.Engine.Native.NativeKernels.Isa}: bfloat16 vs float32 compute: worst {worst:P3} of max|logit|, top-1 agreement {top1:P1} over {diff.Positions} positions");
         if (!tiles)
         {
             Assert.Equal(0, worst);
@@ -108,38 +91,19 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     [InlineData(QuantizationMode.Nf4, false, 0.8, 0.30, 1.0)] // the tiny model is mostly its tied head
     public void LogitsStayCloseToFloat32(QuantizationMode mode, bool quantizeHead, double maxError, double minTop1, double minCompression)
     {
-        const int vocab = 50304;
-        int positions = 0, agree = 0;
-        double worst = 0, sumSq = 0, refSq = 0;
+        var diff = new LogitDifference();
         long denseBytes = 0, quantBytes = 0;
         for (int prompt = 0; prompt < 4; prompt++)
         {
             int[] tokens = Prompt(100 + prompt);
             float[] reference = Logits(model.Path, new ModelLoadOptions(), tokens, out denseBytes);
             float[] quantized = Logits(model.Path, new ModelLoadOptions { Quantization = mode, QuantizeLmHead = quantizeHead }, tokens, out quantBytes);
-            for (int p = 0; p < tokens.Length; p++, positions++)
-            {
-                var a = reference.AsSpan(p * vocab, vocab);
-                var b = quantized.AsSpan(p * vocab, vocab);
-                double range = 0;
-                int argA = 0, argB = 0;
-                for (int v = 0; v < vocab; v++)
-                {
-                    range = Math.Max(range, Math.Abs(a[v]));
-                    sumSq += (a[v] - b[v]) * (double)(a[v] - b[v]);
-                    refSq += a[v] * (double)a[v];
-                    if (a[v] > a[argA]) argA = v;
-                    if (b[v] > b[argB]) argB = v;
-                }
-                for (int v = 0; v < vocab; v++)
-                    worst = Math.Max(worst, Math.Abs(a[v] - b[v]) / range);
-                agree += argA == argB ? 1 : 0;
-            }
+            diff.Add(reference, quantized, tokens.Length);
         }
-        double top1 = (double)agree / positions;
+        double worst = diff.Worst, top1 = diff.Top1;
         double compression = (double)denseBytes / quantBytes;
-        output.WriteLine($"{mode} (lm_head {(quantizeHead ? "quantized" : "dense")}): rms error {Math.Sqrt(sumSq / refSq):P1} of rms logit, worst {worst:P1} of max|logit|, " +
-            $"top-1 agreement {top1:P1} over {positions} positions, linear weights {denseBytes} → {quantBytes} bytes ({compression:F2}x)");
+        output.WriteLine($"{mode} (lm_head {(quantizeHead ? "quantized" : "dense")}): rms error {diff.RelativeRms:P1} of rms logit, worst {worst:P1} of max|logit|, " +
+            $"top-1 agreement {top1:P1} over {diff.Positions} positions, linear weights {denseBytes} → {quantBytes} bytes ({compression:F2}x)");
         Assert.True(worst > 0, $"{mode}: identical logits — quantization did not run");
         Assert.True(worst <= maxError, $"{mode}: logits differ by {worst:P2} of their range");
         Assert.True(top1 >= minTop1, $"{mode}: top-1 agreed at {top1:P1} of positions");
@@ -167,5 +131,40 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
             return tokens;
         }));
         Assert.All(runs, r => Assert.Equal(12, r.Count));
+    }
+
+    /// <summary>How far one set of per-position logits is from a reference: worst difference relative to each position's max|logit|, rms, top-1 agreement.</summary>
+    private sealed class LogitDifference
+    {
+        private const int Vocab = 50304;
+        private double _sumSq, _refSq;
+        private int _agree;
+
+        public int Positions { get; private set; }
+        public double Worst { get; private set; }
+        public double Top1 => (double)_agree / Positions;
+        public double RelativeRms => Math.Sqrt(_sumSq / _refSq);
+
+        public void Add(float[] reference, float[] other, int positions)
+        {
+            for (int p = 0; p < positions; p++, Positions++)
+            {
+                var a = reference.AsSpan(p * Vocab, Vocab);
+                var b = other.AsSpan(p * Vocab, Vocab);
+                double range = 0;
+                int argA = 0, argB = 0;
+                for (int v = 0; v < Vocab; v++)
+                {
+                    range = Math.Max(range, Math.Abs(a[v]));
+                    _sumSq += (a[v] - b[v]) * (double)(a[v] - b[v]);
+                    _refSq += a[v] * (double)a[v];
+                    if (a[v] > a[argA]) argA = v;
+                    if (b[v] > b[argB]) argB = v;
+                }
+                for (int v = 0; v < Vocab; v++)
+                    Worst = Math.Max(Worst, Math.Abs(a[v] - b[v]) / range);
+                _agree += argA == argB ? 1 : 0;
+            }
+        }
     }
 }
