@@ -37,7 +37,7 @@ internal sealed record BenchOptions
     /// <summary>Scenario groups to run: decode (prefill/decode of the base), adapters (1-4), zipf (5 and its fixed companion), load, engine.</summary>
     public IReadOnlySet<string> Scenarios { get; init; } = new HashSet<string>(AllScenarios, StringComparer.Ordinal);
 
-    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine"];
+    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine", "overhead"];
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 

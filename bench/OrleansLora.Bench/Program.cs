@@ -111,6 +111,8 @@ if (options.ZipfAdapters > 0 && options.Runs("zipf"))
     ZipfScenario.Run(report, options, modelDir, maxLen);
 if (options.Runs("load"))
     AdapterLoadScenario.Run(report, options, modelDir);
+if (options.Runs("overhead"))
+    CallOverheadScenario.Run(report);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Runs("engine") ? options.Quantizations : [])
