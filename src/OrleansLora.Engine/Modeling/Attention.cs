@@ -40,7 +40,7 @@ public sealed class Attention : IDisposable
     public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
-        long tokens = x.shape[0];
+        long tokens = x.size(0);
         var qkv = QkvProj.Forward(x);                                                       // [tokens, (heads+2*kvHeads)*D]
         long qWidth = (long)_heads * _headDim, kvWidth = (long)_kvHeads * _headDim;
         if (lora is not null)

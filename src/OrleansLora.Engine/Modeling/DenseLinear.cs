@@ -55,7 +55,7 @@ public sealed unsafe class DenseLinear : ILinearLayer
         using var scope = NewDisposeScope();
         var input = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
         TensorChecks.Require(input, nameof(x), ScalarType.Float32, -1, InFeatures);
-        int m = TensorChecks.ToInt32(input.shape[0], "tokens");
+        int m = TensorChecks.ToInt32(input.size(0), "tokens");
         var y = empty(m, OutFeatures, dtype: ScalarType.Float32);
         TensorChecks.Check(NativeMethods.GemmF32(
             (float*)TensorMemory.DataPointer(input), InFeatures,

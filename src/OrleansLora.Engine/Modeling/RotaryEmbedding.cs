@@ -84,7 +84,7 @@ public sealed class RotaryEmbedding : IDisposable
     /// <summary>x: [tokens, heads, headDim]; cos/sin from <see cref="ForPositions"/>.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
-        long half = x.shape[^1] / 2;
+        long half = x.size(-1) / 2;
         using var x1 = x.narrow(-1, 0, half);
         using var x2 = x.narrow(-1, half, half);
         using var neg = x2.neg();

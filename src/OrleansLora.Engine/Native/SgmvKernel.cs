@@ -30,15 +30,15 @@ public static unsafe class SgmvKernel
         int weightCode = DtypeCode(weightDtype, nameof(aTable));
         // x and y may be column slices of wider matrices (the q/k/v parts of a stacked projection).
         long xStride = TensorChecks.RequireRows(x, nameof(x), dtype, -1, -1);
-        TensorChecks.Require(aTable, nameof(aTable), weightDtype, -1, -1, x.shape[1]);
-        long slots = aTable.shape[0], maxRank = aTable.shape[1];
+        long rows = x.size(0), inWidth = x.size(1);
+        TensorChecks.Require(aTable, nameof(aTable), weightDtype, -1, -1, inWidth);
+        long slots = aTable.size(0), maxRank = aTable.size(1);
         TensorChecks.Require(bTable, nameof(bTable), weightDtype, slots, maxRank, -1);
-        long yStride = TensorChecks.RequireRows(y, nameof(y), dtype, x.shape[0], bTable.shape[2]);
+        long yStride = TensorChecks.RequireRows(y, nameof(y), dtype, rows, bTable.size(2));
         if (segStarts.Length != segSlots.Length + 1)
             throw new ArgumentException($"segStarts needs {segSlots.Length + 1} entries for {segSlots.Length} segments, got {segStarts.Length}.", nameof(segStarts));
         if (slotRanks.Length != slots || slotScales.Length != slots)
             throw new ArgumentException($"slotRanks and slotScales need one entry per slot ({slots}).", nameof(slotRanks));
-        long rows = x.shape[0];
         for (int i = 0; i < segSlots.Length; i++)
         {
             if (segStarts[i] < 0 || segStarts[i + 1] < segStarts[i] || segStarts[i + 1] > rows)
@@ -49,8 +49,8 @@ public static unsafe class SgmvKernel
             if (s >= 0 && (slotRanks[s] < 1 || slotRanks[s] > maxRank))
                 throw new ArgumentException($"slot {s} has rank {slotRanks[s]}; ranks are [1, {maxRank}].", nameof(slotRanks));
         }
-        int inFeatures = TensorChecks.ToInt32(x.shape[1], "in_features");
-        int outFeatures = TensorChecks.ToInt32(y.shape[1], "out_features");
+        int inFeatures = TensorChecks.ToInt32(inWidth, "in_features");
+        int outFeatures = TensorChecks.ToInt32(y.size(1), "out_features");
         fixed (int* starts = segStarts)
         fixed (int* segSlotPtr = segSlots)
         fixed (int* ranks = slotRanks)

@@ -13,14 +13,16 @@ public sealed unsafe class Int8Linear : ILinearLayer
     private Int8Linear(Tensor q, Tensor scales, QuantizedCompute compute)
     {
         Compute = compute;
+        OutFeatures = q.size(0);
+        InFeatures = q.size(1);
         Q = q;
         Scales = scales;
     }
 
     public Tensor Q { get; }      // int8 [out, in]
     public Tensor Scales { get; } // float32 [out]
-    public long InFeatures => Q.shape[1];
-    public long OutFeatures => Q.shape[0];
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
     public long WeightBytes => Q.NumberOfElements + Scales.NumberOfElements * 4;
     public QuantizedCompute Compute { get; }
 

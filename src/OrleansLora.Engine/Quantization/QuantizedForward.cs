@@ -12,12 +12,12 @@ internal static unsafe class QuantizedForward
     public static Tensor Run(Tensor x, long inFeatures, long outFeatures, Kernel kernel, string name)
     {
         ArgumentNullException.ThrowIfNull(x);
-        if (x.dim() != 2 || x.shape[1] != inFeatures)
+        if (x.dim() != 2 || x.size(1) != inFeatures)
             throw new ArgumentException($"x has shape [{string.Join(", ", x.shape)}]; expected [tokens, {inFeatures}].", nameof(x));
         using var scope = NewDisposeScope();
         var x32 = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
         TensorChecks.Require(x32, nameof(x), ScalarType.Float32, -1, inFeatures);
-        int m = TensorChecks.ToInt32(x32.shape[0], "tokens");
+        int m = TensorChecks.ToInt32(x32.size(0), "tokens");
         var y = empty(m, outFeatures, dtype: ScalarType.Float32);
         TensorChecks.Check(kernel((float*)TensorMemory.DataPointer(x32), inFeatures, (float*)TensorMemory.DataPointer(y), outFeatures, m), name);
         GC.KeepAlive(x32);
