@@ -85,7 +85,8 @@ std::vector<float> ones(size_t n) { return std::vector<float>(n, 0.01f); }
 // Quantized / dense linear: GB/s counts weight bytes (codes + absmax, q + scales, or fp32 W). The
 // quantized ones ask for OLORA_COMPUTE_BF16, so OLORA_ISA=amx (the default where present) times the
 // AMX tile path and OLORA_ISA=avx512 the float32 paths.
-void BM_Nf4Linear(benchmark::State& st) {
+template <int Compute>
+void BM_Nf4LinearT(benchmark::State& st) {
     const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
     const size_t codes = size_t(n) * k / 2, blocks = size_t(n) * k / 64;
     Rotor rot(codes + blocks * 4);
@@ -94,11 +95,15 @@ void BM_Nf4Linear(benchmark::State& st) {
     for (auto _ : st) {
         uint8_t* p = rot.next();
         olora_nf4_linear_ex(x.data(), k, y.data(), n, m, n, k, p, reinterpret_cast<const float*>(p + codes), 0,
-                            OLORA_COMPUTE_BF16);
+                            Compute);
         benchmark::ClobberMemory();
     }
     set_counters(st, double(codes + blocks * 4), 2.0 * m * n * k);
 }
+
+void BM_Nf4Linear(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_BF16>(st); }
+// The same with float32 products everywhere: OLORA_COMPUTE_F32 beside OLORA_COMPUTE_BF16 in one run.
+void BM_Nf4LinearF32(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_F32>(st); }
 
 void BM_Int8Linear(benchmark::State& st) {
     const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
@@ -195,6 +200,14 @@ BENCHMARK(BM_Nf4Linear)
     ->Args({5, 4096, 4096})
     ->Args({8, 4096, 4096})
     ->Args({16, 4096, 4096})
+    ->Args({32, 4096, 4096})
+    ->Args({256, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Nf4LinearF32)
+    ->ArgNames({"m", "n", "k"})
+    ->Args({1, 4096, 4096})
+    ->Args({8, 4096, 4096})
     ->Args({32, 4096, 4096})
     ->Args({256, 4096, 4096})
     ->Unit(benchmark::kMicrosecond)
