@@ -2,6 +2,7 @@ using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Native;
 using OrleansLora.Engine.Quantization;
 using OrleansLora.Engine.Sampling;
 using OrleansLora.Engine.Tests.Support;
@@ -54,7 +55,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     [InlineData(QuantizationMode.Nf4)]
     public void BFloat16ComputeStaysWithinItsRoundingOfFloat32Compute(QuantizationMode mode)
     {
-        bool tiles = OrleansLora.Engine.Native.NativeKernels.Isa == "amx";
+        bool tiles = NativeKernels.Isa == "amx";
         var diff = new LogitDifference();
         for (int prompt = 0; prompt < 4; prompt++)
         {
@@ -64,7 +65,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
             diff.Add(exact, bf16, tokens.Length);
         }
         double worst = diff.Worst, top1 = diff.Top1;
-        output.WriteLine($"{mode}, kernels {OrleansLora.Engine.Native.NativeKernels.Isa}: bfloat16 vs float32 compute: worst {worst:P3} of max|logit|, top-1 agreement {top1:P1} over {diff.Positions} positions");
+        output.WriteLine($"{mode}, kernels {NativeKernels.Isa}: bfloat16 vs float32 compute: worst {worst:P3} of max|logit|, top-1 agreement {top1:P1} over {diff.Positions} positions");
         if (!tiles)
         {
             Assert.Equal(0, worst);
