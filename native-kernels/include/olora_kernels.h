@@ -191,7 +191,7 @@ OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t s
  * OLORA_COMPUTE_BF16 and the AMX path active (OLORA_ISA_AMX), NF4 from M = 6 (K % 64 == 0) and int8
  * from M = 9 (K % 32 == 0) dequantize groups of 32 W rows to bfloat16 and multiply on the tile
  * unit: x and W are rounded to bfloat16 (each product off by < 2^-8 relative), sums are float32 —
- * 4-10x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). Everything else, and
+ * 2.4-16x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). Everything else, and
  * the forms without _ex, compute in float32.
  * ---------------------------------------------------------------------------------- */
 

@@ -19,7 +19,7 @@ public sealed record InferenceEngineOptions
 
     /// <summary>
     /// Arithmetic of the quantized layers: BFloat16 (default) multiplies batches in bfloat16 on AMX
-    /// tiles where the CPU has them (4-10x at 16+ rows, each product within 2^-8 relative), Float32
+    /// tiles where the CPU has them (2.4-16x at 16-256 rows, each product within 2^-8 relative), Float32
     /// keeps float32 products everywhere.
     /// </summary>
     public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.BFloat16;
