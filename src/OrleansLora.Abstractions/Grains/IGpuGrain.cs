@@ -11,7 +11,11 @@ namespace OrleansLora.Grains;
 /// </summary>
 public interface IGpuGrain : IGrainWithStringKey
 {
-    /// <summary>Activates the grain (it then publishes its load every second).</summary>
+    /// <summary>
+    /// Activates the grain (it then publishes its load every second). The silo calls it every few
+    /// seconds, so an activation the runtime dropped (directory recovery after a silo failure) returns.
+    /// </summary>
+    [ResponseTimeout("00:00:10")]
     Task Start();
 
     /// <summary>

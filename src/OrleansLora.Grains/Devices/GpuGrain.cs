@@ -37,8 +37,12 @@ public sealed partial class GpuGrain(
     private DateTimeOffset? _saturatedSince;
     private IReadOnlyList<string> _cached = [];
 
+    private long? _publishStarted;
+    private string _publishPhase = "";
+
     private static readonly TimeSpan CachedListWait = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan SlowPublish = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan StuckPublish = TimeSpan.FromSeconds(10);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -55,11 +59,23 @@ public sealed partial class GpuGrain(
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Kept alive: only a silo shutdown or the runtime (directory recovery after a silo failure)
+        // deactivates it. The silo's DeviceStartup watchdog calls Start() again, which re-activates it.
+        LogDeactivated(logger, this.GetPrimaryKeyString(), reason.ToString());
         metrics.RemoveDevice(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
-    public Task Start() => Task.CompletedTask;
+    /// <summary>
+    /// Activates the grain (the silo calls it at start-up and then every few seconds, so an activation the
+    /// runtime dropped comes back and publishes again) and reports a publish that has not finished.
+    /// </summary>
+    public Task Start()
+    {
+        if (_publishStarted is { } started && Stopwatch.GetElapsedTime(started) > StuckPublish)
+            LogPublishStuck(logger, this.GetPrimaryKeyString(), Stopwatch.GetElapsedTime(started).TotalSeconds, _publishPhase);
+        return Task.CompletedTask;
+    }
 
     public async Task<AdapterPin> Pin(string adapterId, string source)
     {
@@ -117,7 +133,8 @@ public sealed partial class GpuGrain(
             Silo = localSilo.SiloAddress,
             DeviceIndex = _device,
             AdapterSlots = devices.PinnableSlots,
-            PinnedAdapters = _pinned.Count,
+            // After a re-activation _pinned starts empty while the engine still holds the earlier pins.
+            PinnedAdapters = Math.Max(_pinned.Count, s.AdapterSlotsPinned),
             RunningSequences = s.RunningSequences,
             WaitingRequests = s.WaitingRequests,
             MaxBatchSize = devices.Options.MaxBatchSize,
@@ -134,7 +151,8 @@ public sealed partial class GpuGrain(
     private async Task PublishLoad(CancellationToken cancellationToken)
     {
         long started = Stopwatch.GetTimestamp();
-        string phase = "engine adapter list";
+        _publishStarted = started;
+        string phase = _publishPhase = "engine adapter list";
         try
         {
             // The cached list comes from the engine's control queue, served between steps; a step that
@@ -150,19 +168,22 @@ public sealed partial class GpuGrain(
             }
             var load = CurrentLoad(_cached);
             metrics.ReportDevice(load);
-            phase = "publish";
+            phase = _publishPhase = "publish";
             var cluster = GrainFactory.GetGrain<IClusterLoadGrain>(0);
             await cluster.Publish(load);
-            phase = "shedding";
+            phase = _publishPhase = "shedding";
             await ShedIfSaturated(load, cluster);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogPublishFailed(logger, ex, this.GetPrimaryKeyString(), phase);
         }
+        _publishStarted = null;
         var elapsed = Stopwatch.GetElapsedTime(started);
         if (elapsed > SlowPublish)
             LogPublishSlow(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds, phase);
+        else
+            LogPublished(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds);
     }
 
     /// <summary>
@@ -268,6 +289,15 @@ public sealed partial class GpuGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: publishing its load took {Milliseconds:F0} ms (last phase: {Phase}); placement treats loads older than 5 s as gone")]
     private static partial void LogPublishSlow(ILogger logger, string key, double milliseconds, string phase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key} deactivated ({Reason})")]
+    private static partial void LogDeactivated(ILogger logger, string key, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: a load publish has run for {Seconds:F0} s (phase: {Phase}); placement treats loads older than 5 s as gone")]
+    private static partial void LogPublishStuck(ILogger logger, string key, double seconds, string phase);
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "GPU grain {Key} published its load in {Milliseconds:F1} ms")]
+    private static partial void LogPublished(ILogger logger, string key, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "GPU grain {Key}: the engine did not list its adapters within {Wait}; publishing the previous cached list")]
     private static partial void LogCachedListLate(ILogger logger, string key, TimeSpan wait);

@@ -9,7 +9,10 @@ namespace OrleansLora.Grains.Hosting;
 
 /// <summary>
 /// When the silo becomes active: starts a GPU grain per local device (they publish load for placement)
-/// and lists the adapter store's directories in the catalog so they show up before first use.
+/// and lists the adapter store's directories in the catalog so they show up before first use. Then,
+/// until the silo stops, calls each GPU grain's Start every few seconds: placement only sees devices whose
+/// grains publish, and nothing else would re-activate a GPU grain the runtime deactivated (after a silo
+/// failure, the kill test saw a survivor's device stop publishing for good).
 /// </summary>
 internal sealed partial class DeviceStartup(
     IGrainFactory grains,
@@ -19,15 +22,19 @@ internal sealed partial class DeviceStartup(
     IOptions<AdapterStoreOptions> storeOptions,
     ILogger<DeviceStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    private static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(2);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watch = Task.CompletedTask;
+
     public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(DeviceStartup), ServiceLifecycleStage.Active, StartAsync, _ => Task.CompletedTask);
+        lifecycle.Subscribe(nameof(DeviceStartup), ServiceLifecycleStage.Active, StartAsync, StopAsync);
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
         if (devices.Count == 0)
             return;
         for (int i = 0; i < devices.Count; i++)
-            await grains.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, i)).Start();
+            await Device(i).Start();
         if (storeOptions.Value.ListStoreInCatalog)
         {
             var catalog = grains.GetGrain<IAdapterCatalogGrain>(0);
@@ -36,8 +43,45 @@ internal sealed partial class DeviceStartup(
                 await catalog.Add(new AdapterRegistration(id, id));
             LogStoreListed(logger, ids.Count, store.Root);
         }
+        _watch = WatchAsync(_stopping.Token);
     }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _watch;
+    }
+
+    private async Task WatchAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(WatchPeriod);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                for (int i = 0; i < devices.Count && !stopping.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        await Device(i).Start();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        LogWatchFailed(logger, ex, i);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private IGpuGrain Device(int index) => grains.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, index));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listed {Count} adapters from the adapter store {Root}")]
     private static partial void LogStoreListed(ILogger logger, int count, string root);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not reach the GPU grain of local device {Device}; retrying")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, int device);
 }
