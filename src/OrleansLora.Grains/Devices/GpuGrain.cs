@@ -61,7 +61,8 @@ public sealed partial class GpuGrain(
     {
         // Kept alive: only a silo shutdown or the runtime (directory recovery after a silo failure)
         // deactivates it. The silo's DeviceStartup watchdog calls Start() again, which re-activates it.
-        LogDeactivated(logger, this.GetPrimaryKeyString(), reason.ToString());
+        var level = reason.ReasonCode == DeactivationReasonCode.ShuttingDown ? LogLevel.Debug : LogLevel.Warning;
+        LogDeactivated(logger, level, this.GetPrimaryKeyString(), reason.ToString());
         metrics.RemoveDevice(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
@@ -290,8 +291,8 @@ public sealed partial class GpuGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: publishing its load took {Milliseconds:F0} ms (last phase: {Phase}); placement treats loads older than 5 s as gone")]
     private static partial void LogPublishSlow(ILogger logger, string key, double milliseconds, string phase);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key} deactivated ({Reason})")]
-    private static partial void LogDeactivated(ILogger logger, string key, string reason);
+    [LoggerMessage(Message = "GPU grain {Key} deactivated ({Reason})")]
+    private static partial void LogDeactivated(ILogger logger, LogLevel level, string key, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: a load publish has run for {Seconds:F0} s (phase: {Phase}); placement treats loads older than 5 s as gone")]
     private static partial void LogPublishStuck(ILogger logger, string key, double seconds, string phase);
