@@ -185,25 +185,21 @@ void BM_Sgmv(benchmark::State& st) {
     set_counters(st, bytes, flops);
 }
 
+// The shapes of both quantized linears: decode GEMV (M = 1) on square, tall and wide W, then every
+// M path (fused GEMV, small-M, tiles or AMX) up to prefill-sized M.
+void QuantizedShapes(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"m", "n", "k"});
+    b->Args({1, 4096, 4096})->Args({1, 14336, 4096})->Args({1, 4096, 14336});
+    for (int m : {2, 4, 5, 8, 16, 32, 256}) b->Args({m, 4096, 4096});
+    b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 }  // namespace
 
 BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 BENCHMARK(BM_GemmF32)->Args({256, 1024, 1024})->Args({512, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_F32Linear)->Args({1, 4096, 4096})->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_Nf4Linear)
-    ->ArgNames({"m", "n", "k"})
-    ->Args({1, 4096, 4096})
-    ->Args({1, 14336, 4096})
-    ->Args({1, 4096, 14336})
-    ->Args({2, 4096, 4096})
-    ->Args({4, 4096, 4096})
-    ->Args({5, 4096, 4096})
-    ->Args({8, 4096, 4096})
-    ->Args({16, 4096, 4096})
-    ->Args({32, 4096, 4096})
-    ->Args({256, 4096, 4096})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+BENCHMARK(BM_Nf4Linear)->Apply(QuantizedShapes);
 BENCHMARK(BM_Nf4LinearF32)
     ->ArgNames({"m", "n", "k"})
     ->Args({1, 4096, 4096})
@@ -212,20 +208,7 @@ BENCHMARK(BM_Nf4LinearF32)
     ->Args({256, 4096, 4096})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
-BENCHMARK(BM_Int8Linear)
-    ->ArgNames({"m", "n", "k"})
-    ->Args({1, 4096, 4096})
-    ->Args({1, 14336, 4096})
-    ->Args({1, 4096, 14336})
-    ->Args({2, 4096, 4096})
-    ->Args({4, 4096, 4096})
-    ->Args({5, 4096, 4096})
-    ->Args({8, 4096, 4096})
-    ->Args({16, 4096, 4096})
-    ->Args({32, 4096, 4096})
-    ->Args({256, 4096, 4096})
-    ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);
 BENCHMARK(BM_Sgmv)
     ->ArgNames({"dtype", "segs", "rows", "r", "h", "mode"})
     ->Args({0, 32, 1, 16, 4096, 0})

@@ -16,6 +16,8 @@ namespace olora {
 int active_isa();
 // Whether the paths that AVX-512 takes apply (AMX is AVX-512 plus the tile path).
 inline bool avx512_paths(int isa) { return isa == OLORA_ISA_AVX512 || isa == OLORA_ISA_AMX; }
+// A compute mode the quantized linears' _ex entry points accept.
+inline bool known_compute(int32_t compute) { return compute == OLORA_COMPUTE_F32 || compute == OLORA_COMPUTE_BF16; }
 
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {

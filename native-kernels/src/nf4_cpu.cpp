@@ -86,8 +86,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
                                                  int64_t y_row_stride, int32_t m, int32_t n, int32_t k,
                                                  const uint8_t* codes, const float* absmax, int32_t accumulate,
                                                  int32_t compute) {
-    if (m < 0 || n < 1 || k < 1 || (compute != OLORA_COMPUTE_F32 && compute != OLORA_COMPUTE_BF16))
-        return OLORA_E_ARGUMENT;
+    if (m < 0 || n < 1 || k < 1 || !known_compute(compute)) return OLORA_E_ARGUMENT;
     if (m == 0) return OLORA_OK;
     if (!x || !y || !codes || !absmax || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
     const bool acc = accumulate != 0;
