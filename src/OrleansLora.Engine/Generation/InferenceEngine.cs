@@ -72,7 +72,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         _cache = model.CreateKvCache(new KvCacheOptions { BudgetBytes = options.KvCacheBytes, MaxSequenceLength = options.MaxSequenceLength, MaxSlots = Math.Max(options.MaxBatchSize, 1) });
         _thread = new Thread(RunLoop) { IsBackground = true, Name = "olora-engine" };
         _thread.Start();
-        LogStarted(_logger, model.Directory, model.Dtype.ToString(), model.Quantization.ToString(), Native.NativeKernels.Isa, _cache.SlotCount, _cache.MaxSequenceLength);
+        LogStarted(_logger, model.Directory, model.Dtype.ToString(), model.Quantization.ToString(), NativeKernels.Isa, _cache.SlotCount, _cache.MaxSequenceLength);
     }
 
     /// <summary>Loads the model and tokenizer named by <paramref name="options"/> and starts the engine.</summary>

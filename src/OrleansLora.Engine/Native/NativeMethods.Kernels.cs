@@ -26,9 +26,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_gemm_f32")]
     public static partial int GemmF32(float* x, long xRowStride, float* w, long wRowStride, float* y, long yRowStride, int m, int n, int k, int accumulate);
 
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_linear")]
-    public static partial int Nf4Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, byte* codes, float* absmax, int accumulate);
-
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_linear_ex")]
     public static partial int Nf4LinearEx(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, byte* codes, float* absmax, int accumulate, int compute);
 
@@ -41,14 +38,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_code_book")]
     public static partial int Nf4CodeBook(float* output);
 
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear")]
-    public static partial int Int8Linear(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate);
-
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear_ex")]
     public static partial int Int8LinearEx(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate, int compute);
 
+    public const int ComputeF32 = 0;
+    public const int ComputeBf16 = 1;
+
     /// <summary>olora_*_linear_ex compute mode of <paramref name="compute"/>.</summary>
-    public static int ComputeCode(Quantization.QuantizedCompute compute) => compute == Quantization.QuantizedCompute.BFloat16 ? 1 : 0;
+    public static int ComputeCode(Quantization.QuantizedCompute compute) => compute == Quantization.QuantizedCompute.BFloat16 ? ComputeBf16 : ComputeF32;
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_quantize")]
     public static partial int Int8Quantize(float* w, int n, int k, sbyte* q, float* scales);

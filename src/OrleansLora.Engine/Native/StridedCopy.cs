@@ -43,9 +43,9 @@ public static unsafe class StridedCopy
         ArgumentNullException.ThrowIfNull(copyLayer);
         int code = DtypeCode(source, nameof(source));
         TensorChecks.Require(source, nameof(source), source.dtype, -1, -1, -1);
-        long layers = source.shape[0], rows = source.shape[1], cols = source.shape[2];
+        long layers = source.size(0), rows = source.size(1), cols = source.size(2);
         TensorChecks.Require(table, nameof(table), source.dtype, layers, -1, -1, cols);
-        long slots = table.shape[1], maxRank = table.shape[2];
+        long slots = table.size(1), maxRank = table.size(2);
         if (slot < 0 || slot >= slots || rows > maxRank)
             throw new ArgumentException($"slot {slot} with {rows} rows does not fit a table of {slots} slots × {maxRank} rows.", nameof(slot));
         long elementSize = source.ElementSize;

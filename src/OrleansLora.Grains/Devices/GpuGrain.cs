@@ -153,7 +153,7 @@ public sealed partial class GpuGrain(
     {
         long started = Stopwatch.GetTimestamp();
         _publishStarted = started;
-        string phase = _publishPhase = "engine adapter list";
+        _publishPhase = "engine adapter list";
         try
         {
             // The cached list comes from the engine's control queue, served between steps; a step that
@@ -169,20 +169,20 @@ public sealed partial class GpuGrain(
             }
             var load = CurrentLoad(_cached);
             metrics.ReportDevice(load);
-            phase = _publishPhase = "publish";
+            _publishPhase = "publish";
             var cluster = GrainFactory.GetGrain<IClusterLoadGrain>(0);
             await cluster.Publish(load);
-            phase = _publishPhase = "shedding";
+            _publishPhase = "shedding";
             await ShedIfSaturated(load, cluster);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogPublishFailed(logger, ex, this.GetPrimaryKeyString(), phase);
+            LogPublishFailed(logger, ex, this.GetPrimaryKeyString(), _publishPhase);
         }
         _publishStarted = null;
         var elapsed = Stopwatch.GetElapsedTime(started);
         if (elapsed > SlowPublish)
-            LogPublishSlow(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds, phase);
+            LogPublishSlow(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds, _publishPhase);
         else
             LogPublished(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds);
     }

@@ -67,9 +67,11 @@ public sealed partial class ClusterLoadGrain(ILogger<ClusterLoadGrain> logger) :
             .ToList();
         if (silos.Count == 0)
         {
-            // The placement director retries for a while; say what was known, so a failed placement can be explained.
-            LogNoCandidate(logger, adapterId, string.Join(", ", candidates.Select(c => c.ToString())),
-                string.Join(", ", _loads.Values.Select(l => $"{l.Load.Key} ({(now - l.Received).TotalSeconds:F1} s old)")));
+            // The placement director retries every 200 ms for a while; say what was known (at Debug, built
+            // only then), so a failed placement can be explained.
+            if (logger.IsEnabled(LogLevel.Debug))
+                LogNoCandidate(logger, adapterId, string.Join(", ", candidates.Select(c => c.ToString())),
+                    string.Join(", ", _loads.Values.Select(l => $"{l.Load.Key} ({(now - l.Received).TotalSeconds:F1} s old)")));
             return Task.FromResult<SiloAddress?>(null);
         }
         var ranked = isBase
