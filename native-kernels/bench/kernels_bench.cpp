@@ -190,6 +190,11 @@ void BM_Sgmv(benchmark::State& st) {
 void QuantizedShapes(benchmark::internal::Benchmark* b) {
     b->ArgNames({"m", "n", "k"});
     b->Args({1, 4096, 4096})->Args({1, 14336, 4096})->Args({1, 4096, 14336});
+    // The small preset's decode step (hidden 1024, MLP 2816, 4 KV heads x 64, tied 50304-row head):
+    // rows of 0.5-1.4 KiB (NF4) that the hardware prefetchers do not follow, and calls of 15-500 us
+    // where the thread hand-off shows.
+    b->Args({1, 1024, 1024})->Args({1, 256, 1024})->Args({1, 2816, 1024})->Args({1, 1024, 2816});
+    b->Args({1, 50304, 1024});
     for (int m : {2, 4, 5, 8, 16, 32, 256}) b->Args({m, 4096, 4096});
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }

@@ -19,11 +19,15 @@ template <int M, int R>
 OLORA_TARGET_AVX512 void gemv_block(const float* x, int64_t ldx, int k, const int8_t* q, const float* scales, int n,
                                     float* y, int64_t ldy, bool acc) {
     const int8_t* qr = q + static_cast<int64_t>(n) * k;
+    // R short row streams: prefetch the next group's rows (see prefetch_next_rows), R * 16 bytes per step.
+    const bool pf = prefetch_next_rows(k);
+    const char* next = reinterpret_cast<const char*>(qr + static_cast<int64_t>(R) * k);
     __m512 s[M][R];
     for (int i = 0; i < M; ++i)
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
     int kk = 0;
     for (; kk + 16 <= k; kk += 16) {
+        if (pf && (R * 16 >= 64 || kk % 64 == 0)) _mm_prefetch(next + static_cast<int64_t>(kk) * R, _MM_HINT_T0);
         __m512 w[R];
         for (int r = 0; r < R; ++r) w[r] = cvt16(qr + static_cast<int64_t>(r) * k + kk);
         for (int i = 0; i < M; ++i) {

@@ -32,7 +32,15 @@ OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes
     __m512 s[M][R];
     for (int i = 0; i < M; ++i)
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    // R short row streams: prefetch the next group's rows (see prefetch_next_rows), R * 32 bytes per block.
+    const bool pf = prefetch_next_rows(half);
+    const char* next_q = reinterpret_cast<const char*>(q + static_cast<int64_t>(R) * half);
+    const char* next_am = reinterpret_cast<const char*>(am + static_cast<int64_t>(R) * nblk);
     for (int b = 0; b < nblk; ++b) {
+        if (pf) {
+            for (int j = 0; j < R * 32; j += 64) _mm_prefetch(next_q + static_cast<int64_t>(b) * R * 32 + j, _MM_HINT_T0);
+            _mm_prefetch(next_am + static_cast<int64_t>(b) * R * 4, _MM_HINT_T0);
+        }
         for (int r = 0; r < R; ++r) {
             __m512 v[4];
             decode_block(q + static_cast<int64_t>(r) * half + 32 * b, lut, v);

@@ -14,6 +14,12 @@ namespace olora {
 // or a body size).
 #define OLORA_UNROLL _Pragma("GCC unroll 64")
 
+// The fused GEMVs read R consecutive W rows as R interleaved streams. Rows shorter than a page
+// are too short for the hardware prefetchers (they train per 4 KiB page) to lock on, so there the
+// kernels prefetch the next group of rows sequentially themselves; longer rows ran as fast or
+// faster without (int8, K = 4096: 15-35 % slower with; native-kernels/BENCHMARKS.md).
+inline bool prefetch_next_rows(int64_t row_bytes) { return row_bytes < 4096; }
+
 // M x R vector partial sums of the K-chunked small-M kernels, kept between chunks at acc
 // ([R][M] x 16 floats, 64-byte aligned): zero on the first chunk, else reload; store back.
 template <int M, int R>
