@@ -104,6 +104,8 @@ void BM_Nf4LinearT(benchmark::State& st) {
 void BM_Nf4Linear(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_BF16>(st); }
 // The same with float32 products everywhere: OLORA_COMPUTE_F32 beside OLORA_COMPUTE_BF16 in one run.
 void BM_Nf4LinearF32(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_F32>(st); }
+// And with int8 dot products (M <= 2 on AVX-512 VNNI; the same as BM_Nf4Linear elsewhere).
+void BM_Nf4LinearI8(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_INT8>(st); }
 
 void BM_Int8Linear(benchmark::State& st) {
     const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
@@ -211,6 +213,18 @@ BENCHMARK(BM_Nf4LinearF32)
     ->Args({8, 4096, 4096})
     ->Args({32, 4096, 4096})
     ->Args({256, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Nf4LinearI8)
+    ->ArgNames({"m", "n", "k"})
+    ->Args({1, 4096, 4096})
+    ->Args({1, 14336, 4096})
+    ->Args({1, 4096, 14336})
+    ->Args({1, 1024, 1024})
+    ->Args({1, 2816, 1024})
+    ->Args({1, 1024, 2816})
+    ->Args({1, 50304, 1024})
+    ->Args({2, 4096, 4096})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);

@@ -53,7 +53,7 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
     const bool acc = accumulate != 0;
     const int isa = active_isa();
     const bool simd = avx512_paths(isa);
-    if (compute == OLORA_COMPUTE_BF16 && isa == OLORA_ISA_AMX && m >= kAmxMinMInt8 && k % 32 == 0) {
+    if (compute != OLORA_COMPUTE_F32 && isa == OLORA_ISA_AMX && m >= kAmxMinMInt8 && k % 32 == 0) {
         int8_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, q, scales, acc);
         return OLORA_OK;
     }

@@ -17,7 +17,9 @@ int active_isa();
 // Whether the paths that AVX-512 takes apply (AMX is AVX-512 plus the tile path).
 inline bool avx512_paths(int isa) { return isa == OLORA_ISA_AVX512 || isa == OLORA_ISA_AMX; }
 // A compute mode the quantized linears' _ex entry points accept.
-inline bool known_compute(int32_t compute) { return compute == OLORA_COMPUTE_F32 || compute == OLORA_COMPUTE_BF16; }
+inline bool known_compute(int32_t compute) {
+    return compute == OLORA_COMPUTE_F32 || compute == OLORA_COMPUTE_BF16 || compute == OLORA_COMPUTE_INT8;
+}
 
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {
@@ -91,6 +93,24 @@ constexpr int kNf4SmallMinM = 3, kNf4SmallMaxM = 8;
 constexpr int kSmallPad = 32;
 void nf4_gemm_small_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                            float* y, int64_t ldy, bool accumulate);
+// OLORA_COMPUTE_INT8 NF4 GEMV (nf4_int8dot_avx512.cpp), m <= 2, k % 64 == 0: x quantized per
+// 64-value block to int8, laid out per pair of blocks (128 values) as the kernel's 64-byte loads of
+// codes split them: `even` holds elements 0, 2, ... 62 of block 2p then of block 2p + 1, `odd` the
+// odd ones; `corr` lanes 0 and 8 offset the two blocks' dots for the unsigned code table, `scale`
+// lanes 0-7 / 8-15 are the blocks' x scales over 127^2. With an odd number of blocks the last
+// pair holds one block and zeros.
+struct alignas(64) Nf4QxPair {
+    int8_t even[64];
+    int8_t odd[64];
+    int32_t corr[16];
+    float scale[16];
+};
+// Quantizes m rows of x (row stride ldx) into out[m * ceil(k / 128)]; false if x holds a non-finite
+// value (the caller then takes the float32 kernel, which propagates it).
+constexpr int kNf4Int8MaxM = 2;
+bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m, int k, Nf4QxPair* out);
+void nf4_gemv_int8_avx512(const Nf4QxPair* qx, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
+                          float* y, int64_t ldy, bool accumulate);
 void nf4_dequant_rows_avx512(const uint8_t* codes, const float* absmax, int k, int n0, int n1, float* out);
 void int8_gemv_avx512(const float* x, int64_t ldx, int m, int k, const int8_t* q, const float* scales, int n0,
                       int n1, float* y, int64_t ldy, bool accumulate);

@@ -92,7 +92,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
     const bool acc = accumulate != 0;
     const int isa = active_isa();
     const bool simd = avx512_paths(isa) && k % 64 == 0;
-    if (simd && compute == OLORA_COMPUTE_BF16 && isa == OLORA_ISA_AMX && m >= kAmxMinMNf4) {
+    if (simd && compute != OLORA_COMPUTE_F32 && isa == OLORA_ISA_AMX && m >= kAmxMinMNf4) {
         nf4_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc);
         return OLORA_OK;
     }
@@ -100,6 +100,19 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
     // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%
     // faster at M = 4-5 on the Xeon of BENCHMARKS.md, equal at 8). From 9 rows on the tiled path
     // (dequantize an L2 tile once, register-blocked micro-kernel) is faster: the work is FMA-bound.
+    if (simd && compute == OLORA_COMPUTE_INT8 && m <= kNf4Int8MaxM) {
+        thread_local std::vector<Nf4QxPair> qx;
+        qx.resize(static_cast<size_t>(m) * ((k / 64 + 1) / 2));
+        if (nf4_quantize_x_int8(x, x_row_stride, m, k, qx.data())) {
+            const int rows = kQuantTaskRows;
+            const Nf4QxPair* qxp = qx.data();
+            parallel_for((n + rows - 1) / rows, [&](int64_t t) {
+                const int n0 = static_cast<int>(t) * rows;
+                nf4_gemv_int8_avx512(qxp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+            });
+            return OLORA_OK;
+        }
+    }
     if (simd && m <= kNf4SmallMaxM) {
         // Deinterleave x once: even elements then odd elements of each row.
         const bool small = m >= kNf4SmallMinM;

@@ -35,7 +35,7 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
 // Relative tolerance: float32 paths sum exactly rounded products; the AMX tile path (OLORA_COMPUTE_BF16
 // on the AMX ISA) rounds x and the dequantized W to bfloat16 first (each off by at most 2^-9, so each
 // product by < 2^-8). OLORA_COMPUTE_F32 must stay float32-exact on every ISA, AMX included.
-double rel_tolerance(int isa, int compute) { return isa == OLORA_ISA_AMX && compute == OLORA_COMPUTE_BF16 ? 4e-3 : 2e-6; }
+double rel_tolerance(int isa, int compute) { return isa == OLORA_ISA_AMX && compute != OLORA_COMPUTE_F32 ? 4e-3 : 2e-6; }
 
 // Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
 void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate, double rel,
@@ -95,6 +95,99 @@ TEST_P(LinearTest, Nf4) {
     }
 }
 
+// OLORA_COMPUTE_INT8. Where the int8-dot GEMV applies (AVX-512, M <= 2, K % 64 == 0) the result is
+// checked twice: against a float64 emulation of its arithmetic (x rounded per 64-value block to
+// round(127 x / max|x|), codes to round(127 code); only float32 summation may differ) and against
+// the exact float64 product within the error those roundings can make, sum over blocks of
+// absmax * (sum |x| + 64 max|x|) / 254. Elsewhere it must behave as OLORA_COMPUTE_BF16.
+TEST_P(LinearTest, Nf4Int8Dot) {
+    SCOPED_TRACE(trace());
+    const bool vnni = GetParam() >= OLORA_ISA_AVX512;
+    const Shape shapes[] = {{1, 1, 128}, {1, 35, 1024}, {2, 33, 128}, {1, 6, 384}, {2, 70, 4096}, {1, 17, 2816},
+                            {1, 9, 192}, {1, 11, 64}, {2, 13, 320}, {2, 5, 1000}, {3, 21, 1024}};
+    for (const Shape& s : shapes) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        const int64_t numel = int64_t(s.n) * s.k;
+        std::vector<uint8_t> codes((numel + 1) / 2);
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
+        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        auto code_at = [&](int64_t gi) { return (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4); };
+        const bool int8_path = vnni && s.m <= 2 && s.k % 64 == 0;
+        if (!int8_path) {
+            std::vector<double> w(numel);
+            for (int64_t gi = 0; gi < numel; ++gi) w[gi] = double(kCodeBook[code_at(gi)]) * absmax[gi / 64];
+            for (bool acc : {false, true})
+                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), OLORA_COMPUTE_BF16),
+                           [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                               return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(),
+                                                          acc, OLORA_COMPUTE_INT8);
+                           });
+            continue;
+        }
+        const int64_t ldx = s.k + 5, ldy = s.n + 3;
+        std::vector<float> x = uniform(rng_, s.m * ldx);
+        // One all-zero block and one block of tiny values (scale far below the others).
+        for (int j = 0; j < 64; ++j) x[j] = 0.f;
+        if (s.k >= 256)
+            for (int j = 128; j < 192; ++j) x[j] *= 1e-6f;
+        for (bool acc : {false, true}) {
+            SCOPED_TRACE(acc ? "accumulate" : "overwrite");
+            std::vector<float> y = uniform(rng_, s.m * ldy);
+            const std::vector<float> y0 = y;
+            if (!acc) poison(y);
+            ASSERT_EQ(olora_nf4_linear_ex(x.data(), ldx, y.data(), ldy, s.m, s.n, s.k, codes.data(), absmax.data(), acc,
+                                          OLORA_COMPUTE_INT8),
+                      OLORA_OK);
+            int bad = 0;
+            for (int i = 0; i < s.m; ++i) {
+                const float* xr = x.data() + i * ldx;
+                for (int j = 0; j < ldy; ++j) {
+                    const float got = y[i * ldy + j];
+                    if (j >= s.n) {
+                        if (acc && !same_bits(got, y0[i * ldy + j]) && ++bad < 5) ADD_FAILURE() << "padding changed";
+                        continue;
+                    }
+                    const double base = acc ? y0[i * ldy + j] : 0.0;
+                    double exact = base, emul = base, bound = 0, terms = std::fabs(base);
+                    for (int b = 0; b < s.k / 64; ++b) {
+                        const float* xb = xr + b * 64;
+                        float mx = 0.f;
+                        for (int t = 0; t < 64; ++t) mx = std::max(mx, std::fabs(xb[t]));
+                        const float inv = mx > 0.f ? 127.f / mx : 0.f;
+                        const double a = absmax[(int64_t(j) * s.k) / 64 + b];
+                        double dot = 0, sum_abs = 0;
+                        for (int t = 0; t < 64; ++t) {
+                            const int c = code_at(int64_t(j) * s.k + b * 64 + t);
+                            const double xq = std::nearbyint(xb[t] * inv);
+                            dot += std::nearbyint(127.0 * kCodeBook[c]) * xq;
+                            exact += double(xb[t]) * kCodeBook[c] * a;
+                            sum_abs += std::fabs(xb[t]);
+                        }
+                        const double term = a * (double(mx) / (127.0 * 127.0)) * dot;
+                        emul += term;
+                        terms += std::fabs(term);
+                        bound += a * (sum_abs + 64.0 * mx) / 254.0;
+                    }
+                    if (!(std::fabs(got - emul) <= 2e-6 * terms + 1e-6) && ++bad < 5)
+                        ADD_FAILURE() << "y[" << i << "," << j << "]=" << got << " emulated " << emul;
+                    if (!(std::fabs(got - exact) <= bound * 1.001 + 2e-6 * terms + 1e-6) && ++bad < 5)
+                        ADD_FAILURE() << "y[" << i << "," << j << "]=" << got << " exact " << exact << " bound " << bound;
+                }
+            }
+            EXPECT_EQ(bad, 0);
+        }
+        // A non-finite x takes the float32 kernel, which carries it into every output of that row.
+        std::vector<float> xn = x;
+        xn[s.k / 2] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> y(s.m * ldy, 0.f);
+        ASSERT_EQ(olora_nf4_linear_ex(xn.data(), ldx, y.data(), ldy, s.m, s.n, s.k, codes.data(), absmax.data(), 0,
+                                      OLORA_COMPUTE_INT8),
+                  OLORA_OK);
+        for (int j = 0; j < s.n; ++j) EXPECT_TRUE(std::isnan(y[j])) << "y[0," << j << "]";
+    }
+}
+
 TEST_P(LinearTest, Int8) {
     SCOPED_TRACE(trace());
     for (const Shape& s : kShapes) {
@@ -105,7 +198,8 @@ TEST_P(LinearTest, Int8) {
         std::vector<double> w(q.size());
         for (int j = 0; j < s.n; ++j)
             for (int kk = 0; kk < s.k; ++kk) w[size_t(j) * s.k + kk] = double(q[size_t(j) * s.k + kk]) * scales[j];
-        for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16})
+        // OLORA_COMPUTE_INT8 only changes NF4's GEMV: int8 weights take the BF16 paths.
+        for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16, OLORA_COMPUTE_INT8})
             for (bool acc : {false, true})
                 run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), compute),
                            [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
@@ -215,7 +309,7 @@ TEST(QuantArguments, BadArgumentsAreRefused) {
     EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 0, q, s, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_int8_linear(x, 4, y, 2, 1, 2, 4, q, nullptr, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_int8_linear(x, 4, nullptr, 2, 1, 2, 4, q, s, 0), OLORA_E_ARGUMENT);
-    EXPECT_EQ(olora_nf4_linear_ex(x, 4, y, 2, 1, 2, 4, codes, s, 0, 2), OLORA_E_ARGUMENT);  // unknown compute mode
+    EXPECT_EQ(olora_nf4_linear_ex(x, 4, y, 2, 1, 2, 4, codes, s, 0, 3), OLORA_E_ARGUMENT);  // unknown compute mode
     EXPECT_EQ(olora_int8_linear_ex(x, 4, y, 2, 1, 2, 4, q, s, 0, -1), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_gemm_f32(x, 4, w, 3, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_gemm_f32(x, 4, nullptr, 4, y, 2, 1, 2, 4, 0), OLORA_E_ARGUMENT);
