@@ -42,8 +42,13 @@ var decodeRuns = options.Quantizations.SelectMany(q => q == QuantizationMode.Non
 foreach (var (quantization, compute) in options.Runs("decode") ? decodeRuns : [])
 using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = options.Dtype, Quantization = quantization, QuantizedCompute = compute, MaxSequenceLength = maxLen }))
 {
-    // The default (bfloat16 compute) keeps the plain name; float32 compute is marked.
-    string name = Name(quantization) + (quantization != QuantizationMode.None && compute == QuantizedCompute.Float32 ? "-f32compute" : "");
+    // The default (bfloat16 compute) keeps the plain name; float32 and int8 compute are marked.
+    string name = Name(quantization) + (quantization == QuantizationMode.None ? "" : compute switch
+    {
+        QuantizedCompute.Float32 => "-f32compute",
+        QuantizedCompute.Int8 => "-i8compute",
+        _ => "",
+    });
     // Bytes a decode step must read: every linear layer's weights, lm_head included (embedding
     // rows, norms and the KV cache are small next to them at these lengths).
     long weightBytes = model.LinearWeightBytes;

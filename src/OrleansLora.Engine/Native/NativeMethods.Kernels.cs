@@ -43,9 +43,15 @@ internal static unsafe partial class NativeMethods
 
     public const int ComputeF32 = 0;
     public const int ComputeBf16 = 1;
+    public const int ComputeInt8 = 2;
 
     /// <summary>olora_*_linear_ex compute mode of <paramref name="compute"/>.</summary>
-    public static int ComputeCode(Quantization.QuantizedCompute compute) => compute == Quantization.QuantizedCompute.BFloat16 ? ComputeBf16 : ComputeF32;
+    public static int ComputeCode(Quantization.QuantizedCompute compute) => compute switch
+    {
+        Quantization.QuantizedCompute.BFloat16 => ComputeBf16,
+        Quantization.QuantizedCompute.Int8 => ComputeInt8,
+        _ => ComputeF32,
+    };
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_quantize")]
     public static partial int Int8Quantize(float* w, int n, int k, sbyte* q, float* scales);

@@ -80,6 +80,7 @@ public sealed class QuantizedLinearTests
 
     [Theory]
     [InlineData(1, 64, 128)]
+    [InlineData(2, 45, 192)]   // int8 compute's GEMV: an odd number of blocks per row
     [InlineData(5, 96, 200)]   // blocks of 64 straddle rows
     [InlineData(8, 33, 1000)]  // odd sizes
     [InlineData(40, 130, 256)] // prefill-shaped M
@@ -119,6 +120,37 @@ public sealed class QuantizedLinearTests
         AssertClose(Reference(x, dequant, m, n, k), output.data<float>().ToArray(), 1e-4, "olora_nf4_linear");
         using var tiled = Nf4Linear.Quantize(weight);
         AssertWithinBFloat16Rounding(x, dequant, m, n, k, tiled.Forward(input), "olora_nf4_linear_ex bfloat16");
+        using var int8 = Nf4Linear.Quantize(weight, QuantizedCompute.Int8);
+        AssertWithinInt8Rounding(x, dequant, absmax, m, n, k, int8.Forward(input));
+    }
+
+    /// <summary>
+    /// Int8 compute: x rounded to 127 steps of its block's max|x| and the code book to 127 steps, so
+    /// each product x·w is off by at most (|x| + max|x|) · absmax / 254 (max over the row here, which
+    /// bounds every block's); paths that stay float32 or bfloat16 are well inside that.
+    /// </summary>
+    private static void AssertWithinInt8Rounding(float[] x, double[] w, float[] absmax, int m, int n, int k, Tensor output)
+    {
+        using (output)
+        {
+            float[] y = output.data<float>().ToArray();
+            for (int i = 0; i < m; i++)
+            {
+                double max = 0;
+                for (int t = 0; t < k; t++)
+                    max = Math.Max(max, Math.Abs(x[i * k + t]));
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0, bound = 0;
+                    for (int t = 0; t < k; t++)
+                    {
+                        s += x[i * k + t] * w[j * k + t];
+                        bound += (Math.Abs(x[i * k + t]) + max) * absmax[((long)j * k + t) / 64] / 254;
+                    }
+                    Assert.True(Math.Abs(y[i * n + j] - s) <= bound + 1e-5, $"int8 compute: y[{i},{j}] = {y[i * n + j]}, expected {s} within {bound:E2}");
+                }
+            }
+        }
     }
 
     [Theory]
