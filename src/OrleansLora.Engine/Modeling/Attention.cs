@@ -82,8 +82,18 @@ public sealed class Attention : IDisposable
     {
         int b = plan.DecodeCount;
         long maxLen = plan.DecodeMaxLength;
-        var k = keys.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!);   // [B, kvHeads, L, D]
-        var v = values.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!); // [B, kvHeads, L, D]
+        // Consecutive slots (one sequence always) are read in place; others are gathered (a copy).
+        Tensor k, v;                                                            // [B, kvHeads, L, D]
+        if (plan.DecodeFirstSlot is long first)
+        {
+            k = keys.narrow(0, first, b).narrow(2, 0, maxLen);
+            v = values.narrow(0, first, b).narrow(2, 0, maxLen);
+        }
+        else
+        {
+            k = keys.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!);
+            v = values.narrow(2, 0, maxLen).index_select(0, plan.DecodeSlots!);
+        }
         int groups = _heads / _kvHeads;
         var qg = q.view(b, _kvHeads, groups, _headDim);                          // [B, kvHeads, G, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);               // [B, kvHeads, G, L]

@@ -61,6 +61,45 @@ public sealed class ContinuousBatchingTests(TinyModelFixture model) : IClassFixt
         }
     }
 
+    /// <summary>
+    /// Decode attention reads consecutive slots in place and gathers scattered ones: both must give
+    /// each sequence the logits it gets decoding alone (its own slot, its own length).
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 1, 2, 3 })]    // consecutive: a view of the cache
+    [InlineData(new[] { 3, 0, 2 })]    // scattered and out of order: a gather
+    [InlineData(new[] { 2 })]          // one sequence in a middle slot
+    public void BatchedDecodeEqualsEachSequenceAlone(int[] slots)
+    {
+        var rng = new Random(slots.Sum() * 31 + slots.Length);
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = 64 });
+        using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 4 });
+        var lengths = new int[4];
+        for (int slot = 0; slot < 4; slot++)
+        {
+            lengths[slot] = 5 + 7 * slot;
+            int[] prompt = RandomPrompt(rng, lengths[slot]);
+            using var prefill = new ForwardBatch([new BatchSequence(slot, 0, prompt.Length)], prompt, 64);
+            llama.Forward(prefill, cache).Dispose();
+        }
+        int[] next = slots.Select(_ => rng.Next(0, 50257)).ToArray();
+        int vocab = llama.Config.VocabSize;
+        float[] batched;
+        using (var batch = new ForwardBatch(slots.Select(s => new BatchSequence(s, lengths[s], 1)).ToList(), next, 64))
+        using (var logits = llama.Forward(batch, cache))
+            batched = logits.data<float>().ToArray();
+        for (int i = 0; i < slots.Length; i++)
+        {
+            // Writing the same key/value again at the same position leaves the cache unchanged.
+            using var alone = new ForwardBatch([new BatchSequence(slots[i], lengths[slots[i]], 1)], new[] { next[i] }, 64);
+            using var logits = llama.Forward(alone, cache);
+            float[] single = logits.data<float>().ToArray();
+            for (int v = 0; v < vocab; v++)
+                Assert.True(Math.Abs(single[v] - batched[i * vocab + v]) <= 1e-4 * Math.Max(1, Math.Abs(single[v])),
+                    $"slot {slots[i]}: logit {v} batched {batched[i * vocab + v]} alone {single[v]}");
+        }
+    }
+
     [Fact]
     public async Task DecodeWithCacheEqualsFullRecomputation()
     {
