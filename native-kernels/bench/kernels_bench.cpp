@@ -107,6 +107,22 @@ void BM_Nf4LinearF32(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_F32>(st
 // And with int8 dot products (M <= 2 on AVX-512 VNNI; the same as BM_Nf4Linear elsewhere).
 void BM_Nf4LinearI8(benchmark::State& st) { BM_Nf4LinearT<OLORA_COMPUTE_INT8>(st); }
 
+// NF4 with W resident in cache (one copy, no rotation): the kernels' compute rate, which bounds
+// them wherever memory does not (st.range(3) is the compute mode).
+void BM_Nf4LinearCached(benchmark::State& st) {
+    const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2)), compute = int(st.range(3));
+    const size_t codes = size_t(n) * k / 2, blocks = size_t(n) * k / 64;
+    std::vector<uint8_t> w(codes + blocks * 4, 0x3F);
+    const auto x = ones(size_t(m) * k);
+    std::vector<float> y(size_t(m) * n);
+    for (auto _ : st) {
+        olora_nf4_linear_ex(x.data(), k, y.data(), n, m, n, k, w.data(), reinterpret_cast<const float*>(w.data() + codes),
+                            0, compute);
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, double(codes + blocks * 4), 2.0 * m * n * k);
+}
+
 void BM_Int8Linear(benchmark::State& st) {
     const int m = int(st.range(0)), n = int(st.range(1)), k = int(st.range(2));
     const size_t q = size_t(n) * k;
@@ -225,6 +241,12 @@ BENCHMARK(BM_Nf4LinearI8)
     ->Args({1, 1024, 2816})
     ->Args({1, 50304, 1024})
     ->Args({2, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_Nf4LinearCached)
+    ->ArgNames({"m", "n", "k", "compute"})
+    ->Args({1, 1024, 1024, OLORA_COMPUTE_F32})
+    ->Args({1, 1024, 1024, OLORA_COMPUTE_INT8})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);
