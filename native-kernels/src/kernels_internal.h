@@ -93,7 +93,7 @@ constexpr int kNf4SmallMinM = 3, kNf4SmallMaxM = 8;
 constexpr int kSmallPad = 32;
 void nf4_gemm_small_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                            float* y, int64_t ldy, bool accumulate);
-// OLORA_COMPUTE_INT8 NF4 GEMV (nf4_int8dot_avx512.cpp), m <= 2, k % 64 == 0: x quantized per
+// OLORA_COMPUTE_INT8 NF4 GEMV (nf4_int8dot_avx512.cpp), m <= 8, k % 64 == 0: x quantized per
 // 64-value block to int8, laid out per pair of blocks (128 values) as the kernel's 64-byte loads of
 // codes split them: `even` holds elements 0, 2, ... 62 of block 2p then of block 2p + 1, `odd` the
 // odd ones; `corr` lanes 0 and 8 offset the two blocks' dots for the unsigned code table, `scale`
@@ -107,7 +107,7 @@ struct alignas(64) Nf4QxPair {
 };
 // Quantizes m rows of x (row stride ldx) into out[m * ceil(k / 128)]; false if x holds a non-finite
 // value (the caller then takes the float32 kernel, which propagates it).
-constexpr int kNf4Int8MaxM = 2;
+constexpr int kNf4Int8MaxM = kFusedMaxM;
 bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m, int k, Nf4QxPair* out);
 void nf4_gemv_int8_avx512(const Nf4QxPair* qx, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                           float* y, int64_t ldy, bool accumulate);

@@ -92,14 +92,8 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
     const bool acc = accumulate != 0;
     const int isa = active_isa();
     const bool simd = avx512_paths(isa) && k % 64 == 0;
-    if (simd && compute != OLORA_COMPUTE_F32 && isa == OLORA_ISA_AMX && m >= kAmxMinMNf4) {
-        nf4_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc);
-        return OLORA_OK;
-    }
-    // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
-    // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%
-    // faster at M = 4-5 on the Xeon of BENCHMARKS.md, equal at 8). From 9 rows on the tiled path
-    // (dequantize an L2 tile once, register-blocked micro-kernel) is faster: the work is FMA-bound.
+    // Int8 dots up to kNf4Int8MaxM rows, ahead of the AMX tiles: at M = 8 on 4096 x 4096 they took
+    // 1.5-1.6 ms against the tiles' 1.9-2.7 (native-kernels/BENCHMARKS.md).
     if (simd && compute == OLORA_COMPUTE_INT8 && m <= kNf4Int8MaxM) {
         thread_local std::vector<Nf4QxPair> qx;
         qx.resize(static_cast<size_t>(m) * ((k / 64 + 1) / 2));
@@ -113,6 +107,14 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
             return OLORA_OK;
         }
     }
+    if (simd && compute != OLORA_COMPUTE_F32 && isa == OLORA_ISA_AMX && m >= kAmxMinMNf4) {
+        nf4_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc);
+        return OLORA_OK;
+    }
+    // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
+    // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%
+    // faster at M = 4-5 on the Xeon of BENCHMARKS.md, equal at 8). From 9 rows on the tiled path
+    // (dequantize an L2 tile once, register-blocked micro-kernel) is faster: the work is FMA-bound.
     if (simd && m <= kNf4SmallMaxM) {
         // Deinterleave x once: even elements then odd elements of each row.
         const bool small = m >= kNf4SmallMinM;

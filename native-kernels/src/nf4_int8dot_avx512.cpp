@@ -29,7 +29,8 @@ struct CodeTable {
 };
 const CodeTable kCodeTable;
 
-// W rows [n, n + R) against M (1 or 2) rows of quantized x.
+// W rows [n, n + R) against M (1..8) rows of quantized x: each 64-byte load of codes is unpacked
+// once and applied to every row of x.
 template <int M, int R>
 OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, int k, const uint8_t* codes,
                                     const float* absmax, int n, float* y, int64_t ldy, bool acc) {
@@ -93,7 +94,8 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
 template <int M>
 void gemv_rows(const Nf4QxPair* qx, int64_t qx_row_pairs, int k, const uint8_t* codes, const float* absmax, int n0,
                int n1, float* y, int64_t ldy, bool acc) {
-    constexpr int R = 4;
+    // M x R accumulators, the R decoded code vectors and x's four vectors fit the 32 zmm registers.
+    constexpr int R = M <= 2 ? 4 : M <= 4 ? 3 : 2;
     int n = n0;
     for (; n + R <= n1; n += R) gemv_group<M, R>(qx, qx_row_pairs, k, codes, absmax, n, y, ldy, acc);
     for (; n < n1; ++n) gemv_group<M, 1>(qx, qx_row_pairs, k, codes, absmax, n, y, ldy, acc);
@@ -151,8 +153,10 @@ OLORA_TARGET_AVX512 bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m,
 void nf4_gemv_int8_avx512(const Nf4QxPair* qx, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                           float* y, int64_t ldy, bool accumulate) {
     const int64_t pairs = (k / 64 + 1) / 2;
-    if (m == 1) gemv_rows<1>(qx, pairs, k, codes, absmax, n0, n1, y, ldy, accumulate);
-    else gemv_rows<2>(qx, pairs, k, codes, absmax, n0, n1, y, ldy, accumulate);
+    using Fn = void (*)(const Nf4QxPair*, int64_t, int, const uint8_t*, const float*, int, int, float*, int64_t, bool);
+    static const Fn tab[kNf4Int8MaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
+                                         gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
+    tab[m - 1](qx, pairs, k, codes, absmax, n0, n1, y, ldy, accumulate);
 }
 
 }  // namespace olora

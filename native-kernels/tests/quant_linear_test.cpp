@@ -95,7 +95,7 @@ TEST_P(LinearTest, Nf4) {
     }
 }
 
-// OLORA_COMPUTE_INT8. Where the int8-dot GEMV applies (AVX-512, M <= 2, K % 64 == 0) the result is
+// OLORA_COMPUTE_INT8. Where the int8-dot GEMV applies (AVX-512, M <= 8, K % 64 == 0) the result is
 // checked twice: against a float64 emulation of its arithmetic (x rounded per 64-value block to
 // round(127 x / max|x|), codes to round(127 code); only float32 summation may differ) and against
 // the exact float64 product within the error those roundings can make, sum over blocks of
@@ -104,7 +104,8 @@ TEST_P(LinearTest, Nf4Int8Dot) {
     SCOPED_TRACE(trace());
     const bool vnni = GetParam() >= OLORA_ISA_AVX512;
     const Shape shapes[] = {{1, 1, 128}, {1, 35, 1024}, {2, 33, 128}, {1, 6, 384}, {2, 70, 4096}, {1, 17, 2816},
-                            {1, 9, 192}, {1, 11, 64}, {2, 13, 320}, {2, 5, 1000}, {3, 21, 1024}};
+                            {1, 9, 192}, {1, 11, 64}, {2, 13, 320}, {2, 5, 1000}, {3, 21, 1024},
+                            {4, 19, 320}, {5, 7, 1024}, {6, 9, 128}, {8, 13, 192}, {9, 5, 128}};
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         const int64_t numel = int64_t(s.n) * s.k;
@@ -113,7 +114,7 @@ TEST_P(LinearTest, Nf4Int8Dot) {
         for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
         const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
         auto code_at = [&](int64_t gi) { return (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4); };
-        const bool int8_path = vnni && s.m <= 2 && s.k % 64 == 0;
+        const bool int8_path = vnni && s.m <= 8 && s.k % 64 == 0;
         if (!int8_path) {
             std::vector<double> w(numel);
             for (int64_t gi = 0; gi < numel; ++gi) w[gi] = double(kCodeBook[code_at(gi)]) * absmax[gi / 64];

@@ -20,7 +20,7 @@ public sealed record InferenceEngineOptions
     /// <summary>
     /// Arithmetic of the quantized layers: BFloat16 (default) multiplies batches in bfloat16 on AMX
     /// tiles where the CPU has them (2.4-16x at 16-256 rows, each product within 2^-8 relative), Float32
-    /// keeps float32 products everywhere, Int8 adds int8 dot products to NF4 decode at batch 1-2.
+    /// keeps float32 products everywhere, Int8 adds int8 dot products to NF4 decode at batch 1-8.
     /// </summary>
     public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.BFloat16;
 

@@ -81,6 +81,7 @@ public sealed class QuantizedLinearTests
     [Theory]
     [InlineData(1, 64, 128)]
     [InlineData(2, 45, 192)]   // int8 compute's GEMV: an odd number of blocks per row
+    [InlineData(7, 20, 256)]   // int8 compute on 7 rows (ahead of the AMX tiles)
     [InlineData(5, 96, 200)]   // blocks of 64 straddle rows
     [InlineData(8, 33, 1000)]  // odd sizes
     [InlineData(40, 130, 256)] // prefill-shaped M

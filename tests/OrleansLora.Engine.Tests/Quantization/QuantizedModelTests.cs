@@ -78,7 +78,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
 
     /// <summary>
     /// Int8 compute against Float32 compute on the same NF4 weights, over decode-shaped forwards of
-    /// one and two tokens (every layer sees M = 1 or 2 rows: the int8-dot GEMV wherever K is whole
+    /// one and two tokens (every layer sees M = 1 or 2 rows: the int8-dot kernel wherever K is whole
     /// NF4 blocks, here every projection but the MLP's down, K = 176). With AVX-512 VNNI the logits
     /// move by the int8 rounding of x and the code book only; elsewhere Int8 is BFloat16, which at
     /// these row counts is Float32, and the logits must be identical.
