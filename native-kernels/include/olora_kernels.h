@@ -193,17 +193,18 @@ OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t s
  * unit: x and W are rounded to bfloat16 (each product off by < 2^-8 relative), sums are float32 —
  * 2.4-16x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). OLORA_COMPUTE_INT8
  * adds, for NF4 with M <= 8 and K % 64 == 0 on AVX-512 (VNNI), int8 dot products (see the enum):
- * 1.4-3x faster GEMV where compute bounds it, 2-3x at M = 4-8. Everything else, and the forms without _ex, compute
- * in float32.
+ * 1.4-3x faster GEMV where compute bounds it; at M = 4-8 2-3x the float32 kernel and 1.6-1.9x the
+ * AMX tiles (M = 8). Everything else, and the forms without _ex, compute in float32.
  * ---------------------------------------------------------------------------------- */
 
 enum {
     OLORA_COMPUTE_F32 = 0,  /* float32 products and sums */
     OLORA_COMPUTE_BF16 = 1, /* bfloat16 products where the CPU has a faster unit for them (AMX), float32 sums */
     OLORA_COMPUTE_INT8 = 2, /* as BF16, except that NF4 with M <= 8 rows (K % 64 == 0) takes int8 dot
-                               products on AVX-512 VNNI (ahead of the AMX tiles): x quantized per 64-value block to int8 (round(127 x / max|x|)),
-                               the code book as round(127 code); int32 sums per block, float32 across
-                               blocks (IPEX's weight-only lowp_mode INT8) */
+                               products on AVX-512 VNNI, ahead of the AMX tiles: x quantized per
+                               64-value block to int8 (round(x * (127 / max|x|))), the code book as
+                               round(127 code); int32 sums per block, float32 across blocks (IPEX's
+                               weight-only lowp_mode INT8) */
 };
 
 /* Plain float32: y = x · wᵀ, w [N, K] with row stride w_row_stride (>= K). */

@@ -27,7 +27,8 @@ OLORA_TARGET_AVX512 void gemv_block(const float* x, int64_t ldx, int k, const in
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
     int kk = 0;
     for (; kk + 16 <= k; kk += 16) {
-        if (pf && (R * 16 >= 64 || kk % 64 == 0)) _mm_prefetch(next + static_cast<int64_t>(kk) * R, _MM_HINT_T0);
+        // One prefetch per new line of the next group's run (R * 16 bytes per step).
+        if (pf && (kk * R) % 64 < R * 16) _mm_prefetch(next + static_cast<int64_t>(kk) * R, _MM_HINT_T0);
         __m512 w[R];
         for (int r = 0; r < R; ++r) w[r] = cvt16(qr + static_cast<int64_t>(r) * k + kk);
         for (int i = 0; i < M; ++i) {

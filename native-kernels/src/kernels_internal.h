@@ -106,7 +106,8 @@ struct alignas(64) Nf4QxPair {
     float scale[16];
 };
 // Quantizes m rows of x (row stride ldx) into out[m * ceil(k / 128)]; false if x holds a non-finite
-// value (the caller then takes the float32 kernel, which propagates it).
+// value or a block whose max|x| is too small to scale (< ~3.7e-37): the caller then takes the other
+// paths (float32 kernels or AMX tiles), which propagate non-finite values.
 constexpr int kNf4Int8MaxM = kFusedMaxM;
 bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m, int k, Nf4QxPair* out);
 void nf4_gemv_int8_avx512(const Nf4QxPair* qx, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,

@@ -7,6 +7,7 @@
 // one FMA per pair apply both blocks' scales (W absmax x x scale).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "simd.h"
 
@@ -70,9 +71,10 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
         }
         OLORA_UNROLL
         for (int r = 0; r < R; ++r) {
-            const double* a2 = reinterpret_cast<const double*>(am + static_cast<int64_t>(r) * nblk + 2 * p);
+            // The pair's two absmax floats (8 bytes, possibly 4-aligned), one per half of the lanes.
+            const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(am + static_cast<int64_t>(r) * nblk + 2 * p));
             apply(r, p, _mm512_loadu_si512(q + static_cast<int64_t>(r) * half + 64 * p),
-                  _mm512_permutexvar_ps(pair_lanes, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(a2)))));
+                  _mm512_permutexvar_ps(pair_lanes, _mm512_castps128_ps512(a2)));
         }
     }
     if (nblk % 2) {  // the last block alone: its x pair is zero in lanes 8-15
@@ -129,6 +131,9 @@ OLORA_TARGET_AVX512 bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m,
                 const __m512 a = _mm512_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)),
                                                _mm512_max_ps(_mm512_andnot_ps(sign, x2), _mm512_andnot_ps(sign, x3)));
                 const float mx = _mm512_reduce_max_ps(a);
+                // 127 / mx overflows below ~3.7e-37 (denormals included): such a block takes the
+                // float32 kernels rather than rounding to nothing.
+                if (mx > 0.f && mx < 127.f / std::numeric_limits<float>::max()) return false;
                 const __m512 inv = _mm512_set1_ps(mx > 0.f ? 127.f / mx : 0.f);
                 // Round to nearest even (MXCSR default); |x| <= mx keeps every value in [-127, 127].
                 const __m512i e0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_permutex2var_ps(x0, even_idx, x1), inv));

@@ -14,7 +14,7 @@ public sealed record ModelLoadOptions
     /// </summary>
     public QuantizationMode Quantization { get; init; } = QuantizationMode.None;
 
-    /// <summary>Arithmetic of the quantized layers: bfloat16 products on AMX tiles where the CPU has them (default), or float32 throughout.</summary>
+    /// <summary>Arithmetic of the quantized layers: bfloat16 products on AMX tiles where the CPU has them (default), float32 throughout, or int8 dot products for NF4 at 1-8 rows (see <see cref="Quantization.QuantizedCompute"/>).</summary>
     public QuantizedCompute QuantizedCompute { get; init; } = QuantizedCompute.BFloat16;
 
     /// <summary>
