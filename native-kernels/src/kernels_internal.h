@@ -20,6 +20,16 @@ inline bool avx512_paths(int isa) { return isa == OLORA_ISA_AVX512 || isa == OLO
 inline bool known_compute(int32_t compute) {
     return compute == OLORA_COMPUTE_F32 || compute == OLORA_COMPUTE_BF16 || compute == OLORA_COMPUTE_INT8;
 }
+// The quantized linears' argument checks: OLORA_E_ARGUMENT, kNothingToDo for m == 0 (whose
+// pointers may be null), else OLORA_OK. `weights` and `scales` are the layer's two arrays.
+constexpr int32_t kNothingToDo = 1;
+inline int32_t check_quant_linear(const float* x, int64_t x_row_stride, const float* y, int64_t y_row_stride, int32_t m,
+                                  int32_t n, int32_t k, const void* weights, const float* scales, int32_t compute) {
+    if (m < 0 || n < 1 || k < 1 || !known_compute(compute)) return OLORA_E_ARGUMENT;
+    if (m == 0) return kNothingToDo;
+    if (!x || !y || !weights || !scales || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
+    return OLORA_OK;
+}
 
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {

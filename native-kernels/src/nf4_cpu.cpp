@@ -86,9 +86,9 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
                                                  int64_t y_row_stride, int32_t m, int32_t n, int32_t k,
                                                  const uint8_t* codes, const float* absmax, int32_t accumulate,
                                                  int32_t compute) {
-    if (m < 0 || n < 1 || k < 1 || !known_compute(compute)) return OLORA_E_ARGUMENT;
-    if (m == 0) return OLORA_OK;
-    if (!x || !y || !codes || !absmax || x_row_stride < k || y_row_stride < n) return OLORA_E_ARGUMENT;
+    if (const int32_t rc = check_quant_linear(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, compute);
+        rc != OLORA_OK)
+        return rc == kNothingToDo ? OLORA_OK : rc;
     const bool acc = accumulate != 0;
     const int isa = active_isa();
     const bool simd = avx512_paths(isa) && k % 64 == 0;
