@@ -45,12 +45,13 @@ internal static unsafe partial class NativeMethods
     public const int ComputeBf16 = 1;
     public const int ComputeInt8 = 2;
 
-    /// <summary>olora_*_linear_ex compute mode of <paramref name="compute"/>.</summary>
+    /// <summary>olora_*_linear_ex compute mode of <paramref name="compute"/>; an undefined value is refused.</summary>
     public static int ComputeCode(Quantization.QuantizedCompute compute) => compute switch
     {
         Quantization.QuantizedCompute.BFloat16 => ComputeBf16,
+        Quantization.QuantizedCompute.Float32 => ComputeF32,
         Quantization.QuantizedCompute.Int8 => ComputeInt8,
-        _ => ComputeF32,
+        _ => throw new ArgumentOutOfRangeException(nameof(compute), compute, "unknown quantized compute mode."),
     };
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_quantize")]

@@ -29,8 +29,7 @@ public sealed unsafe class Int8Linear : ILinearLayer
     /// <summary>Quantizes a float32 weight [out, in]; the weight stays owned by the caller.</summary>
     public static Int8Linear Quantize(Tensor weight, QuantizedCompute compute = QuantizedCompute.BFloat16)
     {
-        if (!Enum.IsDefined(compute))
-            throw new ArgumentOutOfRangeException(nameof(compute), compute, "unknown quantized compute mode.");
+        NativeMethods.ComputeCode(compute); // refuses an undefined mode before any work
         TensorChecks.Require(weight, nameof(weight), ScalarType.Float32, -1, -1);
         int n = TensorChecks.ToInt32(weight.shape[0], "out_features");
         int k = TensorChecks.ToInt32(weight.shape[1], "in_features");

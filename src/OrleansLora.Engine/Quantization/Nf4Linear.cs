@@ -33,8 +33,7 @@ public sealed unsafe class Nf4Linear : ILinearLayer
     /// <summary>Quantizes a float32 weight [out, in]; the weight stays owned by the caller.</summary>
     public static Nf4Linear Quantize(Tensor weight, QuantizedCompute compute = QuantizedCompute.BFloat16)
     {
-        if (!Enum.IsDefined(compute))
-            throw new ArgumentOutOfRangeException(nameof(compute), compute, "unknown quantized compute mode.");
+        NativeMethods.ComputeCode(compute); // refuses an undefined mode before any work
         TensorChecks.Require(weight, nameof(weight), ScalarType.Float32, -1, -1);
         long n = weight.shape[0], k = weight.shape[1], numel = n * k;
         TensorChecks.ToInt32(n, "out_features");
