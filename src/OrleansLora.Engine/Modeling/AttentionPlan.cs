@@ -40,11 +40,13 @@ internal sealed class AttentionPlan : IDisposable
         {
             DecodeMaxLength = decodePositions.Max() + 1;
             DecodeRows = tensor(decodeRows.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope();   // [B]
-            DecodeSlots = tensor(decodeSlots.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope(); // [B]
             bool consecutive = true;
             for (int i = 1; i < decodeSlots.Count && consecutive; i++)
                 consecutive = decodeSlots[i] == decodeSlots[0] + i;
-            DecodeFirstSlot = consecutive ? decodeSlots[0] : null;
+            if (consecutive)
+                DecodeFirstSlot = decodeSlots[0];
+            else
+                DecodeSlots = tensor(decodeSlots.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope(); // [B]
             var pos = tensor(decodePositions.ToArray(), dtype: ScalarType.Int64).unsqueeze(1);              // [B, 1]
             var j = arange(DecodeMaxLength, dtype: ScalarType.Int64).unsqueeze(0);                          // [1, L]
             DecodeMask = Mask(j, pos, window).view(DecodeCount, 1, 1, DecodeMaxLength).DetachFromDisposeScope(); // [B, 1, 1, L]
@@ -61,9 +63,10 @@ internal sealed class AttentionPlan : IDisposable
     public int DecodeCount { get; }
     public long DecodeMaxLength { get; }
     public Tensor? DecodeRows { get; }
-    public Tensor? DecodeSlots { get; }
     /// <summary>The first decode slot when the decode slots are consecutive (always so for one sequence): the cache rows are then a view, not a gather.</summary>
     public long? DecodeFirstSlot { get; }
+    /// <summary>The decode slots to gather when they are not consecutive (null when <see cref="DecodeFirstSlot"/> is set).</summary>
+    public Tensor? DecodeSlots { get; }
     public Tensor? DecodeMask { get; }
     public Tensor?[] PrefillMasks { get; }
 
