@@ -70,7 +70,6 @@ internal static class EngineRequests
         };
     }
 
-    /// <summary>Streams a request through the engine; engine errors become the wire errors callers act on.</summary>
     /// <summary>Streams a request on <paramref name="engine"/>; an adapter the engine does not know is <see cref="AdapterNotFoundException"/> at once.</summary>
     public static IAsyncEnumerable<GenerateChunk> Submit(InferenceEngine engine, string? adapterId, GenerateRequest request, CancellationToken cancellationToken)
     {
@@ -79,7 +78,8 @@ internal static class EngineRequests
         return Stream(engine, adapterId, request, cancellationToken);
     }
 
-    public static async IAsyncEnumerable<GenerateChunk> Stream(InferenceEngine engine, string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Streams a request through the engine; engine errors become the wire errors callers act on.</summary>
+    private static async IAsyncEnumerable<GenerateChunk> Stream(InferenceEngine engine, string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         IAsyncEnumerator<GenerationChunk> chunks;
         try

@@ -73,8 +73,8 @@ public sealed partial class GpuGrain(
     /// </summary>
     public Task Start()
     {
-        if (_publishStarted is { } started && Stopwatch.GetElapsedTime(started) > StuckPublish)
-            LogPublishStuck(logger, this.GetPrimaryKeyString(), Stopwatch.GetElapsedTime(started).TotalSeconds, _publishPhase);
+        if (_publishStarted is { } started && Stopwatch.GetElapsedTime(started) is var running && running > StuckPublish)
+            LogPublishStuck(logger, this.GetPrimaryKeyString(), running.TotalSeconds, _publishPhase);
         return Task.CompletedTask;
     }
 
