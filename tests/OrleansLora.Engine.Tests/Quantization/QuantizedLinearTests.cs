@@ -59,7 +59,14 @@ public sealed class QuantizedLinearTests
     /// may be off by 2^-8 of its size; elsewhere it is the float32 path. Either way the error stays
     /// within 2^-8 of the sum of |x·w| (float64 reference), and the output is float32 without NaNs.
     /// </summary>
-    private static void AssertWithinBFloat16Rounding(float[] x, double[] w, int m, int n, int k, Tensor output, string what)
+    private static void AssertWithinBFloat16Rounding(float[] x, double[] w, int m, int n, int k, Tensor output, string what) =>
+        AssertWithin(x, w, m, n, k, output, what, (i, j, t) => Math.Abs(x[i * k + t] * w[j * k + t]) / 256);
+
+    /// <summary>
+    /// Each y[i, j] within the sum over t of <paramref name="productBound"/>(i, j, t) (+ 1e-5) of the
+    /// float64 product of x [m, k] and w [n, k].
+    /// </summary>
+    private static void AssertWithin(float[] x, double[] w, int m, int n, int k, Tensor output, string what, Func<int, int, int, double> productBound)
     {
         using (output)
         {
@@ -71,9 +78,9 @@ public sealed class QuantizedLinearTests
                     for (int t = 0; t < k; t++)
                     {
                         s += x[i * k + t] * w[j * k + t];
-                        bound += Math.Abs(x[i * k + t] * w[j * k + t]);
+                        bound += productBound(i, j, t);
                     }
-                    Assert.True(Math.Abs(y[i * n + j] - s) <= bound / 256 + 1e-5, $"{what}: y[{i},{j}] = {y[i * n + j]}, expected {s} within {bound / 256:E2}");
+                    Assert.True(Math.Abs(y[i * n + j] - s) <= bound + 1e-5, $"{what}: y[{i},{j}] = {y[i * n + j]}, expected {s} within {bound:E2}");
                 }
         }
     }
@@ -132,26 +139,9 @@ public sealed class QuantizedLinearTests
     /// </summary>
     private static void AssertWithinInt8Rounding(float[] x, double[] w, float[] absmax, int m, int n, int k, Tensor output)
     {
-        using (output)
-        {
-            float[] y = output.data<float>().ToArray();
-            for (int i = 0; i < m; i++)
-            {
-                double max = 0;
-                for (int t = 0; t < k; t++)
-                    max = Math.Max(max, Math.Abs(x[i * k + t]));
-                for (int j = 0; j < n; j++)
-                {
-                    double s = 0, bound = 0;
-                    for (int t = 0; t < k; t++)
-                    {
-                        s += x[i * k + t] * w[j * k + t];
-                        bound += (Math.Abs(x[i * k + t]) + max) * absmax[((long)j * k + t) / 64] / 254;
-                    }
-                    Assert.True(Math.Abs(y[i * n + j] - s) <= bound + 1e-5, $"int8 compute: y[{i},{j}] = {y[i * n + j]}, expected {s} within {bound:E2}");
-                }
-            }
-        }
+        var rowMax = Enumerable.Range(0, m).Select(i => x.AsSpan(i * k, k).ToArray().Max(Math.Abs)).ToArray();
+        AssertWithin(x, w, m, n, k, output, "int8 compute",
+            (i, j, t) => (Math.Abs(x[i * k + t]) + rowMax[i]) * absmax[((long)j * k + t) / 64] / 254);
     }
 
     [Theory]

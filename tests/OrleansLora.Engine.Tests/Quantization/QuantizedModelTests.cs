@@ -17,6 +17,12 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     {
         using var llama = LlamaModel.Load(path, options with { MaxSequenceLength = 64 });
         weightBytes = llama.LinearWeightBytes;
+        return PromptLogits(llama, tokens);
+    }
+
+    /// <summary>Every position's logits for <paramref name="tokens"/> as one prompt in a fresh cache.</summary>
+    private static float[] PromptLogits(LlamaModel llama, int[] tokens)
+    {
         using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 1 });
         using var batch = new ForwardBatch([new BatchSequence(0, 0, tokens.Length)], tokens, 64);
         using var logits = llama.Forward(batch, cache, allPositions: true);
@@ -113,13 +119,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
     private float[][] LogitsOfEach(ModelLoadOptions options, int[][] prompts)
     {
         using var llama = LlamaModel.Load(model.Path, options with { MaxSequenceLength = 64 });
-        return prompts.Select(tokens =>
-        {
-            using var cache = llama.CreateKvCache(new KvCacheOptions { MaxSequenceLength = 64, MaxSlots = 1 });
-            using var batch = new ForwardBatch([new BatchSequence(0, 0, tokens.Length)], tokens, 64);
-            using var logits = llama.Forward(batch, cache, allPositions: true);
-            return logits.data<float>().ToArray();
-        }).ToArray();
+        return prompts.Select(tokens => PromptLogits(llama, tokens)).ToArray();
     }
 
     // Each product is within 2^-8 relative, but random weights cancel (sums are far smaller than the
