@@ -16,10 +16,11 @@ public enum QuantizedCompute
 
     /// <summary>
     /// As BFloat16, except that NF4 layers on 1-8 rows (decode at batch 1-8) whose input width is whole
-    /// 64-value blocks take int8 dot products on AVX-512 VNNI, ahead of the AMX tiles: x is rounded per 64-value block to int8 (127 steps of the block's max|x|) and
-    /// the code book to round(127 · code), with int32 sums per block (IPEX's weight-only lowp_mode
-    /// INT8, llama.cpp's 4-bit × 8-bit dots). 1.4-3x faster NF4 layers where compute bounds them (CPU
-    /// cache, short rows, 4-8 rows); each product is off by at most (|x| + max|x|) · absmax / 254.
+    /// 64-value blocks take int8 dot products on AVX-512 VNNI, ahead of the AMX tiles: x is rounded per
+    /// 64-value block to int8 (127 steps of the block's max|x|) and the code book to round(127 · code),
+    /// with int32 sums per block (IPEX's weight-only lowp_mode INT8, llama.cpp's 4-bit × 8-bit dots).
+    /// 1.4-3x faster NF4 layers where compute bounds them (CPU cache, short rows, 4-8 rows); each
+    /// product is off by at most (|x| + max|x|) · absmax / 254.
     /// </summary>
     Int8,
 }
