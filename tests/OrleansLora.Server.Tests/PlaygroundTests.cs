@@ -120,7 +120,12 @@ public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBro
             await page.WaitForStateAsync('a', "streaming");
             await Expect(page.Reply('a')).ToHaveTextAsync(AnyText());
             await Expect(page.Page.GetByTestId("send")).ToBeDisabledAsync();
-            await page.Page.GetByTestId("stop").ClickAsync();
+            if (!await TryClickStopAsync(page))
+            {
+                // The whole generation ended before the click, so Stop was disabled again: the same race.
+                Assert.True(attempt < 3, "three attempts in a row finished streaming before Stop could be clicked");
+                continue;
+            }
 
             await page.WaitForStateAsync('a', "stopped");
             await Expect(page.Stat('a', "finish")).ToHaveTextAsync("stopped");
@@ -169,6 +174,22 @@ public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBro
 
         await page.ScreenshotAsync("playground-error.png");
         page.AssertStayedLocalWithoutScriptErrors();
+    }
+
+    /// <summary>Clicks Stop; false when the stream ended first (Stop disabled, the pane no longer streaming).</summary>
+    private static async Task<bool> TryClickStopAsync(PlaygroundSession page)
+    {
+        try
+        {
+            await page.Page.GetByTestId("stop").ClickAsync(new() { Timeout = 10_000 });
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            if (await page.Pane('a').GetAttributeAsync("data-state") == "streaming")
+                throw;
+            return false;
+        }
     }
 
     /// <summary>The adapter's cancelled and generated-token counters from GET /v1/adapters (0 before it was ever in memory).</summary>
