@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace OrleansLora.Server.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>Raw HTTP helpers: the tests read the JSON the server wrote, not a client library's view of it.</summary>
 public static class Api

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace OrleansLora.Cluster.Tests.Support;
+namespace OrleansLora.Testing;
 
 public static class FreePort
 {

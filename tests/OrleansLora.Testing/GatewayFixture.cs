@@ -3,7 +3,7 @@ using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Models;
 using OrleansLora.Server.Hosting;
 
-namespace OrleansLora.Server.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>
 /// One real server (role Both, localhost clustering, embedded tiny model and demo adapters) listening on

@@ -1,4 +1,4 @@
-namespace OrleansLora.Server.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>A gateway-only silo alone in its cluster: the HTTP API is up, but no worker has a device to serve on.</summary>
 public sealed class GatewayOnlyFixture : GatewayFixture

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
-namespace OrleansLora.Cluster.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>
 /// A real redis-server on 127.0.0.1 and a free port, without persistence, stopped on dispose.

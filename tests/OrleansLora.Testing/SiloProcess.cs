@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace OrleansLora.Cluster.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>The built <c>olora-server</c> as a child process (a real silo), its output kept in a log file.</summary>
 public sealed class SiloProcess : IDisposable

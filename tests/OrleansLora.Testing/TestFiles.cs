@@ -2,7 +2,7 @@ using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.ModelInit;
 using OrleansLora.Engine.Models;
 
-namespace OrleansLora.Cluster.Tests.Support;
+namespace OrleansLora.Testing;
 
 /// <summary>A tiny random model and an adapter store of random PEFT adapters in a temp directory.</summary>
 public sealed class TestFiles : IDisposable
