@@ -163,6 +163,27 @@ public sealed partial class AdapterGrain(
 
     public async Task<AdapterDescription> Register(AdapterRegistration registration)
     {
+        CheckRegistration(registration);
+        await RegisterCore(registration with { Source = registration.Source ?? _id }, validate: true);
+        return await Describe();
+    }
+
+    public async Task<AdapterDescription> RegisterIfNew(AdapterRegistration registration)
+    {
+        CheckRegistration(registration);
+        string source = registration.Source ?? _id;
+        if (state.State.Registered)
+        {
+            if (state.State.Source != source)
+                throw new AdapterConflictException(_id, state.State.Source, source);
+            return await Describe();
+        }
+        await RegisterCore(registration with { Source = source }, validate: true);
+        return await Describe();
+    }
+
+    private void CheckRegistration(AdapterRegistration registration)
+    {
         ArgumentNullException.ThrowIfNull(registration);
         if (_isBase)
             throw new InvalidRequestException($"\"{AdapterIds.BaseModel}\" names the base model; it cannot be registered as an adapter.", "lora_name");
@@ -170,8 +191,6 @@ public sealed partial class AdapterGrain(
             throw new InvalidRequestException($"registration for \"{registration.AdapterId}\" sent to adapter \"{_id}\".", "lora_name");
         if (!AdapterIds.IsValid(_id))
             throw new InvalidRequestException($"adapter id \"{_id}\" is not valid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", "lora_name");
-        await RegisterCore(registration with { Source = registration.Source ?? _id }, validate: true);
-        return await Describe();
     }
 
     public Task<AdapterDescription> Describe()
