@@ -250,7 +250,9 @@ public sealed partial class GpuGrain(
             var known = (await _engine.GetAdaptersAsync()).FirstOrDefault(a => a.AdapterId == adapterId);
             if (known is not null && Path.GetFullPath(known.Directory) != directory)
             {
-                _pinned.Remove(adapterId);
+                // The engine refuses to forget a pinned adapter: drop this grain's pin first.
+                if (_pinned.Remove(adapterId))
+                    await _engine.UnpinAdapterAsync(adapterId);
                 await _engine.UnregisterAdapterAsync(adapterId);
             }
         }
