@@ -44,7 +44,7 @@ public sealed partial class AdapterGrain(
     {
         _id = this.GetPrimaryKeyString();
         _isBase = _id == AdapterIds.BaseModel;
-        if (!_isBase && !state.State.Registered && AdapterIds.IsValid(_id) && localDevices.Count > 0 && store.Contains(_id))
+        if (!_isBase && !state.State.Registered && AdapterIds.IsValid(_id) && localDevices.Count > 0 && await InStore(_id))
             await RegisterCore(new AdapterRegistration(_id, _id), validate: false);
         this.RegisterGrainTimer(PersistCounters, new GrainTimerCreationOptions(PersistPeriod, PersistPeriod) { KeepAlive = false });
         if (_isBase || state.State.Registered)
@@ -275,6 +275,22 @@ public sealed partial class AdapterGrain(
             _placing = null;
         }
         LogRegistered(logger, _id, source);
+    }
+
+    /// <summary>
+    /// Whether the store has a directory for <paramref name="id"/>: file-system calls, so off the grain's
+    /// turn and bounded by the store's read timeout (a hung mount answers "no": the id is not found).
+    /// </summary>
+    private async Task<bool> InStore(string id)
+    {
+        try
+        {
+            return await Task.Run(() => store.Contains(id)).WaitAsync(store.ReadTimeout);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The device holding this adapter, pinning it first if needed (once; a failed attempt is retried by the next call).</summary>
