@@ -203,6 +203,21 @@ void BM_Sgmv(benchmark::State& st) {
     set_counters(st, bytes, flops);
 }
 
+// olora_check_finite over one adapter-sized buffer (64 MiB: a rank-16 all-projection 7B adapter
+// in bf16 is ~80 MB), from DRAM, on the calling thread as the engine calls it. Arg: dtype.
+void BM_CheckFinite(benchmark::State& st) {
+    const int dtype = int(st.range(0));
+    const size_t bytes = size_t(64) << 20;
+    const int64_t n = int64_t(bytes / (dtype == OLORA_DTYPE_F32 ? 4 : 2));
+    Rotor rotor(bytes);
+    for (auto _ : st) {
+        const int64_t at = olora_check_finite(dtype, rotor.next(), n, 65504.f);
+        if (at != n) st.SkipWithError("the arena holds a refused value");
+        benchmark::DoNotOptimize(at);
+    }
+    set_counters(st, double(bytes), 0);
+}
+
 // The shapes of both quantized linears: decode GEMV (M = 1) on square, tall and wide W, then every
 // M path (fused GEMV, small-M, tiles or AMX) up to prefill-sized M.
 void QuantizedShapes(benchmark::internal::Benchmark* b) {
@@ -253,6 +268,7 @@ BENCHMARK(BM_Nf4LinearCached)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);
+BENCHMARK(BM_CheckFinite)->ArgName("dtype")->Arg(OLORA_DTYPE_F32)->Arg(OLORA_DTYPE_BF16)->Arg(OLORA_DTYPE_F16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Sgmv)
     ->ArgNames({"dtype", "segs", "rows", "r", "h", "mode"})
     ->Args({0, 32, 1, 16, 4096, 0})

@@ -58,6 +58,7 @@ OLORA_API int32_t olora_ios_base_library_init_available(void);
 enum {
     OLORA_DTYPE_F32 = 0,  /* float32 */
     OLORA_DTYPE_BF16 = 1, /* bfloat16 storage, float32 accumulation */
+    OLORA_DTYPE_F16 = 2,  /* IEEE float16: only olora_check_finite reads it (safetensors F16 files) */
 };
 
 enum {
@@ -178,6 +179,15 @@ OLORA_API int32_t olora_bgmv(int32_t dtype,
 OLORA_API int32_t olora_convert_2d(int32_t src_dtype, const void* src, int64_t src_row_stride,
                                    int64_t src_col_stride, int32_t dst_dtype, void* dst,
                                    int64_t dst_row_stride, int32_t rows, int32_t cols, float scale);
+
+/* Finds the first of n values (dtype OLORA_DTYPE_F32, _BF16 or _F16, contiguous) that is NaN (any
+ * payload, either sign), +-Inf, or larger in magnitude than max_abs; denormals are ordinary finite
+ * values. max_abs >= 0; +INFINITY refuses only non-finite values. A value exactly equal to max_abs
+ * passes. Returns that value's index, n when there is none (0 for n == 0, data may then be null), or
+ * OLORA_E_ARGUMENT (unknown dtype, n < 0, max_abs NaN or negative, null data). Calling thread only;
+ * one pass of integer compares on the bit patterns, so floating-point modes do not matter. The
+ * engine runs it over every adapter tensor it registers or loads. */
+OLORA_API int64_t olora_check_finite(int32_t dtype, const void* data, int64_t n, float max_abs);
 
 /* ----------------------------------------------------------------------------------
  * Dense and quantized linear layers: y[M, N] (=|+=) x[M, K] · Wᵀ, W is [N, K] (nn.Linear

@@ -20,6 +20,14 @@ public interface IAdapterGrain : IGrainWithStringKey
     /// <summary>Registers (or re-registers) the adapter from the adapter store; validates it on a worker silo.</summary>
     Task<AdapterDescription> Register(AdapterRegistration registration);
 
+    /// <summary>
+    /// Registers the adapter from the adapter store unless the id is already registered: an existing
+    /// registration from the same source is kept and described, one from another source is refused with
+    /// <see cref="Errors.AdapterConflictException"/>. What requests without admin rights may do (LoRAX's
+    /// local source); checked and written in one grain turn, so concurrent requests cannot race it.
+    /// </summary>
+    Task<AdapterDescription> RegisterIfNew(AdapterRegistration registration);
+
     /// <summary>The adapter's configuration, placement and counters. Throws <see cref="Errors.AdapterNotFoundException"/> when unknown.</summary>
     [AlwaysInterleave]
     Task<AdapterDescription> Describe();

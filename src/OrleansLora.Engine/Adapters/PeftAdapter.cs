@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using OrleansLora.Engine.Checkpoints;
+using OrleansLora.Engine.Files;
 using OrleansLora.Engine.Models;
 using TorchSharp;
 
@@ -68,27 +69,33 @@ public sealed class PeftAdapter : IDisposable
     public PeftAdapterInfo Info => new(Name, Directory, Config, TargetModules, NumLayers, ByteSize);
 
     /// <summary>
-    /// Validates the adapter — config, weight file, every tensor's name and shape — from the
-    /// config and the safetensors header alone, without reading any weights: what registration
-    /// needs before the weights are loaded on demand.
+    /// Validates the adapter — config, weight file, every tensor's name and shape, then every weight
+    /// (finite and within <see cref="AdapterLoadOptions.MaxAbsWeight"/>, streamed through a small
+    /// buffer) — without keeping any weights: what registration needs before the weights are
+    /// loaded on demand.
     /// </summary>
     public static PeftAdapterInfo Inspect(string directory, ModelConfig baseModel, AdapterLoadOptions? options = null)
     {
-        var (info, file, _) = Open(directory, baseModel, options);
-        file.Dispose();
+        options ??= new AdapterLoadOptions();
+        var (info, file, found) = Open(directory, baseModel, options);
+        using (file)
+            AdapterWeightCheck.Verify(file, info.Config, found, options.MaxAbsWeight);
         return info;
     }
 
     public static PeftAdapter Load(string directory, ModelConfig baseModel, AdapterLoadOptions? options = null)
     {
+        options ??= new AdapterLoadOptions();
         var (info, file, found) = Open(directory, baseModel, options);
         using (file)
-            return new PeftAdapter(info.Name, info.Directory, info.Config, info.TargetModules, info.NumLayers, ReadWeights(file, info.Config, found));
+            return new PeftAdapter(info.Name, info.Directory, info.Config, info.TargetModules, info.NumLayers, ReadWeights(file, info.Config, found, options.MaxAbsWeight));
     }
 
     /// <summary>
-    /// Validates as <see cref="Inspect"/> does and keeps the weight file open with every factor's
-    /// header entry by (layer, module, isB), for loaders that read the weights into their own layout.
+    /// Validates as <see cref="Inspect"/> does, except the weights, and keeps the weight file open
+    /// with every factor's header entry by (layer, module, isB), for loaders that read the weights
+    /// into their own layout (and check them there). Every file is opened as
+    /// <see cref="RegularFiles.OpenRead"/> does, inside <see cref="AdapterLoadOptions.Sandbox"/>.
     /// </summary>
     internal static (PeftAdapterInfo Info, SafetensorsFile File, Dictionary<(int Layer, string Module, bool IsB), SafetensorsTensorInfo> Found) Open(string directory, ModelConfig baseModel, AdapterLoadOptions? options)
     {
@@ -97,13 +104,14 @@ public sealed class PeftAdapter : IDisposable
         options ??= new AdapterLoadOptions();
         if (!System.IO.Directory.Exists(directory))
             throw new ModelFormatException(directory, "adapter directory not found.");
+        options.Sandbox?.Resolve(directory);
 
         string configFile = Path.Combine(directory, PeftAdapterConfig.FileName);
-        var config = PeftAdapterConfig.Load(configFile);
+        var config = PeftAdapterConfig.Load(directory, options);
         var expected = config.Validate(configFile, baseModel, options);
 
         string weightsFile = Path.Combine(directory, WeightsFileName);
-        if (!File.Exists(weightsFile))
+        if (!File.Exists(weightsFile) && !System.IO.Directory.Exists(weightsFile))
         {
             string pickled = Path.Combine(directory, PickledWeightsFileName);
             if (File.Exists(pickled))
@@ -111,7 +119,7 @@ public sealed class PeftAdapter : IDisposable
             throw new ModelFormatException(weightsFile, $"{WeightsFileName} not found beside {PeftAdapterConfig.FileName}.");
         }
 
-        var file = SafetensorsFile.Open(weightsFile);
+        var file = SafetensorsFile.Open(weightsFile, options.MaxHeaderBytes, options.Sandbox);
         try
         {
             var found = Index(file, config, baseModel, expected);
@@ -140,7 +148,7 @@ public sealed class PeftAdapter : IDisposable
         }
     }
 
-    private static Dictionary<(int, string), LoraModuleWeights> ReadWeights(SafetensorsFile file, PeftAdapterConfig config, Dictionary<(int, string, bool), SafetensorsTensorInfo> found)
+    private static Dictionary<(int, string), LoraModuleWeights> ReadWeights(SafetensorsFile file, PeftAdapterConfig config, Dictionary<(int, string, bool), SafetensorsTensorInfo> found, float maxAbs)
     {
         var weights = new Dictionary<(int, string), LoraModuleWeights>();
         try
@@ -149,11 +157,11 @@ public sealed class PeftAdapter : IDisposable
             {
                 if (isB)
                     continue;
-                var a = ReadFloat32(file, found[(layer, module, false)]);
+                var a = ReadFloat32(file, found[(layer, module, false)], config, isB: false, maxAbs);
                 torch.Tensor b;
                 try
                 {
-                    b = ReadFloat32(file, found[(layer, module, true)]);
+                    b = ReadFloat32(file, found[(layer, module, true)], config, isB: true, maxAbs);
                     // Folding the scaling here keeps it out of the per-step kernels entirely.
                     b.mul_(config.Scaling);
                 }
@@ -226,9 +234,18 @@ public sealed class PeftAdapter : IDisposable
         return $"not a LoRA weight of a supported module (expected base_model.model.model.layers.N.{{self_attn|mlp}}.<module>.lora_A|lora_B.weight with <module> one of {string.Join(", ", LoraTargetModules.All)}); modules_to_save and other full weights are not supported.";
     }
 
-    private static torch.Tensor ReadFloat32(SafetensorsFile file, SafetensorsTensorInfo info)
+    private static torch.Tensor ReadFloat32(SafetensorsFile file, SafetensorsTensorInfo info, PeftAdapterConfig config, bool isB, float maxAbs)
     {
         var raw = file.Read(info);
+        try
+        {
+            AdapterWeightCheck.Check(file.Path, info, raw, config, isB, maxAbs);
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
         if (raw.dtype == torch.ScalarType.Float32)
             return raw;
         using (raw)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
+using OrleansLora.Engine.Files;
 using OrleansLora.Engine.Models;
 
 namespace OrleansLora.Engine.Adapters;
@@ -42,15 +42,22 @@ public sealed record PeftAdapterConfig
         AllowTrailingCommas = true,
     };
 
-    /// <summary>Reads <c>adapter_config.json</c> from an adapter directory (or the file itself); does not validate.</summary>
-    public static PeftAdapterConfig Load(string path)
+    /// <summary>
+    /// Reads <c>adapter_config.json</c> from an adapter directory (or the file itself); does not
+    /// validate. The file is opened as <see cref="RegularFiles.OpenRead"/> does: a regular file of
+    /// at most <see cref="AdapterLoadOptions.MaxConfigBytes"/>, inside <see cref="AdapterLoadOptions.Sandbox"/>.
+    /// </summary>
+    public static PeftAdapterConfig Load(string path, AdapterLoadOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        options ??= new AdapterLoadOptions();
         string file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
-        if (!File.Exists(file))
+        if (!File.Exists(file) && !Directory.Exists(file))
             throw new ModelFormatException(file, $"{FileName} not found; a PEFT LoRA adapter directory holds {FileName} and {PeftAdapter.WeightsFileName}.");
         try
         {
-            using var stream = File.OpenRead(file);
+            using var handle = RegularFiles.OpenRead(file, options.MaxConfigBytes, options.Sandbox);
+            using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             return JsonSerializer.Deserialize<PeftAdapterConfig>(stream, JsonOptions)
                 ?? throw new ModelFormatException(file, $"{FileName} is empty.");
         }
@@ -107,25 +114,9 @@ public sealed record PeftAdapterConfig
                     }
                     break;
                 }
-                Regex regex;
-                try
-                {
-                    regex = new Regex($"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-                }
-                catch (ArgumentException ex)
-                {
-                    throw new ModelFormatException(file, $"target_modules \"{pattern}\" is not a valid regular expression: {ex.Message}", ex);
-                }
-                for (int layer = 0; layer < layers; layer++)
-                {
-                    foreach (string module in LoraTargetModules.All)
-                    {
-                        if (regex.IsMatch(LoraTargetModules.ModulePath(layer, module)))
-                            expected.Add((layer, module));
-                    }
-                }
+                TargetPattern.AddMatches(file, pattern, layers, expected);
                 if (expected.Count == 0)
-                    throw new ModelFormatException(file, $"target_modules \"{pattern}\" matches none of the supported modules ({string.Join(", ", LoraTargetModules.All)}) of the base model.");
+                    throw new ModelFormatException(file, $"target_modules {TargetPattern.Quote(pattern)} matches none of the supported modules ({string.Join(", ", LoraTargetModules.All)}) of the base model.");
                 break;
             }
             case { ValueKind: JsonValueKind.Array } list:

@@ -51,6 +51,7 @@ public sealed class PreparedAdapter
     /// </summary>
     public static PreparedAdapter Load(string directory, ModelConfig baseModel, ScalarType dtype, AdapterLoadOptions? options = null)
     {
+        options ??= new AdapterLoadOptions();
         var (info, file, found) = PeftAdapter.Open(directory, baseModel, options);
         using (file)
         using (NewDisposeScope())
@@ -58,14 +59,24 @@ public sealed class PreparedAdapter
             var flat = file.ReadFlat(found.Values, out long dataOffset);
             if (flat is not null && flat.dtype == ScalarType.Float16)
                 flat = flat.to(ScalarType.Float32); // the native copy reads float32 and bfloat16
-            Tensor Factor(SafetensorsTensorInfo t)
+            // Each factor is checked (finite, within MaxAbsWeight) before it is stacked: the files
+            // may have changed since registration checked them.
+            Tensor Factor(SafetensorsTensorInfo t, bool isB)
             {
+                Tensor factor;
                 if (flat is not null)
-                    return SafetensorsFile.ViewOf(flat, dataOffset, t);
-                var read = file.Read(t);
-                return read.dtype == ScalarType.Float16 ? read.to(ScalarType.Float32) : read;
+                {
+                    factor = SafetensorsFile.ViewOf(flat, dataOffset, t);
+                }
+                else
+                {
+                    var read = file.Read(t);
+                    factor = read.dtype == ScalarType.Float16 ? read.to(ScalarType.Float32) : read;
+                }
+                AdapterWeightCheck.Check(file.Path, t, factor, info.Config, isB, options.MaxAbsWeight);
+                return factor;
             }
-            var factors = found.Keys.Where(k => !k.IsB).Select(k => (k.Layer, k.Module, Factor(found[k]), Factor(found[(k.Layer, k.Module, true)])));
+            var factors = found.Keys.Where(k => !k.IsB).Select(k => (k.Layer, k.Module, Factor(found[k], isB: false), Factor(found[(k.Layer, k.Module, true)], isB: true)));
             return Stack(info, baseModel.NumHiddenLayers, factors, info.Config.Scaling, dtype);
         }
     }

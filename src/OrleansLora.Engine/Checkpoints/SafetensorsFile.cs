@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansLora.Engine.Files;
 using OrleansLora.Engine.Models;
 using TorchSharp;
 
@@ -36,16 +37,34 @@ public sealed class SafetensorsFile : IDisposable
     {
         if (!File.Exists(path))
             throw new ModelFormatException(path, "safetensors file not found.");
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        return FromHandle(path, File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess), MaxHeaderBytes);
+    }
+
+    /// <summary>
+    /// Opens a file that came from elsewhere (an adapter): as <see cref="RegularFiles.OpenRead"/> does
+    /// (a regular file, inside <paramref name="sandbox"/> when given, opened without blocking), with
+    /// a header of at most <paramref name="maxHeaderBytes"/>.
+    /// </summary>
+    public static SafetensorsFile Open(string path, long maxHeaderBytes, FileSandbox? sandbox)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHeaderBytes);
+        return FromHandle(path, RegularFiles.OpenRead(path, long.MaxValue, sandbox), Math.Min(maxHeaderBytes, MaxHeaderBytes));
+    }
+
+    private static SafetensorsFile FromHandle(string path, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long maxHeaderBytes)
+    {
         try
         {
             long fileLength = RandomAccess.GetLength(handle);
             Span<byte> lengthBytes = stackalloc byte[8];
             if (fileLength < 8 || RandomAccess.Read(handle, lengthBytes, 0) != 8)
                 throw new ModelFormatException(path, $"truncated: {fileLength} bytes, too short for the 8-byte header length.");
+            // An unsigned 64-bit field: a value with the top bit set reads as negative here.
             long headerLength = BitConverter.ToInt64(lengthBytes);
-            if (headerLength <= 0 || headerLength > MaxHeaderBytes || headerLength > fileLength - 8)
-                throw new ModelFormatException(path, $"header length {headerLength} is beyond the file ({fileLength} bytes) or the format's limit.");
+            if (headerLength <= 0 || headerLength > fileLength - 8)
+                throw new ModelFormatException(path, $"header length {(ulong)headerLength} is beyond the file ({fileLength} bytes).");
+            if (headerLength > maxHeaderBytes)
+                throw new ModelFormatException(path, $"header length {headerLength} is above the {maxHeaderBytes} bytes accepted.");
             byte[] header = new byte[headerLength];
             if (RandomAccess.Read(handle, header, 8) != headerLength)
                 throw new ModelFormatException(path, "could not read the whole header.");
@@ -89,9 +108,23 @@ public sealed class SafetensorsFile : IDisposable
                 }
                 continue;
             }
-            tensors[property.Name] = ParseEntry(path, property.Name, property.Value, dataStart, dataLength);
+            if (!tensors.TryAdd(property.Name, ParseEntry(path, property.Name, property.Value, dataStart, dataLength)))
+                throw new ModelFormatException(path, property.Name, "appears twice in the header.");
         }
+        RequireDisjoint(path, tensors.Values);
         return (tensors, metadata);
+    }
+
+    /// <summary>Tensors may not share bytes (the format lays them out one after another).</summary>
+    private static void RequireDisjoint(string path, IEnumerable<SafetensorsTensorInfo> tensors)
+    {
+        SafetensorsTensorInfo? previous = null;
+        foreach (var t in tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.DataOffset))
+        {
+            if (previous is not null && t.DataOffset < previous.DataOffset + previous.ByteLength)
+                throw new ModelFormatException(path, t.Name, $"its data_offsets overlap those of \"{previous.Name}\".");
+            previous = t;
+        }
     }
 
     private static SafetensorsTensorInfo ParseEntry(string path, string name, JsonElement entry, long dataStart, long dataLength)
@@ -99,8 +132,14 @@ public sealed class SafetensorsFile : IDisposable
         try
         {
             string dtypeText = entry.GetProperty("dtype").GetString() ?? "";
-            if (!Enum.TryParse(dtypeText, ignoreCase: false, out SafetensorsDtype dtype) || !Enum.IsDefined(dtype))
-                throw new ModelFormatException(path, name, $"dtype \"{dtypeText}\" is not supported; supported: F32, F16, BF16.");
+            // Exact names only: Enum.TryParse would also take "0" or "F32, F16".
+            SafetensorsDtype dtype = dtypeText switch
+            {
+                "F32" => SafetensorsDtype.F32,
+                "F16" => SafetensorsDtype.F16,
+                "BF16" => SafetensorsDtype.BF16,
+                _ => throw new ModelFormatException(path, name, $"dtype \"{dtypeText}\" is not supported; supported: F32, F16, BF16."),
+            };
             long[] shape = entry.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
             if (shape.Any(d => d < 0))
                 throw new ModelFormatException(path, name, "shape has a negative dimension.");
@@ -115,7 +154,7 @@ public sealed class SafetensorsFile : IDisposable
                 throw new ModelFormatException(path, name, $"holds {info.ByteLength} bytes but {dtype} {info.ShapeText} needs {expected}.");
             return info;
         }
-        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
         {
             throw new ModelFormatException(path, name, $"malformed header entry: {ex.Message}", ex);
         }
@@ -175,6 +214,18 @@ public sealed class SafetensorsFile : IDisposable
         byte[] buffer = new byte[info.ByteLength];
         ReadExactly(info, buffer);
         return buffer;
+    }
+
+    /// <summary>
+    /// Reads bytes <paramref name="offset"/> .. offset + destination.Length of a tensor's data into
+    /// <paramref name="destination"/>: for callers that stream a tensor through a small buffer.
+    /// </summary>
+    public void ReadRange(SafetensorsTensorInfo info, long offset, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (offset < 0 || offset + destination.Length > info.ByteLength)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"bytes {offset}..{offset + destination.Length} are not within the {info.ByteLength} bytes of {info.Name}.");
+        ReadExactly(info, destination, offset);
     }
 
     private unsafe void ReadInto(SafetensorsTensorInfo info, torch.Tensor tensor)

@@ -23,7 +23,7 @@ public sealed partial class InferenceEngine
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         if (_options.MaxLoras == 0)
             throw new InvalidOperationException($"this engine has no adapter slots ({InferenceEngineOptions.SectionName}:MaxLoras = 0).");
-        var info = PeftAdapter.Inspect(directory, _model.Config, new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = adapterId });
+        var info = PeftAdapter.Inspect(directory, _model.Config, AdapterLoadOptionsFor(adapterId));
         lock (_adapterGate)
         {
             if (_adapters is null)
@@ -202,7 +202,7 @@ public sealed partial class InferenceEngine
         _adapters!.HostCache.RecordMiss();
         var config = _model.Config;
         var dtype = _adapters.Table.Dtype;
-        var loadOptions = new AdapterLoadOptions { MaxRank = _options.MaxLoraRank, Name = registration.Id };
+        var loadOptions = AdapterLoadOptionsFor(registration.Id);
         var task = Task.Run(async () =>
         {
             await _loadGate.WaitAsync().ConfigureAwait(false);

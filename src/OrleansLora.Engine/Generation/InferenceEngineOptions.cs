@@ -56,6 +56,13 @@ public sealed record InferenceEngineOptions
     /// <summary>Largest adapter rank the slots hold; higher ranks are refused at registration.</summary>
     public int MaxLoraRank { get; init; } = 64;
 
+    /// <summary>
+    /// When set, every adapter file the engine opens must resolve (real path, after every symbolic
+    /// link) inside this directory: the silo's adapter store. Null: adapters may be anywhere (the
+    /// command-line tools). Files must be regular files either way.
+    /// </summary>
+    public string? AdapterRoot { get; init; }
+
     /// <summary>Bytes of KV cache; divided into sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
     public long KvCacheBytes { get; init; } = 512L * 1024 * 1024;
 

@@ -7,6 +7,10 @@ internal static unsafe partial class NativeMethods
 {
     public const int DtypeF32 = 0;
     public const int DtypeBf16 = 1;
+    public const int DtypeF16 = 2;
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_check_finite")]
+    public static partial long CheckFinite(int dtype, void* data, long n, float maxAbs);
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_set_isa")]
     public static partial int SetIsa(int isa);

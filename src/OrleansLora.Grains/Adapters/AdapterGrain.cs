@@ -44,7 +44,7 @@ public sealed partial class AdapterGrain(
     {
         _id = this.GetPrimaryKeyString();
         _isBase = _id == AdapterIds.BaseModel;
-        if (!_isBase && !state.State.Registered && AdapterIds.IsValid(_id) && localDevices.Count > 0 && store.Contains(_id))
+        if (!_isBase && !state.State.Registered && AdapterIds.IsValid(_id) && localDevices.Count > 0 && await InStore(_id))
             await RegisterCore(new AdapterRegistration(_id, _id), validate: false);
         this.RegisterGrainTimer(PersistCounters, new GrainTimerCreationOptions(PersistPeriod, PersistPeriod) { KeepAlive = false });
         if (_isBase || state.State.Registered)
@@ -163,6 +163,27 @@ public sealed partial class AdapterGrain(
 
     public async Task<AdapterDescription> Register(AdapterRegistration registration)
     {
+        CheckRegistration(registration);
+        await RegisterCore(registration with { Source = registration.Source ?? _id }, validate: true);
+        return await Describe();
+    }
+
+    public async Task<AdapterDescription> RegisterIfNew(AdapterRegistration registration)
+    {
+        CheckRegistration(registration);
+        string source = registration.Source ?? _id;
+        if (state.State.Registered)
+        {
+            if (state.State.Source != source)
+                throw new AdapterConflictException(_id, state.State.Source, source);
+            return await Describe();
+        }
+        await RegisterCore(registration with { Source = source }, validate: true);
+        return await Describe();
+    }
+
+    private void CheckRegistration(AdapterRegistration registration)
+    {
         ArgumentNullException.ThrowIfNull(registration);
         if (_isBase)
             throw new InvalidRequestException($"\"{AdapterIds.BaseModel}\" names the base model; it cannot be registered as an adapter.", "lora_name");
@@ -170,8 +191,6 @@ public sealed partial class AdapterGrain(
             throw new InvalidRequestException($"registration for \"{registration.AdapterId}\" sent to adapter \"{_id}\".", "lora_name");
         if (!AdapterIds.IsValid(_id))
             throw new InvalidRequestException($"adapter id \"{_id}\" is not valid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.", "lora_name");
-        await RegisterCore(registration with { Source = registration.Source ?? _id }, validate: true);
-        return await Describe();
     }
 
     public Task<AdapterDescription> Describe()
@@ -256,6 +275,22 @@ public sealed partial class AdapterGrain(
             _placing = null;
         }
         LogRegistered(logger, _id, source);
+    }
+
+    /// <summary>
+    /// Whether the store has a directory for <paramref name="id"/>: file-system calls, so off the grain's
+    /// turn and bounded by the store's read timeout (a hung mount answers "no": the id is not found).
+    /// </summary>
+    private async Task<bool> InStore(string id)
+    {
+        try
+        {
+            return await Task.Run(() => store.Contains(id)).WaitAsync(store.ReadTimeout);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The device holding this adapter, pinning it first if needed (once; a failed attempt is retried by the next call).</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLora.Engine.Generation;
+using OrleansLora.Grains.Storage;
 
 namespace OrleansLora.Grains.Devices;
 
@@ -12,9 +13,10 @@ public sealed class DeviceEngines : IAsyncDisposable
 {
     private readonly InferenceEngine[] _engines;
 
-    public DeviceEngines(IOptions<WorkerOptions> worker, IOptions<InferenceEngineOptions> engine, ILoggerFactory loggers)
+    public DeviceEngines(IOptions<WorkerOptions> worker, IOptions<InferenceEngineOptions> engine, AdapterStore store, ILoggerFactory loggers)
     {
-        var options = engine.Value;
+        // The engines read adapter files only inside the adapter store (every file checked at open).
+        var options = engine.Value with { AdapterRoot = store.Root };
         options.Validate();
         worker.Value.Validate(options.MaxLoras);
         _engines = new InferenceEngine[worker.Value.Devices];

@@ -86,7 +86,7 @@ internal static class EngineRequests
         {
             chunks = engine.GenerateAsync(ToEngine(engine, adapterId, request), cancellationToken).GetAsyncEnumerator(cancellationToken);
         }
-        catch (Exception ex) when (Translate(ex) is { } wire)
+        catch (Exception ex) when (Translate(ex, adapterId) is { } wire)
         {
             throw wire;
         }
@@ -99,7 +99,7 @@ internal static class EngineRequests
                     if (!await chunks.MoveNextAsync())
                         yield break;
                 }
-                catch (Exception ex) when (Translate(ex) is { } wire)
+                catch (Exception ex) when (Translate(ex, adapterId) is { } wire)
                 {
                     throw wire;
                 }
@@ -118,9 +118,12 @@ internal static class EngineRequests
         }
     }
 
-    private static Exception? Translate(Exception ex) => ex switch
+    private static Exception? Translate(Exception ex, string? adapterId) => ex switch
     {
         OrleansLoraException => null,
+        // The adapter's weights were read for a slot and refused (its files changed since registration).
+        InvalidOperationException { InnerException: Engine.Models.ModelFormatException or IOException } e when adapterId is not null =>
+            new AdapterValidationException(adapterId, e.InnerException!.Message),
         PromptTooLongException p => new ContextLengthExceededException(p.PromptTokens, p.ContextLength),
         EngineOverloadedException o => new ServerBusyException(o.Message),
         ArgumentException a => new InvalidRequestException(a.Message, ToWireName(a.ParamName)),

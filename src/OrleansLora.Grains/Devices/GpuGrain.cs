@@ -95,6 +95,12 @@ public sealed partial class GpuGrain(
             {
                 _pinned.Remove(adapterId);
             }
+            catch (InvalidOperationException ex) when (ex.InnerException is { } cause && IsAdapterFileError(cause))
+            {
+                // The weights were read for the slot and refused (the files changed since registration).
+                _pinned.Remove(adapterId);
+                throw new AdapterValidationException(adapterId, cause.Message);
+            }
             catch
             {
                 _pinned.Remove(adapterId);
@@ -229,7 +235,45 @@ public sealed partial class GpuGrain(
         return task;
     }
 
+    /// <summary>
+    /// Everything that touches the adapter's files runs off the grain's turn and within
+    /// <see cref="AdapterStore.ReadTimeout"/>: a slow or hostile file fails this registration with
+    /// <see cref="AdapterValidationException"/>, never the device's grain (which also publishes the
+    /// device's load for placement).
+    /// </summary>
     private async Task<AdapterInfo> Register(string adapterId, string source)
+    {
+        string directory = await OffTurn(adapterId, () => ResolveDirectory(adapterId, source));
+        if (_engine.IsAdapterRegistered(adapterId))
+        {
+            // Registered earlier from another source (re-registration): replace it.
+            var known = (await _engine.GetAdaptersAsync()).FirstOrDefault(a => a.AdapterId == adapterId);
+            if (known is not null && Path.GetFullPath(known.Directory) != directory)
+            {
+                // The engine refuses to forget a pinned adapter: drop this grain's pin first.
+                if (_pinned.Remove(adapterId))
+                    await _engine.UnpinAdapterAsync(adapterId);
+                await _engine.UnregisterAdapterAsync(adapterId);
+            }
+        }
+        if (!_engine.IsAdapterRegistered(adapterId))
+        {
+            try
+            {
+                await OffTurn(adapterId, () => _engine.RegisterAdapter(adapterId, directory));
+            }
+            catch (Exception ex) when (IsAdapterFileError(ex))
+            {
+                if (!_engine.IsAdapterRegistered(adapterId))
+                    throw new AdapterValidationException(adapterId, ex.Message);
+            }
+        }
+        var status = (await _engine.GetAdaptersAsync()).First(a => a.AdapterId == adapterId);
+        var baseModel = await OffTurn(adapterId, () => ReadBaseModelName(directory));
+        return new AdapterInfo(status.Rank, status.LoraAlpha, status.UseRsLora, status.TargetModules, status.ByteSize, baseModel);
+    }
+
+    private string ResolveDirectory(string adapterId, string source)
     {
         string directory;
         try
@@ -242,41 +286,40 @@ public sealed partial class GpuGrain(
         }
         if (!Directory.Exists(directory))
             throw new AdapterNotFoundException(adapterId);
-        if (_engine.IsAdapterRegistered(adapterId))
-        {
-            // Registered earlier from another source (re-registration): replace it.
-            var known = (await _engine.GetAdaptersAsync()).FirstOrDefault(a => a.AdapterId == adapterId);
-            if (known is not null && Path.GetFullPath(known.Directory) != directory)
-            {
-                _pinned.Remove(adapterId);
-                await _engine.UnregisterAdapterAsync(adapterId);
-            }
-        }
-        if (!_engine.IsAdapterRegistered(adapterId))
-        {
-            try
-            {
-                // Reading and validating the files is I/O: off the grain's turn.
-                await Task.Run(() => _engine.RegisterAdapter(adapterId, directory));
-            }
-            catch (Exception ex) when (ex is Engine.Models.ModelFormatException or ArgumentException or InvalidOperationException or IOException)
-            {
-                if (!_engine.IsAdapterRegistered(adapterId))
-                    throw new AdapterValidationException(adapterId, ex.Message);
-            }
-        }
-        var status = (await _engine.GetAdaptersAsync()).First(a => a.AdapterId == adapterId);
-        var config = ReadBaseModelName(directory);
-        return new AdapterInfo(status.Rank, status.LoraAlpha, status.UseRsLora, status.TargetModules, status.ByteSize, config);
+        return directory;
     }
 
-    private static string? ReadBaseModelName(string directory)
+    private Task OffTurn(string adapterId, Action read) => OffTurn(adapterId, () =>
+    {
+        read();
+        return true;
+    });
+
+    private async Task<T> OffTurn<T>(string adapterId, Func<T> read)
+    {
+        var reading = Task.Run(read);
+        try
+        {
+            return await reading.WaitAsync(store.ReadTimeout);
+        }
+        catch (TimeoutException) when (!reading.IsCompleted)
+        {
+            LogAdapterReadTimedOut(logger, this.GetPrimaryKeyString(), adapterId, store.ReadTimeout.TotalSeconds);
+            throw new AdapterValidationException(adapterId, $"reading its files took longer than {store.ReadTimeout.TotalSeconds:0.#} s ({AdapterStoreOptions.SectionName}:ReadTimeout); is the adapter store on a slow or unreachable file system?");
+        }
+    }
+
+    /// <summary>What reading or validating an adapter's files can throw (the message says what was wrong).</summary>
+    private static bool IsAdapterFileError(Exception ex) =>
+        ex is Engine.Models.ModelFormatException or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException;
+
+    private string? ReadBaseModelName(string directory)
     {
         try
         {
-            return Engine.Adapters.PeftAdapterConfig.Load(directory).BaseModelNameOrPath;
+            return Engine.Adapters.PeftAdapterConfig.Load(directory, new Engine.Adapters.AdapterLoadOptions { Sandbox = store.Sandbox }).BaseModelNameOrPath;
         }
-        catch (Exception ex) when (ex is IOException or Engine.Models.ModelFormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Engine.Models.ModelFormatException)
         {
             return null;
         }
@@ -302,6 +345,9 @@ public sealed partial class GpuGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "GPU grain {Key}: the engine did not list its adapters within {Wait}; publishing the previous cached list")]
     private static partial void LogCachedListLate(ILogger logger, string key, TimeSpan wait);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GPU grain {Key}: reading adapter {AdapterId}'s files took longer than {Seconds} s; its registration is refused")]
+    private static partial void LogAdapterReadTimedOut(ILogger logger, string key, string adapterId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "GPU grain {Key} is saturated; shedding adapter {AdapterId}")]
     private static partial void LogShedding(ILogger logger, string key, string adapterId);

@@ -1,22 +1,38 @@
 using Microsoft.Extensions.Options;
 using OrleansLora.Adapters;
+using OrleansLora.Engine.Files;
 
 namespace OrleansLora.Grains.Storage;
 
 /// <summary>
 /// Resolves an adapter's source (a path relative to the store root; by default the adapter id) to a
-/// directory, sandboxed: no absolute paths, no "..", and no symbolic link that leads outside the root.
+/// directory, sandboxed: no absolute paths, no "..", no hidden segments, and — decided by the
+/// operating system, not by the text of link targets — no path whose real path leaves the root's
+/// real path. Each existing prefix of the source is resolved with realpath(3), so a link anywhere
+/// on the way (including one whose target climbs out through "..") is caught, and a missing
+/// directory is told apart from a refused one. Files inside are checked when they are opened
+/// (<see cref="RegularFiles.OpenRead"/> with <see cref="Sandbox"/>).
 /// </summary>
 public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
 {
-    private readonly string _root = Path.GetFullPath(options.Value.Root);
+    private readonly FileSandbox _sandbox = new(options.Value.Root, "the adapter store");
 
-    public string Root => _root;
+    /// <summary>The root as configured (a full path; it may be a symbolic link, resolved once).</summary>
+    public string Root => _sandbox.Root;
+
+    /// <summary>The sandbox every adapter file is read in.</summary>
+    public FileSandbox Sandbox => _sandbox;
+
+    /// <summary>How long reading and validating one adapter's files may take (<see cref="AdapterStoreOptions.ReadTimeout"/>).</summary>
+    public TimeSpan ReadTimeout { get; } = options.Value.ReadTimeout;
 
     /// <summary>Whether the store has a directory for <paramref name="source"/> (false for anything outside the sandbox).</summary>
     public bool Contains(string source) => TryResolve(source, out var dir, out _) && Directory.Exists(dir);
 
-    /// <summary>The directory of <paramref name="source"/>; throws <see cref="ArgumentException"/> saying why when it is refused.</summary>
+    /// <summary>
+    /// The real path of <paramref name="source"/>'s directory (its path under the root when it does not
+    /// exist); throws <see cref="ArgumentException"/> saying why when it is refused.
+    /// </summary>
     public string Resolve(string source)
     {
         if (!TryResolve(source, out var dir, out var why))
@@ -27,11 +43,11 @@ public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
     /// <summary>Adapter ids of the directories directly under the root that hold an adapter_config.json.</summary>
     public IReadOnlyList<string> List()
     {
-        if (!Directory.Exists(_root))
+        if (!Directory.Exists(Root))
             return [];
-        return Directory.EnumerateDirectories(_root)
+        return Directory.EnumerateDirectories(Root)
             .Select(Path.GetFileName)
-            .Where(name => AdapterIds.IsValid(name) && Contains(name!) && File.Exists(Path.Combine(_root, name!, "adapter_config.json")))
+            .Where(name => AdapterIds.IsValid(name) && TryResolve(name!, out var dir, out _) && File.Exists(Path.Combine(dir, "adapter_config.json")))
             .Select(name => name!)
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -45,7 +61,7 @@ public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
             why = "it is empty.";
             return false;
         }
-        if (Path.IsPathRooted(source) || source.Contains('\\') || source.Contains(':'))
+        if (Path.IsPathRooted(source) || source.Contains('\\') || source.Contains(':') || source.Contains('\0'))
         {
             why = "absolute paths are not allowed; give a path relative to the adapter store.";
             return false;
@@ -56,34 +72,32 @@ public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
             why = "\".\", \"..\" and hidden path segments are not allowed.";
             return false;
         }
-        string candidate = Path.GetFullPath(Path.Combine(_root, Path.Combine(parts)));
-        // Every segment that exists must be a real directory inside the root: a symbolic link could
-        // point anywhere, so it is resolved and must stay under the root.
-        string current = _root;
-        foreach (var part in parts)
+        string lexical = Path.Combine(Root, Path.Combine(parts));
+        try
         {
-            current = Path.Combine(current, part);
-            var info = new DirectoryInfo(current);
-            if (info.LinkTarget is not null)
+            // Prefix by prefix: the first one that does not exist makes the source missing (not
+            // refused); every one that exists must resolve inside the root.
+            string current = Root;
+            string? real = null;
+            foreach (var part in parts)
             {
-                var target = info.ResolveLinkTarget(returnFinalTarget: true);
-                if (target is null || !IsUnderRoot(Path.GetFullPath(target.FullName)))
+                current = Path.Combine(current, part);
+                real = _sandbox.Resolve(current);
+                if (real is null)
                 {
-                    why = "it is a symbolic link that leads outside the adapter store.";
-                    return false;
+                    directory = lexical;
+                    why = "";
+                    return true;
                 }
             }
+            directory = real!;
+            why = "";
+            return true;
         }
-        if (!IsUnderRoot(candidate))
+        catch (FileRefusedException ex)
         {
-            why = "it leads outside the adapter store.";
+            why = ex.Reason;
             return false;
         }
-        directory = candidate;
-        why = "";
-        return true;
     }
-
-    private bool IsUnderRoot(string path) =>
-        path.StartsWith(_root.EndsWith(Path.DirectorySeparatorChar) ? _root : _root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 }

@@ -12,6 +12,7 @@ internal static class ErrorMapping
         InvalidRequestException e => (400, new ApiError(e.Message, "invalid_request_error", e.Param, "invalid_parameter"), null),
         AdapterValidationException e => (400, new ApiError(e.Message, "invalid_request_error", null, "invalid_adapter"), null),
         AdapterNotFoundException e => (404, new ApiError(e.Message, "invalid_request_error", "model", "model_not_found"), null),
+        AdapterConflictException e => (409, new ApiError(e.Message, "invalid_request_error", "model", "adapter_conflict"), null),
         ContextLengthExceededException e => (413, new ApiError(e.Message, "invalid_request_error", "messages", "context_length_exceeded"), null),
         ServerBusyException e => (429, new ApiError(e.Message, "rate_limit_error", null, "queue_full"), Math.Max(1, e.RetryAfterSeconds)),
         NoWorkerCapacityException e => (503, new ApiError(e.Message, "service_unavailable_error", null, "no_worker_capacity"), 1),

@@ -126,8 +126,11 @@ public static class LoraxApi
 
     /// <summary>
     /// The adapter grain key: the base model for an empty adapter_id; with adapter_source "local" the id is a
-    /// path under the adapter store root, checked against the sandbox here (and again on the worker) and
-    /// registered under an id made from the path.
+    /// path under the adapter store root, checked against the sandbox here (and again on the worker), whose
+    /// adapter id is the path itself when that is a valid id, else its segments joined by '.'. A local
+    /// request only ever adds a registration (<see cref="IAdapterGrain.RegisterIfNew"/>): when its id is
+    /// already registered from another path — an admin's load, or a path that makes the same id — it is
+    /// refused (409 adapter_conflict), never re-pointed.
     /// </summary>
     private static async Task<string> AdapterKey(ClusterView cluster, AdapterStore store, LoraxParameters p)
     {
@@ -148,22 +151,14 @@ public static class LoraxApi
         {
             throw new InvalidRequestException(ErrorMapping.MessageOf(ex), "parameters.adapter_id");
         }
-        if (AdapterIds.IsValid(p.AdapterId))
-            return await cluster.AdapterKeyAsync(p.AdapterId, "parameters.adapter_id");
-        string id = string.Join('.', p.AdapterId.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        var segments = p.AdapterId.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string path = string.Join('/', segments);
+        string id = AdapterIds.IsValid(path) ? await cluster.AdapterKeyAsync(path, "parameters.adapter_id") : string.Join('.', segments);
+        if (id == AdapterIds.BaseModel)
+            return id;
         if (!AdapterIds.IsValid(id))
             throw new InvalidRequestException($"adapter path \"{p.AdapterId}\" does not make a valid adapter id.", "parameters.adapter_id");
-        var grain = cluster.Adapter(id);
-        AdapterDescription? known = null;
-        try
-        {
-            known = await grain.Describe();
-        }
-        catch (AdapterNotFoundException)
-        {
-        }
-        if (known?.Source != p.AdapterId)
-            await grain.Register(new AdapterRegistration(id, p.AdapterId));
+        await cluster.Adapter(id).RegisterIfNew(new AdapterRegistration(id, path));
         return id;
     }
 
