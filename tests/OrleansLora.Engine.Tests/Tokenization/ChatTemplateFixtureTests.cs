@@ -9,7 +9,9 @@ namespace OrleansLora.Engine.Tests.Tokenization;
 /// </summary>
 public sealed class ChatTemplateFixtureTests
 {
-    public static TheoryData<string> Cases => [.. ChatTemplateFixtures.Keys];
+    public static TheoryData<string> Cases => [.. ChatTemplateFixtures.Keys.Where(k => !k.StartsWith("snippets/", StringComparison.Ordinal))];
+
+    public static TheoryData<string> Snippets => [.. ChatTemplateFixtures.Keys.Where(k => k.StartsWith("snippets/", StringComparison.Ordinal)).Select(k => k["snippets/".Length..])];
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -32,10 +34,30 @@ public sealed class ChatTemplateFixtureTests
             Assert.IsNotType<TemplateRaisedException>(inner);
     }
 
+    /// <summary>One construct per template (snippets.json): its jinja2 output, or an error where jinja2 raised one.</summary>
+    [Theory]
+    [MemberData(nameof(Snippets))]
+    public void Snippet_renders_as_jinja2_does(string name)
+    {
+        var (source, variables) = ChatTemplateFixtures.Snippet(name);
+        var expected = ChatTemplateFixtures.Expected("snippets/" + name);
+        var template = JinjaTemplate.Parse(source);
+        if (expected.TryGetProperty("output", out var output))
+        {
+            Assert.Equal(output.GetString(), template.Render(variables, clock: ChatTemplateFixtures.Clock));
+            return;
+        }
+        var error = Assert.ThrowsAny<TemplateRuntimeException>(() => template.Render(variables, clock: ChatTemplateFixtures.Clock));
+        Assert.False(error.IsUnsupported, error.Message);
+        Assert.NotNull(error.Location);
+        if (expected.GetProperty("error").GetString() == "TemplateError")
+            Assert.Equal(expected.GetProperty("message").GetString(), Assert.IsType<TemplateRaisedException>(error).Detail);
+    }
+
     [Fact]
     public void Every_template_and_conversation_has_a_fixture()
     {
-        var keys = ChatTemplateFixtures.Keys.ToHashSet();
+        var keys = ChatTemplateFixtures.Keys.Where(k => !k.StartsWith("snippets/", StringComparison.Ordinal)).ToHashSet();
         Assert.Equal(ChatTemplateFixtures.TemplateNames.Count() * ChatTemplateFixtures.CaseNames.Count(), keys.Count);
         Assert.True(keys.Count >= 380);
         Assert.Contains("qwen3/thinking-disabled", keys);

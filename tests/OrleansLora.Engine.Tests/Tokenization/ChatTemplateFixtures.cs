@@ -17,6 +17,7 @@ internal static class ChatTemplateFixtures
 
     private static readonly Lazy<JsonElement> Sources = new(() => Load("templates/sources.json"));
     private static readonly Lazy<JsonElement> Conversations = new(() => Load("conversations.json"));
+    private static readonly Lazy<JsonElement> Snippets = new(() => Load("snippets.json"));
     private static readonly Lazy<JsonElement> Rendered = new(() => Load("rendered.json"));
 
     public static IEnumerable<string> Keys => Rendered.Value.GetProperty("results").EnumerateObject().Select(p => p.Name);
@@ -48,6 +49,13 @@ internal static class ChatTemplateFixtures
 
     public static IEnumerable<string> CaseNames =>
         Conversations.Value.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("name").GetString()!);
+
+    public static (string Source, IReadOnlyDictionary<string, object?> Variables) Snippet(string name)
+    {
+        var snippet = Snippets.Value.GetProperty("snippets").GetProperty(name);
+        var variables = snippet.GetProperty("variables").EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value);
+        return (snippet.GetProperty("template").GetString()!, variables);
+    }
 
     public static JsonElement Case(string caseName) =>
         Conversations.Value.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == caseName);

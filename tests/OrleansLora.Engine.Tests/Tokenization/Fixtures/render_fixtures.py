@@ -2,7 +2,8 @@
 """Renders every fixture chat template over every conversation with jinja2, as transformers does.
 
 Regenerates rendered.json, the expected outputs ChatTemplateFixtureTests checks the C# engine
-against byte for byte. Needs jinja2 (Debian: apt-get install python3-jinja2) only to regenerate;
+against byte for byte: every template in templates/ over every conversation in conversations.json,
+and the one-construct templates of snippets.json. Needs jinja2 (Debian: apt-get install python3-jinja2) only to regenerate;
 the tests read the checked-in rendered.json.
 
     python3 render_fixtures.py                       # rewrite rendered.json
@@ -86,6 +87,14 @@ def render_all():
                 results[key] = {"error": type(e).__name__, "message": str(e)}
             except Exception as e:  # TypeError and the like, from Python operations inside the template
                 results[key] = {"error": type(e).__name__, "message": str(e)}
+    with open(os.path.join(HERE, "snippets.json"), encoding="utf-8") as f:
+        snippets = json.load(f)["snippets"]
+    for name, snippet in snippets.items():
+        key = f"snippets/{name}"
+        try:
+            results[key] = {"output": compile_template(snippet["template"]).render(**snippet["variables"])}
+        except Exception as e:  # noqa: BLE001 - the error is the fixture
+            results[key] = {"error": type(e).__name__, "message": str(e)}
     with open(os.path.join(HERE, "rendered.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump({"jinja2": jinja2.__version__, "now": FIXED_NOW.isoformat(), "results": results}, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")

@@ -54,7 +54,12 @@ internal static class ValueFilters
             bool b => b ? 1L : 0L,
             _ => throw new TemplateRuntimeException($"bad operand type for abs(): {PyTypes.Name(value)}", "abs"),
         };
-        filters["attr"] = (_, value, args) => Access.GetAttribute(value, PyString.Str(args.Get(0, "name")));
+        // jinja2's attr looks up attributes only, never items: on a dict it finds methods, not keys.
+        filters["attr"] = (_, value, args) =>
+        {
+            string name = PyString.Str(args.Get(0, "name"));
+            return value is PyDict dict ? Methods.Find(dict, name) ?? (object)Undefined.Missing(dict, name) : Access.GetAttribute(value, name);
+        };
     }
 
     /// <summary>transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).</summary>
