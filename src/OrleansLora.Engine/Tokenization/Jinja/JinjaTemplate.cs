@@ -57,6 +57,10 @@ public sealed class JinjaTemplate
         {
             throw e.At(context.Location);
         }
+        catch (InsufficientExecutionStackException e)
+        {
+            throw new TemplateRuntimeException("the template nests values or calls too deeply", "nesting", context.Location, e);
+        }
         catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException or ArgumentException or IndexOutOfRangeException)
         {
             // A gap in this engine's checks; still an error about this template, never a crash.

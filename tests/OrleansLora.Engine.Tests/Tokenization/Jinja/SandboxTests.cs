@@ -33,6 +33,23 @@ public sealed class SandboxTests
         Assert.Equal("nesting", Assert.Throws<TemplateSyntaxException>(() => JinjaTemplate.Parse(source)).Construct);
         string expression = "{{ " + new string('(', 500) + "1" + new string(')', 500) + " }}";
         Assert.Equal("nesting", Assert.Throws<TemplateSyntaxException>(() => JinjaTemplate.Parse(expression)).Construct);
+        // Chains evaluate recursively too: a.b.c..., 1 + 1 + ..., x | f | f ...
+        foreach (string chain in new[] { "{{ x" + string.Concat(Enumerable.Repeat(".a", 5000)) + " }}", "{{ 1" + string.Concat(Enumerable.Repeat(" + 1", 5000)) + " }}", "{{ x" + string.Concat(Enumerable.Repeat("|trim", 5000)) + " }}" })
+            Assert.Equal("nesting", Assert.Throws<TemplateSyntaxException>(() => JinjaTemplate.Parse(chain)).Construct);
+        // What real templates write stays well inside the bound.
+        JinjaTemplate.Parse("{{ 'a' + b + 'c' + d + 'e' + f + 'g' + h + 'i' + j + 'k' + l + 'm' + n + 'o' + p + 'q' + r + 's' + t }}");
+    }
+
+    [Fact]
+    public void Values_nested_deeper_than_the_stack_allows_fail_cleanly()
+    {
+        // A thread with a small stack, as a thread-pool thread might have: the render must fail, not crash the process.
+        string source = "{% set ns = namespace(a=[], b=[]) %}{% for i in range(100000) %}{% set ns.a = [ns.a] %}{% set ns.b = [ns.b] %}{% endfor %}{{ ns.a == ns.b }}";
+        Exception? error = null;
+        var thread = new Thread(() => error = Record.Exception(() => JinjaTemplate.Parse(source).Render(NoVariables)), maxStackSize: 256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.Equal("nesting", Assert.IsType<TemplateRuntimeException>(error).Construct);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OrleansLora.Engine.Tokenization.Jinja.Runtime;
 
 namespace OrleansLora.Engine.Tokenization.Jinja.Ast;
@@ -10,6 +11,8 @@ internal abstract class Statement(SourceLocation location) : Node(location)
     /// <summary>Runs statements in order until one breaks or continues a loop.</summary>
     public static Flow Run(IReadOnlyList<Statement> body, RenderContext context)
     {
+        // Nesting and macro depth are bounded, but stacks differ: stop cleanly before one runs out.
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         for (int i = 0; i < body.Count; i++)
         {
             var statement = body[i];

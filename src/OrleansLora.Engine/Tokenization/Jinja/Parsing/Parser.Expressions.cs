@@ -50,34 +50,36 @@ internal sealed partial class Parser
     {
         var at = _tokens.Current.Location;
         var value = ParseOr();
-        while (_tokens.SkipName("if"))
+        int chained = 0;
+        while (_tokens.Current.IsName("if"))
         {
+            Enter(_tokens.Current);
+            chained++;
+            _tokens.Next();
             var condition = ParseOr();
             var otherwise = _tokens.SkipName("else") ? ParseConditional() : null;
             value = new ConditionalExpression(at, condition, value, otherwise);
         }
+        _nesting -= chained;
         return value;
     }
 
-    private Expression ParseOr()
-    {
-        var left = ParseAnd();
-        while (_tokens.Current.IsName("or"))
-        {
-            var at = _tokens.Next().Location;
-            left = new LogicalExpression(at, isAnd: false, left, ParseAnd());
-        }
-        return left;
-    }
+    private Expression ParseOr() => ParseLogical("or", ParseAnd);
 
-    private Expression ParseAnd()
+    private Expression ParseAnd() => ParseLogical("and", ParseNot);
+
+    private Expression ParseLogical(string keyword, Func<Expression> operand)
     {
-        var left = ParseNot();
-        while (_tokens.Current.IsName("and"))
+        var left = operand();
+        int chained = 0;
+        while (_tokens.Current.IsName(keyword))
         {
+            Enter(_tokens.Current);
+            chained++;
             var at = _tokens.Next().Location;
-            left = new LogicalExpression(at, isAnd: true, left, ParseNot());
+            left = new LogicalExpression(at, isAnd: keyword == "and", left, operand());
         }
+        _nesting -= chained;
         return left;
     }
 
@@ -129,11 +131,15 @@ internal sealed partial class Parser
     private Expression ParseMath1()
     {
         var left = ParseConcat();
+        int chained = 0;
         while (_tokens.Current.Kind == TokenKind.Operator && _tokens.Current.Text is "+" or "-")
         {
+            Enter(_tokens.Current);
+            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, op.Text, left, ParseConcat());
         }
+        _nesting -= chained;
         return left;
     }
 
@@ -152,22 +158,30 @@ internal sealed partial class Parser
     private Expression ParseMath2()
     {
         var left = ParsePower();
+        int chained = 0;
         while (_tokens.Current.Kind == TokenKind.Operator && _tokens.Current.Text is "*" or "/" or "//" or "%")
         {
+            Enter(_tokens.Current);
+            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, op.Text, left, ParsePower());
         }
+        _nesting -= chained;
         return left;
     }
 
     private Expression ParsePower()
     {
         var left = ParseUnary(withFilter: true);
+        int chained = 0;
         while (_tokens.Current.IsOperator("**"))
         {
+            Enter(_tokens.Current);
+            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, "**", left, ParseUnary(withFilter: true));
         }
+        _nesting -= chained;
         return left;
     }
 
@@ -246,9 +260,28 @@ internal sealed partial class Parser
 
     private Expression ParsePostfix(Expression node)
     {
+        // Each .attribute, [index] and (call) wraps the node: evaluation recurses that deep.
+        int chained = 0;
+        try
+        {
+            return ParsePostfixChain(node, ref chained);
+        }
+        finally
+        {
+            _nesting -= chained;
+        }
+    }
+
+    private Expression ParsePostfixChain(Expression node, ref int chained)
+    {
         while (true)
         {
             var t = _tokens.Current;
+            if (t.IsOperator(".") || t.IsOperator("[") || t.IsOperator("("))
+            {
+                Enter(t);
+                chained++;
+            }
             if (t.IsOperator("."))
             {
                 _tokens.Next();
@@ -328,9 +361,27 @@ internal sealed partial class Parser
 
     private Expression ParseFilterAndTest(Expression node)
     {
+        int chained = 0;
+        try
+        {
+            return ParseFilterAndTestChain(node, ref chained);
+        }
+        finally
+        {
+            _nesting -= chained;
+        }
+    }
+
+    private Expression ParseFilterAndTestChain(Expression node, ref int chained)
+    {
         while (true)
         {
             var t = _tokens.Current;
+            if (t.IsOperator("|") || t.IsName("is") || t.IsOperator("("))
+            {
+                Enter(t);
+                chained++;
+            }
             if (t.IsOperator("|"))
             {
                 _tokens.Next();

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace OrleansLora.Engine.Tokenization.Jinja.Runtime;
 
 /// <summary>Python's truth, equality, ordering and membership on template values.</summary>
@@ -30,10 +32,13 @@ internal static class PyOps
             case bool or long or double when b is bool or long or double:
                 return NumericEqual(a, b);
             case List<object?> list:
+                RuntimeHelpers.EnsureSufficientExecutionStack(); // a template can nest lists arbitrarily deep
                 return b is List<object?> other && ItemsEqual(list, other);
             case object?[] tuple:
+                RuntimeHelpers.EnsureSufficientExecutionStack();
                 return b is object?[] other2 && ItemsEqual(tuple, other2);
             case PyDict dict:
+                RuntimeHelpers.EnsureSufficientExecutionStack();
                 if (b is not PyDict od || od.Count != dict.Count)
                     return false;
                 foreach (var (key, value) in dict)
@@ -99,6 +104,7 @@ internal static class PyOps
             case string s when b is string t:
                 return CompareCodePoints(s, t);
             case IReadOnlyList<object?> l when b is IReadOnlyList<object?> r && a.GetType() == b.GetType():
+                RuntimeHelpers.EnsureSufficientExecutionStack();
                 for (int i = 0; i < Math.Min(l.Count, r.Count); i++)
                 {
                     if (!Equal(l[i], r[i]))
