@@ -11,6 +11,19 @@ namespace OrleansLora.Engine.Tokenization.Jinja.Parsing;
 /// </summary>
 internal sealed partial class Parser
 {
+    /// <summary>
+    /// Parses a left-nested chain (a + b + c, x.y.z, v | f | g), each link counted as one level of
+    /// nesting while it is parsed (evaluation recurses as deep as the chain is long), the count
+    /// restored after.
+    /// </summary>
+    private Expression Chain(Func<Expression> parse)
+    {
+        int nesting = _nesting;
+        var node = parse();
+        _nesting = nesting;
+        return node;
+    }
+
     private Expression ParseTuple(bool withCondition)
     {
         var at = _tokens.Current.Location;
@@ -46,42 +59,36 @@ internal sealed partial class Parser
         }
     }
 
-    private Expression ParseConditional()
+    private Expression ParseConditional() => Chain(() =>
     {
         var at = _tokens.Current.Location;
         var value = ParseOr();
-        int chained = 0;
         while (_tokens.Current.IsName("if"))
         {
             Enter(_tokens.Current);
-            chained++;
             _tokens.Next();
             var condition = ParseOr();
             var otherwise = _tokens.SkipName("else") ? ParseConditional() : null;
             value = new ConditionalExpression(at, condition, value, otherwise);
         }
-        _nesting -= chained;
         return value;
-    }
+    });
 
     private Expression ParseOr() => ParseLogical("or", ParseAnd);
 
     private Expression ParseAnd() => ParseLogical("and", ParseNot);
 
-    private Expression ParseLogical(string keyword, Func<Expression> operand)
+    private Expression ParseLogical(string keyword, Func<Expression> operand) => Chain(() =>
     {
         var left = operand();
-        int chained = 0;
         while (_tokens.Current.IsName(keyword))
         {
             Enter(_tokens.Current);
-            chained++;
             var at = _tokens.Next().Location;
             left = new LogicalExpression(at, isAnd: keyword == "and", left, operand());
         }
-        _nesting -= chained;
         return left;
-    }
+    });
 
     private Expression ParseNot()
     {
@@ -128,20 +135,17 @@ internal sealed partial class Parser
         return rest is null ? first : new CompareExpression(at, first, rest);
     }
 
-    private Expression ParseMath1()
+    private Expression ParseMath1() => Chain(() =>
     {
         var left = ParseConcat();
-        int chained = 0;
         while (_tokens.Current.Kind == TokenKind.Operator && _tokens.Current.Text is "+" or "-")
         {
             Enter(_tokens.Current);
-            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, op.Text, left, ParseConcat());
         }
-        _nesting -= chained;
         return left;
-    }
+    });
 
     private Expression ParseConcat()
     {
@@ -155,35 +159,29 @@ internal sealed partial class Parser
         return new ConcatExpression(at, operands);
     }
 
-    private Expression ParseMath2()
+    private Expression ParseMath2() => Chain(() =>
     {
         var left = ParsePower();
-        int chained = 0;
         while (_tokens.Current.Kind == TokenKind.Operator && _tokens.Current.Text is "*" or "/" or "//" or "%")
         {
             Enter(_tokens.Current);
-            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, op.Text, left, ParsePower());
         }
-        _nesting -= chained;
         return left;
-    }
+    });
 
-    private Expression ParsePower()
+    private Expression ParsePower() => Chain(() =>
     {
         var left = ParseUnary(withFilter: true);
-        int chained = 0;
         while (_tokens.Current.IsOperator("**"))
         {
             Enter(_tokens.Current);
-            chained++;
             var op = _tokens.Next();
             left = new BinaryExpression(op.Location, "**", left, ParseUnary(withFilter: true));
         }
-        _nesting -= chained;
         return left;
-    }
+    });
 
     private Expression ParseUnary(bool withFilter)
     {
@@ -258,30 +256,16 @@ internal sealed partial class Parser
         }
     }
 
-    private Expression ParsePostfix(Expression node)
-    {
-        // Each .attribute, [index] and (call) wraps the node: evaluation recurses that deep.
-        int chained = 0;
-        try
-        {
-            return ParsePostfixChain(node, ref chained);
-        }
-        finally
-        {
-            _nesting -= chained;
-        }
-    }
+    // Each .attribute, [index] and (call) wraps the node: evaluation recurses that deep.
+    private Expression ParsePostfix(Expression node) => Chain(() => ParsePostfixChain(node));
 
-    private Expression ParsePostfixChain(Expression node, ref int chained)
+    private Expression ParsePostfixChain(Expression node)
     {
         while (true)
         {
             var t = _tokens.Current;
             if (t.IsOperator(".") || t.IsOperator("[") || t.IsOperator("("))
-            {
                 Enter(t);
-                chained++;
-            }
             if (t.IsOperator("."))
             {
                 _tokens.Next();
@@ -359,29 +343,15 @@ internal sealed partial class Parser
         return positional.Count + keywords.Count == 0 ? CallArguments.Empty : new CallArguments(positional, keywords);
     }
 
-    private Expression ParseFilterAndTest(Expression node)
-    {
-        int chained = 0;
-        try
-        {
-            return ParseFilterAndTestChain(node, ref chained);
-        }
-        finally
-        {
-            _nesting -= chained;
-        }
-    }
+    private Expression ParseFilterAndTest(Expression node) => Chain(() => ParseFilterAndTestChain(node));
 
-    private Expression ParseFilterAndTestChain(Expression node, ref int chained)
+    private Expression ParseFilterAndTestChain(Expression node)
     {
         while (true)
         {
             var t = _tokens.Current;
             if (t.IsOperator("|") || t.IsName("is") || t.IsOperator("("))
-            {
                 Enter(t);
-                chained++;
-            }
             if (t.IsOperator("|"))
             {
                 _tokens.Next();
