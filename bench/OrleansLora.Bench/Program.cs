@@ -118,6 +118,8 @@ if (options.Runs("load"))
     AdapterLoadScenario.Run(report, options, modelDir);
 if (options.Runs("overhead"))
     CallOverheadScenario.Run(report);
+if (options.Runs("templates"))
+    ChatTemplateScenario.Run(report);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Runs("engine") ? options.Quantizations : [])

@@ -13,7 +13,7 @@ internal sealed class SequenceState
         PromptLength = promptTokens.Count;
         Tokens = [.. promptTokens];
         Sampler = new SequenceSampler(request.Sampling, promptTokens);
-        Detokenizer = new IncrementalDetokenizer(tokenizer);
+        Detokenizer = new IncrementalDetokenizer(tokenizer, promptTokens);
         Stops = new StopSequenceMatcher(request.Sampling.StopSequences);
         Output = output;
         Cancellation = cancellation;

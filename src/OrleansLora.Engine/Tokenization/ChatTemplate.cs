@@ -1,129 +1,173 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
+using System.Text.Json;
+using OrleansLora.Engine.Tokenization.Jinja;
 
 namespace OrleansLora.Engine.Tokenization;
 
 /// <summary>
-/// Turns chat messages into the prompt text a model was tuned on. There is no Jinja engine: the
-/// tokenizer_config.json template is inspected to recognise a known format (ChatML, Llama-2,
-/// Mistral variants, Llama-3) and that format is rendered in code, matching the real templates'
-/// output for plain text conversations. Unknown or missing templates fall back to ChatML.
+/// A model's chat template (Jinja2, from tokenizer_config.json, chat_template.jinja, an adapter
+/// directory or a file given on the command line), parsed once and rendered per request exactly as
+/// transformers' apply_chat_template renders it: the template sees messages, tools (None without
+/// tools), documents (None), add_generation_prompt, the special tokens and any extra kwargs
+/// (chat_template_kwargs such as enable_thinking). A tokenizer_config may name several templates
+/// ("default", "tool_use"): with tools the "tool_use" one is used when present, as in transformers.
 /// Immutable and thread-safe.
 /// </summary>
-public sealed partial class ChatTemplate
+public sealed class ChatTemplate
 {
-    private readonly ChatFormat _format;
+    public const string DefaultName = "default";
+    public const string ToolUseName = "tool_use";
 
-    private ChatTemplate(ChatFormat format) => _format = format;
+    private readonly IReadOnlyDictionary<string, JinjaTemplate> _templates;
+    private readonly ChatTemplateTokens _tokens;
 
-    /// <summary>The default: ChatML without a default system message.</summary>
-    public static ChatTemplate ChatML { get; } = new(new ChatMLFormat(null));
-
-    public ChatTemplateKind Kind => _format.Kind;
-
-    /// <summary>
-    /// Whether rendered text already starts with the BOS token string, so the caller must encode it
-    /// with <c>addBos: false</c> (the literal BOS is matched as a special token).
-    /// </summary>
-    public bool IncludesBos => _format.IncludesBos;
-
-    /// <summary>Recognises the format of a Jinja <c>chat_template</c>.</summary>
-    /// <param name="chatTemplateJinja">The template text, or null when the model has none.</param>
-    /// <param name="bosToken">tokenizer_config.json bos_token; defaults to the format's usual one.</param>
-    /// <param name="eosToken">tokenizer_config.json eos_token; defaults to the format's usual one.</param>
-    public static ChatTemplate FromTokenizerConfig(string? chatTemplateJinja, string? bosToken = null, string? eosToken = null)
+    private ChatTemplate(IReadOnlyDictionary<string, JinjaTemplate> templates, ChatTemplateTokens tokens, TimeProvider clock, JinjaLimits limits)
     {
-        if (string.IsNullOrWhiteSpace(chatTemplateJinja))
-            return ChatML;
-        string jinja = chatTemplateJinja;
-
-        if (jinja.Contains("<|start_header_id|>", StringComparison.Ordinal))
-            return new ChatTemplate(new Llama3Format(bosToken ?? "<|begin_of_text|>", Llama3DateHeader(jinja)));
-
-        if (jinja.Contains("[INST]", StringComparison.Ordinal))
-        {
-            var style = jinja.Contains("<<SYS>>", StringComparison.Ordinal) ? InstStyle.Llama2Chat : MistralStyle(jinja);
-            return new ChatTemplate(new InstFormat(style, bosToken ?? "<s>", eosToken ?? "</s>"));
-        }
-
-        if (jinja.Contains("<|im_start|>", StringComparison.Ordinal))
-        {
-            var match = DefaultSystemPattern().Match(jinja);
-            string? defaultSystem = match.Success ? UnescapeJinja(match.Groups["text"].Value) : null;
-            return defaultSystem is null ? ChatML : new ChatTemplate(new ChatMLFormat(defaultSystem));
-        }
-
-        return ChatML;
+        _templates = templates;
+        _tokens = tokens;
+        Clock = clock;
+        Limits = limits;
     }
 
-    /// <summary>Renders the conversation; with <paramref name="addGenerationPrompt"/> the text ends where the assistant's answer begins.</summary>
-    /// <exception cref="ArgumentException">The conversation does not fit the format (e.g. roles that do not alternate in [INST] formats).</exception>
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
+    /// <summary>A model without a chat template: rendering fails, telling the caller to send a prompt or give a template.</summary>
+    public static ChatTemplate None { get; } = new(new Dictionary<string, JinjaTemplate>(), ChatTemplateTokens.None, TimeProvider.System, JinjaLimits.Default);
+
+    /// <summary>Whether there is a template to render (false for <see cref="None"/>).</summary>
+    public bool IsAvailable => _templates.Count > 0;
+
+    /// <summary>The template names; "default" for a single template.</summary>
+    public IReadOnlyCollection<string> Names => (IReadOnlyCollection<string>)_templates.Keys;
+
+    /// <summary>The default template's text, or null for <see cref="None"/>.</summary>
+    public string? Source => Select(null, hasTools: false)?.Source;
+
+    public ChatTemplateTokens Tokens => _tokens;
+
+    /// <summary>The clock of <c>strftime_now</c> (Llama-3.2's date header).</summary>
+    public TimeProvider Clock { get; }
+
+    public JinjaLimits Limits { get; }
+
+    /// <summary>
+    /// Always true: a rendered conversation is encoded without adding BOS, as transformers and vLLM
+    /// encode it (add_special_tokens=False); templates write the BOS themselves where the model
+    /// wants one. Callers pass <c>addBos: !IncludesBos</c>.
+    /// </summary>
+    public bool IncludesBos => true;
+
+    /// <summary>Parses one template (stored under "default").</summary>
+    /// <exception cref="TemplateSyntaxException">Not valid Jinja, or a tag, filter or test this engine lacks; the message names it with line and column.</exception>
+    public static ChatTemplate Parse(string source, ChatTemplateTokens? tokens = null, TimeProvider? clock = null, JinjaLimits? limits = null) =>
+        Parse(new Dictionary<string, string> { [DefaultName] = source }, tokens, clock, limits);
+
+    /// <summary>Parses named templates (tokenizer_config.json's list form).</summary>
+    /// <exception cref="TemplateSyntaxException">A template does not parse; <see cref="Exception.Data"/>["template"] names which.</exception>
+    public static ChatTemplate Parse(IReadOnlyDictionary<string, string> named, ChatTemplateTokens? tokens = null, TimeProvider? clock = null, JinjaLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(named);
+        if (named.Count == 0)
+            throw new ArgumentException("at least one template is needed", nameof(named));
+        var templates = new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal);
+        foreach (var (name, source) in named)
+        {
+            try
+            {
+                templates[name] = JinjaTemplate.Parse(source);
+            }
+            catch (TemplateSyntaxException e)
+            {
+                e.Data["template"] = name;
+                throw;
+            }
+        }
+        return new ChatTemplate(templates, tokens ?? ChatTemplateTokens.None, clock ?? TimeProvider.System, limits ?? JinjaLimits.Default);
+    }
+
+    /// <summary>The same templates with other special tokens (an adapter's template with the base model's tokens, say).</summary>
+    public ChatTemplate WithTokens(ChatTemplateTokens tokens) => new(_templates, tokens, Clock, Limits);
+
+    /// <summary>The same templates with another clock (tests pin <c>strftime_now</c>).</summary>
+    public ChatTemplate WithClock(TimeProvider clock) => new(_templates, _tokens, clock, Limits);
+
+    /// <summary>Renders <paramref name="messages"/>; with <paramref name="addGenerationPrompt"/> the text ends where the assistant's answer begins.</summary>
+    /// <param name="tools">OpenAI tool definitions (<c>{"type": "function", "function": {...}}</c>), or null.</param>
+    /// <param name="kwargs">Extra template variables (chat_template_kwargs), e.g. <c>enable_thinking</c>.</param>
+    /// <param name="templateName">A named template; by default "tool_use" when tools are given and it exists, else "default".</param>
+    /// <exception cref="ChatTemplateException">The template refused or failed on the conversation, or the model has none.</exception>
+    public string Render(
+        IReadOnlyList<ChatMessage> messages,
+        IReadOnlyList<JsonElement>? tools = null,
+        bool addGenerationPrompt = true,
+        IReadOnlyDictionary<string, JsonElement>? kwargs = null,
+        string? templateName = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        var list = new List<object?>(messages.Count);
         for (int i = 0; i < messages.Count; i++)
         {
-            if (messages[i] is null || messages[i].Role is null || messages[i].Content is null)
-                throw new ArgumentException($"Chat message {i} is null or has a null role or content.", nameof(messages));
+            if (messages[i] is null || string.IsNullOrEmpty(messages[i].Role))
+                throw new ChatTemplateException($"chat message {i} is null or has no role.");
+            list.Add(ChatMessageValues.ToDict(messages[i]));
         }
-        return _format.Render(messages, addGenerationPrompt);
+        return RenderValues(list, tools is { Count: > 0 } ? tools.Select(t => (object?)t).ToList() : null, addGenerationPrompt, kwargs, templateName);
     }
 
-    public override string ToString() => $"ChatTemplate({Kind}, includesBos: {IncludesBos})";
-
-    /// <summary>
-    /// Reads the whitespace choices of a Mistral-family template from its string literals: quotes
-    /// and spacing around "+" are normalised first so single/double-quoted variants read alike.
-    /// </summary>
-    private static InstStyle MistralStyle(string jinja)
+    /// <summary>Renders messages and tools given as JSON, exactly as given (content parts, extra keys and all).</summary>
+    /// <param name="messages">A JSON array of message objects.</param>
+    /// <param name="tools">A JSON array of tool definitions, or null (JSON null too) for none.</param>
+    /// <exception cref="ChatTemplateException">The template refused or failed on the conversation, or the model has none.</exception>
+    public string Render(JsonElement messages, JsonElement? tools, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonElement>? kwargs, string? templateName = null)
     {
-        string t = JoinSpacing().Replace(jinja.Replace('"', '\''), " + ");
-        t = FilterSpacing().Replace(t, "|");
-        string open = t.Contains("' [INST] '", StringComparison.Ordinal) ? " [INST] "
-            : t.Contains("'[INST]'", StringComparison.Ordinal) ? "[INST]"
-            : "[INST] ";
-        string close = t.Contains("'[/INST]'", StringComparison.Ordinal) ? "[/INST]" : " [/INST]";
-        bool spaceBeforeAnswer = t.Contains("' ' + message['content']", StringComparison.Ordinal)
-            || t.Contains("' ' + message.content", StringComparison.Ordinal);
-        bool trim = t.Contains("message['content']|trim", StringComparison.Ordinal)
-            || t.Contains("message.content|trim", StringComparison.Ordinal);
-        string afterEos = t.Contains("eos_token + ' '", StringComparison.Ordinal) ? " " : "";
-        bool inLast = t.Contains("loop.last and system_message", StringComparison.Ordinal);
-        bool bos = t.Contains("bos_token", StringComparison.Ordinal);
-        return new InstStyle(false, bos, open, close, spaceBeforeAnswer ? " " : "", trim, afterEos, inLast);
+        if (messages.ValueKind != JsonValueKind.Array)
+            throw new ChatTemplateException("messages must be a JSON array.");
+        bool hasTools = tools is { ValueKind: JsonValueKind.Array } t && t.GetArrayLength() > 0;
+        return RenderValues(messages, hasTools ? tools : null, addGenerationPrompt, kwargs, templateName);
     }
 
-    /// <summary>Llama-3.1+ system header: "Cutting Knowledge Date: ...\nToday Date: {date}\n\n".</summary>
-    private static string? Llama3DateHeader(string jinja)
+    private string RenderValues(object messages, object? tools, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonElement>? kwargs, string? templateName)
     {
-        var knowledge = KnowledgeDatePattern().Match(jinja);
-        if (!knowledge.Success)
-            return null;
-        // Llama-3.2 asks for the current date (strftime_now, which transformers provides); 3.1 has a fixed one.
-        var date = DateStringPattern().Match(jinja);
-        string today = jinja.Contains("strftime_now", StringComparison.Ordinal)
-            ? DateTime.Now.ToString("dd MMM yyyy", CultureInfo.InvariantCulture)
-            : date.Success ? date.Groups["date"].Value : "26 Jul 2024";
-        return $"Cutting Knowledge Date: {knowledge.Groups["date"].Value}\nToday Date: {today}\n\n";
+        var template = Select(templateName, tools is not null)
+            ?? throw new ChatTemplateException(IsAvailable
+                ? $"the model has no chat template named '{templateName}' (it has: {string.Join(", ", Names)})."
+                : "the model has no chat template (tokenizer_config.json has no chat_template and there is no chat_template.jinja); send a prompt instead of messages, or give a template.");
+        var variables = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["messages"] = messages,
+            ["tools"] = tools,
+            ["documents"] = null,
+            ["add_generation_prompt"] = addGenerationPrompt,
+        };
+        _tokens.AddTo(variables);
+        if (kwargs is not null)
+        {
+            foreach (var (key, value) in kwargs)
+                variables[key] = value;
+        }
+        try
+        {
+            return template.Render(variables, Limits, Clock);
+        }
+        catch (TemplateRaisedException e)
+        {
+            throw new ChatTemplateException($"the chat template refused the conversation: {e.Detail}", e);
+        }
+        catch (TemplateRuntimeException e)
+        {
+            throw new ChatTemplateException($"the chat template failed on the conversation: {e.Message}", e);
+        }
+        catch (ArgumentException e) when (e is not ChatTemplateException)
+        {
+            throw new ChatTemplateException($"the chat template cannot take these values: {e.Message}");
+        }
     }
 
-    private static string UnescapeJinja(string literal) =>
-        literal.Replace("\\n", "\n", StringComparison.Ordinal).Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\"", "\"", StringComparison.Ordinal);
+    private JinjaTemplate? Select(string? name, bool hasTools)
+    {
+        if (name is not null)
+            return _templates.GetValueOrDefault(name);
+        if (hasTools && _templates.TryGetValue(ToolUseName, out var toolUse))
+            return toolUse;
+        return _templates.GetValueOrDefault(DefaultName) ?? _templates.Values.FirstOrDefault();
+    }
 
-    [GeneratedRegex(@"\s*\+\s*")]
-    private static partial Regex JoinSpacing();
-
-    [GeneratedRegex(@"\s*\|\s*")]
-    private static partial Regex FilterSpacing();
-
-    // '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' inside the template, the
-    // newlines written as Jinja escapes or (after JSON decoding) as real newlines.
-    [GeneratedRegex(@"<\|im_start\|>system(?:\\n|\n)(?<text>[^'""<{}]+)<\|im_end\|>(?:\\n|\n)")]
-    private static partial Regex DefaultSystemPattern();
-
-    [GeneratedRegex(@"Cutting Knowledge Date: (?<date>[^\\""'\n]+)(?:\\n|\n)")]
-    private static partial Regex KnowledgeDatePattern();
-
-    [GeneratedRegex(@"set date_string = [""'](?<date>[^""']+)[""']")]
-    private static partial Regex DateStringPattern();
+    public override string ToString() => IsAvailable ? $"ChatTemplate({string.Join(", ", Names)})" : "ChatTemplate(none)";
 }

@@ -17,7 +17,7 @@ public interface ITextTokenizer
     /// <summary>Ids that end generation (tokenizer_config/config eos; may be several).</summary>
     IReadOnlyList<int> EosTokenIds { get; }
 
-    /// <summary>The model's chat format (ChatML when tokenizer_config.json has no recognised template).</summary>
+    /// <summary>The model's chat template (<see cref="ChatTemplate.None"/> when it has none).</summary>
     ChatTemplate ChatTemplate { get; }
 
     /// <summary>Encodes text; special tokens written literally in the text (e.g. "&lt;|im_start|&gt;") map to their ids.</summary>

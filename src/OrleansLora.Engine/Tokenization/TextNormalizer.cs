@@ -37,9 +37,10 @@ internal abstract class TextNormalizer
         public override string Normalize(string text) => pattern.Replace(text, content);
     }
 
+    /// <summary>NFC/NFD/NFKC/NFKD by the engine's own tables: string.Normalize does nothing under InvariantGlobalization.</summary>
     public sealed class Unicode(NormalizationForm form) : TextNormalizer
     {
-        public override string Normalize(string text) => text.IsNormalized(form) ? text : text.Normalize(form);
+        public override string Normalize(string text) => Tokenization.Unicode.UnicodeNormalizer.Normalize(text, form);
     }
 
     public sealed class Lowercase : TextNormalizer

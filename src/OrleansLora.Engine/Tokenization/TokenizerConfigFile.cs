@@ -15,7 +15,7 @@ internal sealed record TokenizerConfigFile(
     string? PadToken,
     bool? AddBosToken,
     bool AddPrefixSpace,
-    string? ChatTemplate,
+    IReadOnlyDictionary<string, string>? ChatTemplates,
     IReadOnlyList<AddedToken> AddedTokens,
     IReadOnlyList<string> AdditionalSpecialTokens,
     IReadOnlyList<int> ModelEosTokenIds,
@@ -25,7 +25,8 @@ internal sealed record TokenizerConfigFile(
 
     public static TokenizerConfigFile Read(string directory)
     {
-        string? bos = null, eos = null, unk = null, pad = null, chatTemplate = null;
+        string? bos = null, eos = null, unk = null, pad = null;
+        IReadOnlyDictionary<string, string>? chatTemplates = null;
         bool? addBos = null;
         bool addPrefixSpace = false;
         var added = new List<AddedToken>();
@@ -42,7 +43,7 @@ internal sealed record TokenizerConfigFile(
             pad = JsonFields.TokenContent(root, "pad_token", configPath);
             addBos = JsonFields.Get(root, "add_bos_token") is null ? null : JsonFields.Bool(root, "add_bos_token", false, configPath);
             addPrefixSpace = JsonFields.Bool(root, "add_prefix_space", false, configPath);
-            chatTemplate = ReadChatTemplate(root, configPath);
+            chatTemplates = ReadChatTemplates(root, configPath);
             if (JsonFields.Get(root, "added_tokens_decoder") is JsonElement decoder)
                 added.AddRange(ReadAddedTokensDecoder(decoder, configPath));
             additional.AddRange(ReadTokenList(root, "additional_special_tokens", configPath));
@@ -69,10 +70,7 @@ internal sealed record TokenizerConfigFile(
                 added.Add(new AddedToken(JsonFields.Int(entry.Value, $"\"{entry.Name}\"", addedPath), entry.Name, Special: false));
         }
 
-        // transformers 4.43+ may store the template beside the config instead of inside it.
-        string jinjaPath = Path.Combine(directory, "chat_template.jinja");
-        if (chatTemplate is null && File.Exists(jinjaPath))
-            chatTemplate = File.ReadAllText(jinjaPath);
+        chatTemplates = ReadTemplateFiles(directory) ?? chatTemplates;
 
         var eosIds = new List<int>();
         int? bosId = null;
@@ -91,27 +89,44 @@ internal sealed record TokenizerConfigFile(
             bosId ??= ReadIds(root, "bos_token_id", path).Cast<int?>().FirstOrDefault();
         }
 
-        return new TokenizerConfigFile(bos, eos, unk, pad, addBos, addPrefixSpace, chatTemplate, added, additional, eosIds, bosId);
+        return new TokenizerConfigFile(bos, eos, unk, pad, addBos, addPrefixSpace, chatTemplates, added, additional, eosIds, bosId);
     }
 
-    /// <summary>A string, or a list of {"name", "template"} of which "default" (else the first) is used.</summary>
-    private static string? ReadChatTemplate(JsonElement root, string path)
+    /// <summary>
+    /// Templates saved beside the config, as transformers 4.43+ saves them: chat_template.jinja (the
+    /// default) and additional_chat_templates/NAME.jinja. They take precedence over the config's.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string>? ReadTemplateFiles(string directory)
     {
-        if (JsonFields.Get(root, "chat_template") is not JsonElement value)
+        var templates = new Dictionary<string, string>(StringComparer.Ordinal);
+        string jinjaPath = Path.Combine(directory, "chat_template.jinja");
+        if (File.Exists(jinjaPath))
+            templates[Tokenization.ChatTemplate.DefaultName] = File.ReadAllText(jinjaPath);
+        string additional = Path.Combine(directory, "additional_chat_templates");
+        if (Directory.Exists(additional))
+        {
+            foreach (string file in Directory.EnumerateFiles(additional, "*.jinja").Order(StringComparer.Ordinal))
+                templates[Path.GetFileNameWithoutExtension(file)] = File.ReadAllText(file);
+        }
+        return templates.Count == 0 ? null : templates;
+    }
+
+    /// <summary>tokenizer_config.json's chat_template: a string (the default), or a list of {"name", "template"}.</summary>
+    public static IReadOnlyDictionary<string, string>? ReadChatTemplates(JsonElement root, string path)
+    {
+        if (JsonFields.Get(root, "chat_template") is not JsonElement value || value.ValueKind == JsonValueKind.Null)
             return null;
         if (value.ValueKind == JsonValueKind.String)
-            return value.GetString();
+            return new Dictionary<string, string> { [Tokenization.ChatTemplate.DefaultName] = value.GetString()! };
         if (value.ValueKind != JsonValueKind.Array)
             throw new ModelFormatException(path, $"\"chat_template\" must be a string or a list of named templates, found {value.ValueKind}.");
-        string? first = null;
+        var templates = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var named in value.EnumerateArray())
         {
-            string? template = JsonFields.String(named, "template", path);
-            if (JsonFields.String(named, "name", path) == "default")
-                return template;
-            first ??= template;
+            string name = JsonFields.String(named, "name", path) ?? throw new ModelFormatException(path, "a named chat template has no \"name\".");
+            templates[name] = JsonFields.String(named, "template", path) ?? throw new ModelFormatException(path, $"chat template \"{name}\" has no \"template\".");
         }
-        return first;
+        return templates.Count == 0 ? null : templates;
     }
 
     private static IEnumerable<AddedToken> ReadAddedTokensDecoder(JsonElement decoder, string path)

@@ -133,7 +133,8 @@ public static class TokenizerLoader
                 "no end-of-sequence token: tokenizer_config.json has no eos_token and config.json / generation_config.json have no eos_token_id.");
         }
 
-        var template = ChatTemplate.FromTokenizerConfig(config.ChatTemplate, bosToken, config.EosToken);
+        var tokens = new ChatTemplateTokens(bosToken, config.EosToken, config.UnkToken, config.PadToken) { AdditionalSpecialTokens = config.AdditionalSpecialTokens };
+        var template = ChatTemplateLoader.Load(config.ChatTemplates, tokens, Path.Combine(directory, TokenizerConfigFile.FileName));
         return new TokenizerSpecials(addBos ? bosId : null, eos, template);
     }
 }

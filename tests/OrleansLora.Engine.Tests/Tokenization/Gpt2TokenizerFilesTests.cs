@@ -101,8 +101,8 @@ public sealed class Gpt2TokenizerFilesTests(Gpt2TokenizerFixture fixture) : ICla
         Assert.Equal(50259, tokenizer.VocabularySize);
         Assert.Null(tokenizer.BosTokenId);
         Assert.Equal([Gpt2TokenizerFiles.EndOfTextId], tokenizer.EosTokenIds);
-        Assert.Equal(ChatTemplateKind.ChatML, tokenizer.ChatTemplate.Kind);
-        Assert.False(tokenizer.ChatTemplate.IncludesBos);
+        Assert.Equal(Gpt2TokenizerFiles.ChatMLTemplate, tokenizer.ChatTemplate.Source);
+        Assert.Equal("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", tokenizer.ChatTemplate.Render([ChatMessage.User("Hi")]));
         Assert.Equal(Gpt2TokenizerFiles.VocabularySize % 64, 0);
         Assert.True(Gpt2TokenizerFiles.VocabularySize >= tokenizer.VocabularySize);
     }

@@ -59,12 +59,12 @@ public sealed class SentencePieceTokenizerTests : IDisposable
     [MemberData(nameof(Layouts))]
     public void Special_tokens_and_settings_come_from_the_config(Layout layout)
     {
-        var tokenizer = Load(layout, ChatTemplateCases.Llama2);
+        var tokenizer = Load(layout, ChatTemplateFixtures.TemplateSource("llama2-chat"));
 
         Assert.Equal(Bos, tokenizer.BosTokenId);
         Assert.Equal([Eos], tokenizer.EosTokenIds);
         Assert.Equal(Pieces.Count, tokenizer.VocabularySize);
-        Assert.Equal(ChatTemplateKind.Llama2, tokenizer.ChatTemplate.Kind);
+        Assert.Equal("<s>[INST] Hi [/INST]", tokenizer.ChatTemplate.Render([ChatMessage.User(" Hi ")]));
         Assert.True(tokenizer.ChatTemplate.IncludesBos);
 
         var ids = tokenizer.Encode("<s>Hello</s>", addBos: false);
