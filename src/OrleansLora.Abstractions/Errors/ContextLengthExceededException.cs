@@ -19,6 +19,10 @@ public sealed class ContextLengthExceededException : OrleansLoraException
     public static ContextLengthExceededException ForCharacters(long promptChars, long maxChars, int maxTokens) =>
         new($"the prompt has {promptChars} characters; no prompt longer than {maxChars} characters fits this model's context of {maxTokens} tokens.", -1, maxTokens);
 
+    /// <summary>Refused before rendering the chat template: every message takes at least one token (<see cref="PromptTokens"/> is then -1).</summary>
+    public static ContextLengthExceededException ForMessages(int messages, int maxTokens) =>
+        new($"the prompt has {messages} messages; each takes at least one token, and this model's context holds {maxTokens}.", -1, maxTokens);
+
     [Id(0)] public int PromptTokens { get; private set; }
     [Id(1)] public int MaxTokens { get; private set; }
 }

@@ -33,8 +33,8 @@ internal static class PromptLimits
     /// text at most <see cref="NormalizationSlack"/>-fold, hence N · (L + 1) · 4 before it. Only tokenizers that
     /// delete input outright (stripped or collapsed whitespace runs, fused unknown characters) could fit a longer
     /// text, and only one that is mostly such runs; the served ones (byte-level BPE, SentencePiece with byte
-    /// fallback) delete nothing. GPT-2's tokenizer (L = 128? see the test) and a 1024-token context give about
-    /// half a million characters: tokenizing that is a fraction of a second, done off the grain's turn.
+    /// fallback) delete nothing. GPT-2's tokenizer (L = 66) and the tiny model's 1024 positions give 274,432
+    /// characters: a few seconds of tokenizing at worst, done off the grain's turn (<see cref="OffTurn"/>).
     /// </summary>
     public static long MaxPromptChars(InferenceEngine engine) =>
         (long)engine.MaxSequenceLength * (LongestTokenChars(engine.Tokenizer) + 1) * NormalizationSlack;
@@ -57,9 +57,21 @@ internal static class PromptLimits
     public static long PromptChars(GenerateRequest request) =>
         request.Prompt?.Length ?? request.Messages?.Sum(m => (long)(m.Content?.Length ?? 0)) ?? 0;
 
-    /// <summary>Refuses, in O(messages), a prompt whose text is too long to fit (413), before anything tokenizes it.</summary>
+    /// <summary>
+    /// How much text preparing the prompt handles: its characters plus, per message, a template's role markers and
+    /// separators (a generous 64), so that a request of many empty messages is not mistaken for a short one.
+    /// </summary>
+    public static long PreparedChars(GenerateRequest request) => PromptChars(request) + 64L * (request.Messages?.Count ?? 0);
+
+    /// <summary>
+    /// Refuses, in O(messages), a prompt that cannot fit (413) before anything renders or tokenizes it: text longer
+    /// than <see cref="MaxPromptChars"/>, or as many messages as the context has positions (every chat template
+    /// here gives each message at least one token: its role marker, or a separator).
+    /// </summary>
     public static void ThrowIfTooLong(InferenceEngine engine, GenerateRequest request)
     {
+        if (request.Messages is { } messages && messages.Count >= engine.MaxSequenceLength)
+            throw ContextLengthExceededException.ForMessages(messages.Count, engine.MaxSequenceLength);
         long chars = PromptChars(request);
         long max = MaxPromptChars(engine);
         if (chars > max)

@@ -45,7 +45,7 @@ public static class RawCorpus
                     yield return Case($"{endpoint}: body = {label}", path, () => JsonBodies.Json(body), [400], ParamRule.None);
             }
             foreach (double at in new[] { 0.1, 0.5, 0.9 })
-                yield return Case($"{endpoint}: a body cut at {at:P0}", path, () => { string v = valid(); return JsonBodies.Json(v[..(int)(v.Length * at)]); }, [400], ParamRule.None);
+                yield return Case($"{endpoint}: a body cut at {(int)(at * 100)}%", path, () => { string v = valid(); return JsonBodies.Json(v[..(int)(v.Length * at)]); }, [400], ParamRule.None);
             yield return Case($"{endpoint}: a body cut one byte short", path, () => { string v = valid(); return JsonBodies.Json(v[..^1]); }, [400], ParamRule.None);
         }
         foreach (var c in Nesting())
@@ -88,6 +88,12 @@ public static class RawCorpus
         yield return Case("chat: content of 4 MB", "v1/chat/completions", () => JsonBodies.Json(JsonBodies.With(JsonBodies.Chat(), "messages[0].content", Big('a', 4 * mb))), [413], ParamRule.Exactly("messages"), "context_length_exceeded");
         yield return Case("chat: 2,000 messages of 2 KB", "v1/chat/completions",
             () => JsonBodies.Json(JsonBodies.With(JsonBodies.Chat(), "messages", "[" + string.Join(',', Enumerable.Repeat($"{{\"role\":\"user\",\"content\":{Big('b', 2048)}}}", 2000)) + "]")), [413], ParamRule.Exactly("messages"), "context_length_exceeded");
+        // Many empty messages: little text, but each message takes a token; refused before the template renders them.
+        foreach (int n in new[] { 2_000, 200_000 })
+        {
+            yield return Case($"chat: {n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} empty messages", "v1/chat/completions",
+                () => JsonBodies.Json(JsonBodies.With(JsonBodies.Chat(), "messages", "[" + string.Join(',', Enumerable.Repeat("{\"role\":\"user\",\"content\":\"\"}", n)) + "]")), [413], ParamRule.Exactly("messages"), "context_length_exceeded");
+        }
         yield return Case("completions: prompt of 4 MB", "v1/completions", () => JsonBodies.Json(JsonBodies.With(JsonBodies.Completion(), "prompt", Big('a', 4 * mb))), [413], ParamRule.Exactly("prompt"), "context_length_exceeded");
         yield return Case("generate: inputs of 4 MB", "generate", () => JsonBodies.Json(JsonBodies.With(JsonBodies.Lorax(), "inputs", Big('a', 4 * mb))), [413], ParamRule.Exactly("inputs"), "context_length_exceeded");
         yield return Case("generate_stream: inputs of 4 MB", "generate_stream", () => JsonBodies.Json(JsonBodies.With(JsonBodies.Lorax(), "inputs", Big('a', 4 * mb))), [413], ParamRule.Exactly("inputs"), "context_length_exceeded");
