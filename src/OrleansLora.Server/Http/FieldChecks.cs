@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using OrleansLora.Adapters;
 using OrleansLora.Errors;
 
 namespace OrleansLora.Server.Http;
@@ -30,6 +31,15 @@ internal static class FieldChecks
     {
         if (value is { } v && v < min)
             throw new InvalidRequestException($"{param} must be >= {min}, got {v}.", param);
+    }
+
+    /// <summary>A required adapter id (<c>lora_name</c>): it becomes a grain key and a directory name.</summary>
+    public static void AdapterId(string? value, string param)
+    {
+        if (value is null)
+            throw new InvalidRequestException($"{param} is required.", param);
+        if (!AdapterIds.IsValid(value))
+            throw new InvalidRequestException($"{param} {Quote(value)} is not a valid adapter id: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\".", param);
     }
 
     /// <summary>Stop sequences: at most <paramref name="max"/>, none empty.</summary>

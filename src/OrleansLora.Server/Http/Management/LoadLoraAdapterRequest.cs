@@ -1,4 +1,3 @@
-
 namespace OrleansLora.Server.Http.Management;
 
 /// <summary>POST /v1/load_lora_adapter (vLLM's convention); <c>lora_path</c> is relative to the adapter store root (default: the name).</summary>
@@ -7,5 +6,5 @@ public sealed record LoadLoraAdapterRequest : IValidatedRequest
     public string? LoraName { get; init; }
     public string? LoraPath { get; init; }
 
-    public void Validate() => UnloadLoraAdapterRequest.ValidateName(LoraName);
+    public void Validate() => FieldChecks.AdapterId(LoraName, "lora_name");
 }

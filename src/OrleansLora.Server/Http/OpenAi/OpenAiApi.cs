@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using OrleansLora.Adapters;
-using OrleansLora.Errors;
 using OrleansLora.Generation;
 using OrleansLora.Grains;
 using OrleansLora.Server.Configuration;
