@@ -57,7 +57,7 @@ var workload = new Workload(engine.Tokenizer, options, fixtures.AdapterIds);
 var enginePath = new EnginePath(engine);
 var warm = new Dictionary<string, RoundResult> { [PathNames.Engine] = await EngineWarmupAsync(enginePath, workload, options, new CpuMeter(null), cts.Token) };
 
-await using var server = ServerProcess.Start(options, fixtures, engineOptions);
+await using var server = ServerProcess.Start(options.WorkDirectory, ServerArguments.For(fixtures, engineOptions, options.WorkDirectory));
 await server.WaitReadyAsync(TimeSpan.FromMinutes(3));
 Console.WriteLine($"server ready: gateway port {server.GatewayPort}, http port {server.HttpPort}, log {server.LogPath}");
 var clientBuilder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

@@ -12,7 +12,7 @@ internal static class ServerBuild
         string repo = own.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
         string dir = Path.Combine(repo, "src", "OrleansLora.Server", "bin", configuration, framework);
         if (!File.Exists(Path.Combine(dir, "olora-server.dll")))
-            throw new FileNotFoundException($"the server is not built at {dir}; build bench/OrleansLora.ClusterBench (it builds the server).");
+            throw new FileNotFoundException($"the server is not built at {dir}; build this bench (it builds the server).");
         return dir;
     }
 
@@ -47,7 +47,7 @@ internal static class ServerBuild
         {
             string own = Path.Combine(AppContext.BaseDirectory, name), theirs = Path.Combine(server, name);
             if (File.Exists(own) != File.Exists(theirs) || (File.Exists(own) && !File.ReadAllBytes(own).AsSpan().SequenceEqual(File.ReadAllBytes(theirs))))
-                throw new InvalidOperationException($"the server build has a different {name} than this bench (built since, from another state of the tree); rebuild bench/OrleansLora.ClusterBench and run again.");
+                throw new InvalidOperationException($"the server build has a different {name} than this bench (built since, from another state of the tree); rebuild this bench and run again.");
         }
     }
 }

@@ -2,14 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using OrleansLora.Engine.Generation;
 
 namespace OrleansLora.ClusterBench;
 
 /// <summary>
-/// <c>olora-server</c> (role both, localhost clustering, free loopback ports) as a child process, serving the
-/// bench's model and adapter store with the same engine options as the in-process engine. It runs from a copy
-/// of the server's build output, so another build of the server during a run cannot change files under it.
+/// <c>olora-server</c> as a child process on free loopback ports, with the arguments its bench gives (the cluster
+/// bench: its model, adapter store and engine options; the soak bench: the embedded default). It runs from a copy of the
+/// server's build output, so another build of the server during a run cannot change files under it.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
@@ -38,16 +37,21 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static ServerProcess Start(ClusterBenchOptions options, BenchFixtures fixtures, InferenceEngineOptions engine)
+    /// <summary>
+    /// Starts the server from a snapshot of its build under <paramref name="workDirectory"/> with <paramref name="arguments"/>;
+    /// the silo, gateway and HTTP ports (free loopback ports) are added here.
+    /// </summary>
+    public static ServerProcess Start(string workDirectory, IEnumerable<string> arguments)
     {
-        string work = Path.GetFullPath(options.WorkDirectory);
+        string work = Path.GetFullPath(workDirectory);
         string server = ServerBuild.Snapshot(Path.Combine(work, "server"));
         int siloPort = FreePort(), gatewayPort = FreePort(), httpPort = FreePort();
         string logPath = Path.Combine(work, "server.log");
         var log = new StreamWriter(logPath) { AutoFlush = true };
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work };
         start.ArgumentList.Add(Path.Combine(server, "olora-server.dll"));
-        foreach (string a in Arguments(fixtures, engine, work, siloPort, gatewayPort, httpPort))
+        string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+        foreach (string a in arguments.Concat(["--silo-port", Port(siloPort), "--gateway-port", Port(gatewayPort), "--urls", $"http://127.0.0.1:{httpPort}"]))
             start.ArgumentList.Add(a);
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start the server.");
         var child = new ServerProcess(process, log, logPath, gatewayPort, httpPort);
@@ -61,31 +65,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         return child;
     }
 
-    /// <summary>Every engine option the bench's own engine uses, so both serve the same configuration.</summary>
-    private static IEnumerable<string> Arguments(BenchFixtures fixtures, InferenceEngineOptions e, string work, int siloPort, int gatewayPort, int httpPort)
-    {
-        string Engine(string key, object value) => $"--OrleansLora:Engine:{key}={Convert.ToString(value, CultureInfo.InvariantCulture)}";
-        return
-        [
-            "--role", "both", "--clustering", "Localhost",
-            "--silo-port", siloPort.ToString(CultureInfo.InvariantCulture),
-            "--gateway-port", gatewayPort.ToString(CultureInfo.InvariantCulture),
-            "--urls", $"http://127.0.0.1:{httpPort}",
-            "--data", Path.Combine(work, "server-data"),
-            "--model", fixtures.ModelDirectory,
-            "--adapters", fixtures.AdapterRoot,
-            "--devices", "1",
-            // Every adapter pinned, as the bench pins them in its own engine (no swap slot held back).
-            "--OrleansLora:Worker:SwapSlots=0",
-            Engine(nameof(e.Dtype), e.Dtype), Engine(nameof(e.Quantization), e.Quantization),
-            Engine(nameof(e.MaxLoras), e.MaxLoras), Engine(nameof(e.MaxLoraRank), e.MaxLoraRank),
-            Engine(nameof(e.MaxCpuLoras), e.MaxCpuLoras), Engine(nameof(e.KvCacheBytes), e.KvCacheBytes),
-            Engine(nameof(e.MaxSequenceLength), e.MaxSequenceLength), Engine(nameof(e.MaxBatchSize), e.MaxBatchSize),
-            Engine(nameof(e.MaxBatchTokens), e.MaxBatchTokens), Engine(nameof(e.MaxQueuedRequests), e.MaxQueuedRequests),
-            Engine(nameof(e.Threads), e.Threads),
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:OrleansLora=Warning",
-        ];
-    }
+    /// <summary>The server's process id (the dotnet host runs the server in its own process).</summary>
+    public int ProcessId => _process.Id;
 
     /// <summary>Waits until the gateway answers <c>/ready</c> (a device has published its load).</summary>
     public async Task WaitReadyAsync(TimeSpan timeout)

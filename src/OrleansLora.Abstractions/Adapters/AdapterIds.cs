@@ -18,6 +18,7 @@ public static partial class AdapterIds
             throw new ArgumentException($"adapter id \"{id}\" is not valid: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\".", paramName);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    // \z, not $: "$" also matches before a final "\n", which let "demo-sql\n" through as a distinct id.
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
 }

@@ -84,7 +84,11 @@ internal static class EngineRequests
         IAsyncEnumerator<GenerationChunk> chunks;
         try
         {
-            chunks = engine.GenerateAsync(ToEngine(engine, adapterId, request), cancellationToken).GetAsyncEnumerator(cancellationToken);
+            // Bounded first (a text too long to fit is refused without tokenizing), then the template and tokenizer
+            // run off the caller's grain turn when the prompt is long (issue 12, item 10).
+            PromptLimits.ThrowIfTooLong(engine, request);
+            chunks = await OffTurn.RunAsync(PromptLimits.PreparedChars(request),
+                () => engine.GenerateAsync(ToEngine(engine, adapterId, request), cancellationToken).GetAsyncEnumerator(cancellationToken), cancellationToken);
         }
         catch (Exception ex) when (Translate(ex, adapterId) is { } wire)
         {

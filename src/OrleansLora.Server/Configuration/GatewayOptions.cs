@@ -5,6 +5,9 @@ public sealed class GatewayOptions
 {
     public const string SectionName = "OrleansLora:Gateway";
 
+    /// <summary>The smallest <see cref="MaxRequestBodyBytes"/> accepted: below it a chat with a short system prompt no longer fits.</summary>
+    public const long MinRequestBodyBytes = 1024;
+
     /// <summary>Bearer keys accepted on every endpoint but the probes; empty: no key needed.</summary>
     public IList<string> ApiKeys { get; set; } = [];
 
@@ -29,6 +32,13 @@ public sealed class GatewayOptions
     /// <summary>How long a device's published load counts for <c>/ready</c>.</summary>
     public TimeSpan ReadyLoadAge { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The largest request body any endpoint reads (Kestrel's limit, set for every endpoint); a larger one is a 413
+    /// <c>request_too_large</c>. 8 MiB holds a 128k-token prompt several times over; the worker refuses a prompt
+    /// that cannot fit the context before tokenizing it, so this bounds only the JSON parsing.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = 8L * 1024 * 1024;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -42,6 +52,8 @@ public sealed class GatewayOptions
             throw new ArgumentException($"{SectionName}:DefaultMaxTokens must be >= 1, got {DefaultMaxTokens}.", nameof(DefaultMaxTokens));
         if (OtlpEndpoint is not null && !Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out _))
             throw new ArgumentException($"{SectionName}:OtlpEndpoint must be an absolute URI, got \"{OtlpEndpoint}\".", nameof(OtlpEndpoint));
+        if (MaxRequestBodyBytes < MinRequestBodyBytes)
+            throw new ArgumentException($"{SectionName}:MaxRequestBodyBytes must be >= {MinRequestBodyBytes}, got {MaxRequestBodyBytes}.", nameof(MaxRequestBodyBytes));
         if (ReadyLoadAge <= TimeSpan.Zero)
             throw new ArgumentException($"{SectionName}:ReadyLoadAge must be positive, got {ReadyLoadAge}.", nameof(ReadyLoadAge));
     }

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using OrleansLora.Server.Configuration;
@@ -25,15 +27,19 @@ public static class OrleansLoraGatewayExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ClusterView>();
         builder.Services.Configure<JsonOptions>(o => GatewayJson.Configure(o.SerializerOptions));
+        // Every endpoint: reading a larger body throws BadHttpRequestException (413), which ErrorMapping shapes.
+        builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes);
         builder.Services.AddOpenApi();
         builder.AddOrleansLoraObservability(gateway);
         return gateway;
     }
 
-    /// <summary>Middleware and endpoints: playground files, errors in OpenAI's shape, API keys, then the APIs.</summary>
+    /// <summary>Middleware and endpoints: bare statuses and errors in OpenAI's shape, playground files, API keys, then the APIs.</summary>
     public static WebApplication MapOrleansLoraGateway(this WebApplication app, ServerOptions server, GatewayOptions gateway)
     {
         bool isGateway = server.Role != ServerRole.Worker;
+        // Statuses the framework sets without a body (unknown path 404, wrong method 405) get OpenAI's error shape.
+        app.UseStatusCodePages(context => ErrorMapping.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode, ErrorMapping.ForBareStatus(context.HttpContext)));
         if (isGateway && gateway.Playground)
         {
             var files = new EmbeddedFileProvider(typeof(OrleansLoraGatewayExtensions).Assembly, "OrleansLora.Server.wwwroot");
@@ -44,7 +50,8 @@ public static class OrleansLoraGatewayExtensions
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
         app.MapProbes();
-        app.MapPrometheusScrapingEndpoint();
+        // The exporter maps every method; a scrape is a GET (a POST is a 405 like on any other GET endpoint).
+        app.MapPrometheusScrapingEndpoint().WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         if (isGateway)
         {
             app.MapInfo();

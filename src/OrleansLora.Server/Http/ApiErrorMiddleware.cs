@@ -26,10 +26,35 @@ internal sealed partial class ApiErrorMiddleware(RequestDelegate next, ILogger<A
             else
                 LogRefused(logger, context.Request.Path, status, error.Message);
             if (context.Response.HasStarted)
+            {
+                await EndStartedResponseAsync(context, error);
                 return;
+            }
             context.Response.Clear();
             await ErrorMapping.WriteAsync(context, status, error, retryAfter);
         }
+    }
+
+    /// <summary>
+    /// The status is sent, so the error cannot be: an event stream gets one last <c>{"error": {...}}</c> event (the
+    /// endpoints send their own first; this covers what escapes them), any other body is cut off by aborting the
+    /// connection, so that the client sees a failed response rather than a truncated one that looks whole.
+    /// </summary>
+    private static async Task EndStartedResponseAsync(HttpContext context, ApiError error)
+    {
+        try
+        {
+            if (context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true)
+            {
+                await new Sse.SseWriter(context).WriteAsync(new ApiErrorResponse(error), context.RequestAborted);
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // the connection is gone: aborting it below is all that is left
+        }
+        context.Abort();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Path}: the client went away; its generation was cancelled")]

@@ -47,7 +47,7 @@ public sealed class ClusterView(IGrainFactory grains, IOptions<GatewayOptions> o
         if (string.IsNullOrEmpty(model) || model == await BaseModelNameAsync())
             return AdapterIds.BaseModel;
         if (!AdapterIds.IsValid(model))
-            throw new InvalidRequestException($"\"{model}\" is neither the base model nor a valid adapter id (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\").", param);
+            throw new InvalidRequestException($"{FieldChecks.Quote(model)} is neither the base model nor a valid adapter id (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\").", param);
         return model;
     }
 

@@ -16,8 +16,14 @@ internal static class ErrorMapping
         ContextLengthExceededException e => (413, new ApiError(e.Message, "invalid_request_error", "messages", "context_length_exceeded"), null),
         ServerBusyException e => (429, new ApiError(e.Message, "rate_limit_error", null, "queue_full"), Math.Max(1, e.RetryAfterSeconds)),
         NoWorkerCapacityException e => (503, new ApiError(e.Message, "service_unavailable_error", null, "no_worker_capacity"), 1),
-        SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException =>
+        // EnumerationAbortedException: the adapter grain streaming a generation was deactivated mid-stream, by a
+        // graceful stop of its silo or a failover that moved its directory entry; a retry lands on a live one.
+        SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException =>
             (503, new ApiError($"a worker silo is unavailable: {exception.Message}", "service_unavailable_error", null, "worker_unavailable"), 1),
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e =>
+            (413, new ApiError($"the request body is larger than this server accepts (OrleansLora:Gateway:MaxRequestBodyBytes): {e.Message}", "invalid_request_error", null, "request_too_large"), null),
+        // Kestrel's own refusals while the body is read: a client that stopped sending (400), too slowly (408).
+        BadHttpRequestException e => (e.StatusCode is >= 400 and < 500 ? e.StatusCode : 400, new ApiError($"the request body could not be read: {e.Message}", "invalid_request_error", null, "bad_request_body"), null),
         TimeoutException => (504, new ApiError($"the cluster did not answer in time: {exception.Message}", "server_error", null, "timeout"), null),
         ArgumentException e => (400, new ApiError(MessageOf(e), "invalid_request_error", e.ParamName, "invalid_parameter"), null),
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
@@ -30,6 +36,26 @@ internal static class ErrorMapping
         if (context.GetEndpoint()?.Metadata.GetMetadata<ParamNames>() is { } names)
             error = error with { Param = names.Rename(error.Param) };
         return (status, error, retryAfter);
+    }
+
+    /// <summary>
+    /// The body for a status the framework set without one: no endpoint at that path (404), a method the path does
+    /// not take (405, with the <c>Allow</c> header routing set), and any other bare 4xx/5xx, so that every error a
+    /// client sees has OpenAI's shape.
+    /// </summary>
+    public static ApiError ForBareStatus(HttpContext context)
+    {
+        var request = context.Request;
+        int status = context.Response.StatusCode;
+        string what = $"{request.Method} {FieldChecks.Quote(request.Path.Value)}";
+        return status switch
+        {
+            404 => new ApiError($"no endpoint at {what}.", "invalid_request_error", null, "not_found"),
+            405 => new ApiError($"{what} is not allowed; allowed: {(string?)context.Response.Headers.Allow ?? "none"}.", "invalid_request_error", null, "method_not_allowed"),
+            415 => new ApiError($"{what}: unsupported content type {FieldChecks.Quote(request.ContentType)}; send application/json.", "invalid_request_error", null, "unsupported_media_type"),
+            >= 500 => new ApiError($"{what} failed with HTTP {status}.", "server_error", null, null),
+            _ => new ApiError($"{what} was refused with HTTP {status}.", "invalid_request_error", null, null),
+        };
     }
 
     /// <summary>

@@ -3,11 +3,14 @@ using OrleansLora.Errors;
 
 namespace OrleansLora.Server.Http;
 
-/// <summary>Reads a JSON request body; malformed JSON or a field of the wrong type becomes a 400 naming the field.</summary>
+/// <summary>
+/// Reads a JSON request body and checks it (<see cref="IValidatedRequest.Validate"/>): malformed JSON, a field of the
+/// wrong type, a null, an out-of-range value all become a 400 naming the field in its wire name.
+/// </summary>
 internal static class RequestBody
 {
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
+        where T : class, IValidatedRequest
     {
         // Parsed first, then bound: a syntax error (a truncated body, say) is "not valid JSON" with no param,
         // rather than blamed on the field the reader had reached.
@@ -18,7 +21,7 @@ internal static class RequestBody
         }
         catch (JsonException ex)
         {
-            throw new InvalidRequestException($"the request body is not valid JSON: {ex.Message}");
+            throw new InvalidRequestException($"the request body is not valid JSON{ContentTypeHint(request)}: {ex.Message}");
         }
         T? body;
         using (document)
@@ -33,8 +36,17 @@ internal static class RequestBody
                 string what = param is null ? "the request body does not have the expected shape" : $"\"{param}\" has the wrong type or is malformed";
                 throw new InvalidRequestException($"{what}: {ex.Message}", param);
             }
+            catch (InvalidOperationException ex)
+            {
+                // A string the parser accepted but cannot turn into .NET text: an escaped lone surrogate ("\ud800")
+                // or invalid UTF-8 inside a string. The reader does not say which field; the message says what.
+                throw new InvalidRequestException($"the request body holds a string that is not valid Unicode text: {ex.Message}");
+            }
         }
-        return body ?? throw new InvalidRequestException("the request body must be a JSON object, got null.");
+        if (body is null)
+            throw new InvalidRequestException("the request body must be a JSON object, got null.");
+        body.Validate();
+        return body;
     }
 
     /// <summary>"$.parameters.temperature" → "parameters.temperature"; "$" or null → null.</summary>
@@ -46,4 +58,10 @@ internal static class RequestBody
         int bracket = p.IndexOf('[', StringComparison.Ordinal);
         return bracket == 0 ? null : p;
     }
+
+    /// <summary>Bodies are read as JSON whatever their Content-Type (clients such as curl -d send form types); when one that is not JSON fails to parse, say so.</summary>
+    private static string ContentTypeHint(HttpRequest request) =>
+        request.ContentType is { } type && !type.Contains("json", StringComparison.OrdinalIgnoreCase)
+            ? $" (Content-Type is {FieldChecks.Quote(type)}; send application/json)"
+            : "";
 }

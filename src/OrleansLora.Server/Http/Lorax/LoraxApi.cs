@@ -92,21 +92,7 @@ public static class LoraxApi
         HttpContext http, ClusterView cluster, AdapterStore store, GatewayOptions options)
     {
         var body = await RequestBody.ReadAsync<LoraxGenerateRequest>(http.Request, http.RequestAborted);
-        if (string.IsNullOrEmpty(body.Inputs))
-            throw new InvalidRequestException("inputs is required and must not be empty.", "inputs");
         var p = body.Parameters ?? new LoraxParameters();
-        if (p.Temperature is <= 0)
-            throw new InvalidRequestException($"parameters.temperature must be > 0, got {p.Temperature}.", "parameters.temperature");
-        if (p.TopK is <= 0)
-            throw new InvalidRequestException($"parameters.top_k must be > 0, got {p.TopK}.", "parameters.top_k");
-        if (p.TopP is <= 0 or >= 1)
-            throw new InvalidRequestException($"parameters.top_p must be in (0, 1), got {p.TopP}.", "parameters.top_p");
-        if (p.RepetitionPenalty is <= 0)
-            throw new InvalidRequestException($"parameters.repetition_penalty must be > 0, got {p.RepetitionPenalty}.", "parameters.repetition_penalty");
-        if (p.MaxNewTokens is < 1)
-            throw new InvalidRequestException($"parameters.max_new_tokens must be >= 1, got {p.MaxNewTokens}.", "parameters.max_new_tokens");
-        if (p.Stop is { } stop && stop.Any(string.IsNullOrEmpty))
-            throw new InvalidRequestException("parameters.stop must not hold empty sequences.", "parameters.stop");
         string key = await AdapterKey(cluster, store, p);
         // As LoRAX (and TGI) decide: sample when asked to or when a sampling parameter is set; otherwise greedy.
         bool sample = p.DoSample || (p.Temperature is { } t && t != 1f) || p.TopK is > 0 || p.TopP is < 1f;
@@ -134,9 +120,7 @@ public static class LoraxApi
     /// </summary>
     private static async Task<string> AdapterKey(ClusterView cluster, AdapterStore store, LoraxParameters p)
     {
-        string source = string.IsNullOrEmpty(p.AdapterSource) ? "hub" : p.AdapterSource;
-        if (source is not ("hub" or "local"))
-            throw new InvalidRequestException($"parameters.adapter_source \"{source}\" is not supported: use \"local\" (a path under the adapter store) or \"hub\" (an adapter id).", "parameters.adapter_source");
+        string source = string.IsNullOrEmpty(p.AdapterSource) ? "hub" : p.AdapterSource; // checked by the request's Validate
         if (string.IsNullOrEmpty(p.AdapterId))
             return AdapterIds.BaseModel;
         if (source == "hub")
@@ -157,7 +141,7 @@ public static class LoraxApi
         if (id == AdapterIds.BaseModel)
             return id;
         if (!AdapterIds.IsValid(id))
-            throw new InvalidRequestException($"adapter path \"{p.AdapterId}\" does not make a valid adapter id.", "parameters.adapter_id");
+            throw new InvalidRequestException($"adapter path {FieldChecks.Quote(p.AdapterId)} does not make a valid adapter id.", "parameters.adapter_id");
         await cluster.Adapter(id).RegisterIfNew(new AdapterRegistration(id, path));
         return id;
     }

@@ -26,8 +26,6 @@ public static class AdaptersApi
     private static async Task<IResult> Load(HttpContext http, ClusterView cluster, AdapterStore store)
     {
         var body = await RequestBody.ReadAsync<LoadLoraAdapterRequest>(http.Request, http.RequestAborted);
-        if (!AdapterIds.IsValid(body.LoraName))
-            throw new InvalidRequestException($"lora_name \"{body.LoraName}\" is not a valid adapter id: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit, without \"..\".", "lora_name");
         if (body.LoraName == await cluster.BaseModelNameAsync())
             throw new InvalidRequestException($"lora_name \"{body.LoraName}\" is the base model's name.", "lora_name");
         string path = string.IsNullOrEmpty(body.LoraPath) ? body.LoraName! : body.LoraPath;
@@ -46,7 +44,7 @@ public static class AdaptersApi
         }
         catch (AdapterNotFoundException)
         {
-            return Error(404, $"the adapter store has no directory \"{path}\".", "lora_path", "adapter_path_not_found");
+            return Error(404, $"the adapter store has no directory {FieldChecks.Quote(path)}.", "lora_path", "adapter_path_not_found");
         }
         catch (AdapterValidationException ex)
         {
@@ -58,8 +56,6 @@ public static class AdaptersApi
     private static async Task<IResult> Unload(HttpContext http, ClusterView cluster)
     {
         var body = await RequestBody.ReadAsync<UnloadLoraAdapterRequest>(http.Request, http.RequestAborted);
-        if (!AdapterIds.IsValid(body.LoraName))
-            throw new InvalidRequestException($"lora_name \"{body.LoraName}\" is not a valid adapter id.", "lora_name");
         try
         {
             await cluster.Adapter(body.LoraName!).Unload();

@@ -1,8 +1,10 @@
 namespace OrleansLora.Server.Http.Management;
 
 /// <summary>POST /v1/load_lora_adapter (vLLM's convention); <c>lora_path</c> is relative to the adapter store root (default: the name).</summary>
-public sealed record LoadLoraAdapterRequest
+public sealed record LoadLoraAdapterRequest : IValidatedRequest
 {
     public string? LoraName { get; init; }
     public string? LoraPath { get; init; }
+
+    public void Validate() => FieldChecks.AdapterId(LoraName, "lora_name");
 }

@@ -19,7 +19,7 @@ public sealed class ChatContentConverter : JsonConverter<string>
         using var parts = JsonDocument.ParseValue(ref reader);
         foreach (var part in parts.RootElement.EnumerateArray())
         {
-            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.GetString() != "text" || !part.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text" || !part.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
                 throw new JsonException("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported.");
             text.Append(t.GetString());
         }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using OrleansLora.Errors;
 
 namespace OrleansLora.Server.Http.OpenAi;
 
@@ -16,4 +17,21 @@ public sealed record CompletionRequest : OpenAiSamplingRequest
 
     public int? BestOf { get; init; }
     public bool Echo { get; init; }
+
+    public override void Validate()
+    {
+        base.Validate();
+        if (BestOf is not null and not 1)
+            throw new InvalidRequestException($"best_of must be 1 (several candidates per request are not supported), got {BestOf}.", "best_of");
+        if (Prompt is not { Count: 1 })
+            throw new InvalidRequestException("prompt is required: one string (arrays of several prompts are not supported).", "prompt");
+        if (Echo)
+            throw new InvalidRequestException("echo is not supported.", "echo");
+        if (Logprobs is < 0 or > 5)
+            throw new InvalidRequestException($"logprobs must be in [0, 5], got {Logprobs}.", "logprobs");
+        if (Logprobs is > 0)
+            throw new InvalidRequestException("logprobs is not supported: the engine returns no log-probabilities.", "logprobs");
+        if (!string.IsNullOrEmpty(Suffix))
+            throw new InvalidRequestException("suffix is not supported.", "suffix");
+    }
 }

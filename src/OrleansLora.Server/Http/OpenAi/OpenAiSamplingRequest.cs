@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrleansLora.Errors;
 
 namespace OrleansLora.Server.Http.OpenAi;
 
@@ -9,7 +10,7 @@ namespace OrleansLora.Server.Http.OpenAi;
 /// streaming, and the features this server does not have (<c>n</c> > 1, <c>logit_bias</c>), so that a request
 /// asking for them is refused instead of silently answered without.
 /// </summary>
-public abstract record OpenAiSamplingRequest
+public abstract record OpenAiSamplingRequest : IValidatedRequest
 {
     /// <summary>The adapter id; empty or the base model's name: no adapter.</summary>
     public string? Model { get; init; }
@@ -32,4 +33,23 @@ public abstract record OpenAiSamplingRequest
     public bool Stream { get; init; }
     public StreamOptions? StreamOptions { get; init; }
     public string? User { get; init; }
+
+    /// <summary>The sampling fields' ranges (OpenAI's, and vLLM's for its extensions) and the refused features.</summary>
+    public virtual void Validate()
+    {
+        if (N is not null and not 1)
+            throw new InvalidRequestException($"n must be 1 (several choices per request are not supported), got {N}.", "n");
+        FieldChecks.ObjectOrNull(LogitBias, "logit_bias");
+        if (FieldChecks.IsSet(LogitBias))
+            throw new InvalidRequestException("logit_bias is not supported.", "logit_bias");
+        FieldChecks.Stops(Stop, "stop", 4);
+        FieldChecks.Range(Temperature, "temperature", 0, 2);
+        FieldChecks.Range(TopP, "top_p", 0, 1, minIncluded: false);
+        if (TopK is < -1)
+            throw new InvalidRequestException($"top_k must be -1 or 0 (off) or positive, got {TopK}.", "top_k");
+        FieldChecks.Above(RepetitionPenalty, "repetition_penalty", 0);
+        FieldChecks.Range(PresencePenalty, "presence_penalty", -2, 2);
+        FieldChecks.Range(FrequencyPenalty, "frequency_penalty", -2, 2);
+        FieldChecks.AtLeast(MaxTokens, "max_tokens", 1);
+    }
 }
