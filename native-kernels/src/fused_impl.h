@@ -277,7 +277,7 @@ void softmax_step(float* s, int lds, int m, int n, float* mrow, float* lrow, flo
             V::storen(sr + j, e, c);
             sum = V::add(sum, e);
         }
-        const float alpha = old == kNegInf ? 0.f : exp1(old - mnew);
+        const float alpha = old == mnew ? 1.f : old == kNegInf ? 0.f : exp1(old - mnew);
         lrow[r] = lrow[r] * alpha + V::reduce_add(sum);
         mrow[r] = mnew;
         if (alpha != 1.f) {
@@ -313,6 +313,21 @@ void mask_scores(float* s, int lds, int m, int group, int pos0, int c0, int n, i
     }
 }
 
+// Storage rows of consecutive key positions of one KV head: position p is row p % bs of block
+// table entry p / bs, walked without a division per position.
+struct RowWalker {
+    const int32_t* table;
+    int bs, kv_heads, head, entry, off;
+    int64_t next() {
+        const int64_t row = (int64_t(table[entry]) * kv_heads + head) * bs + off;
+        if (++off == bs) {
+            off = 0;
+            ++entry;
+        }
+        return row;
+    }
+};
+
 void attend(const AttnGeom& g, const AttnTask& t, float* scratch) {
     const int grp = g.group, d = g.head_dim, dp = g.head_dim_pad, m = t.tokens * grp;
     float* qt = scratch;                 // [m, dp] query rows, zero-padded
@@ -345,15 +360,19 @@ void attend(const AttnGeom& g, const AttnTask& t, float* scratch) {
     const float* vp = static_cast<const float*>(g.v_pool);
     const uint16_t* kh = static_cast<const uint16_t*>(g.k_pool);
     const uint16_t* vh = static_cast<const uint16_t*>(g.v_pool);
-    // Position lo lives in block entry lo / bs, row lo % bs; walked incrementally from there.
-    int bi = t.lo / bs, off = t.lo % bs;
+    RowWalker rows{t.block_table, bs, g.kv_heads, t.kv_head, t.lo / bs, t.lo % bs};
+    RowWalker ahead = rows;  // one chunk ahead: prefetches the rows of the next chunk
+    const int64_t row_bytes = row_elems * (bf16 ? 2 : 4);
+    const char* kbase = static_cast<const char*>(g.k_pool);
+    const char* vbase = static_cast<const char*>(g.v_pool);
+    for (int j = 0; j < kAttnChunk && t.lo + j < t.hi; ++j) ahead.next();
     const int last_pos = t.pos0 + t.tokens - 1;
     const float* krow[kAttnChunk];
     const float* vrow[kAttnChunk];
     for (int c0 = t.lo; c0 < t.hi; c0 += kAttnChunk) {
         const int n = t.hi - c0 < kAttnChunk ? t.hi - c0 : kAttnChunk;
         for (int j = 0; j < n; ++j) {
-            const int64_t row = (int64_t(t.block_table[bi]) * g.kv_heads + t.kv_head) * bs + off;
+            const int64_t row = rows.next();
             if (bf16) {
                 widen_row(kh + row * row_elems, kt + int64_t(j) * dp, d, dp);
                 widen_row(vh + row * row_elems, vt + int64_t(j) * dp, d, dp);
@@ -363,9 +382,14 @@ void attend(const AttnGeom& g, const AttnTask& t, float* scratch) {
                 krow[j] = kp + row * row_elems;
                 vrow[j] = vp + row * row_elems;
             }
-            if (++off == bs) {
-                off = 0;
-                ++bi;
+        }
+        // Blocks are scattered, each too short for the hardware prefetchers to lock on: fetch the
+        // next chunk's rows while this one computes.
+        for (int j = 0, c1 = c0 + kAttnChunk; j < kAttnChunk && c1 + j < t.hi; ++j) {
+            const int64_t row = ahead.next() * row_bytes;
+            for (int64_t b = 0; b < row_bytes; b += 64) {
+                __builtin_prefetch(kbase + row + b);
+                __builtin_prefetch(vbase + row + b);
             }
         }
         scores(qt, dp, m, krow, n, d, g.scale, s, kAttnChunk);
