@@ -2,6 +2,7 @@
 // ceilings in kernels_bench.cpp (BM_ReadBandwidth). Shapes of `olora model init --preset` tiny
 // (4 heads / 2 KV heads x 16, hidden 64, MLP 176), small (16 / 4 x 64, 1024, 2816) and Mistral-7B
 // (32 / 8 x 128, 4096, 14336). GB/s counts the K + V bytes an attention call must read.
+#include <algorithm>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -27,6 +28,10 @@ struct ThreadCount {
     }
     ~ThreadCount() { olora_set_num_threads(saved); }
 };
+
+// The fastest of the repetitions (--benchmark_repetitions=N): on a shared machine the least
+// disturbed run, the figure to compare between variants.
+double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 // Block tables of `batch` sequences of `ctx` positions: block size 16 takes shuffled blocks (a
 // pool after churn), one block per sequence takes block i for sequence i.
@@ -162,6 +167,7 @@ void BM_DecodeLayerOps(benchmark::State& st) {
 }
 
 void DecodeShapes(benchmark::internal::Benchmark* b) {
+    b->ComputeStatistics("min", min_of);
     b->ArgNames({"preset", "batch", "ctx", "bs", "dtype", "threads", "cold"});
     for (int batch : {1, 8, 32})
         for (int ctx : {128, 1024, 4096})
@@ -178,6 +184,7 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
 
 // One thread against two at the sizes where the hand-off may not pay (cache-resident, batch 1).
 void DecodeCrossover(benchmark::internal::Benchmark* b) {
+    b->ComputeStatistics("min", min_of);
     b->ArgNames({"preset", "batch", "ctx", "bs", "dtype", "threads", "cold"});
     for (int preset : {kTiny, kSmall})
         for (int ctx : {16, 64, 128, 256, 512, 1024})
@@ -199,12 +206,14 @@ BENCHMARK(BM_PagedPrefill)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_FusedOp)
+    ->ComputeStatistics("min", min_of)
     ->ArgNames({"op", "preset", "rows", "threads"})
     ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {kTiny, kSmall}, {1}, {0}})
     ->ArgsProduct({{0, 2, 4}, {kSmall}, {8, 32, 128, 512}, {1, 2}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_DecodeLayerOps)
+    ->ComputeStatistics("min", min_of)
     ->ArgNames({"preset", "ctx", "threads"})
     ->ArgsProduct({{kTiny, kSmall}, {128, 192, 1024}, {0}})
     ->Unit(benchmark::kMicrosecond)
