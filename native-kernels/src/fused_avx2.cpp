@@ -14,6 +14,7 @@ namespace {
 struct V {
     using R = __m256;
     static constexpr int W = 8;
+    static constexpr bool kLibmExp = false;  // vexp in fused_impl.h
     static constexpr int kRegs = 16;
 
     static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
@@ -55,7 +56,7 @@ struct V {
     static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
     static R div(R a, R b) { return _mm256_div_ps(a, b); }
     static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
-    static R max(R a, R b) { return _mm256_max_ps(a, b); }
+    static R max(R a, R b) { return _mm256_max_ps(a, b); }  // b when either is NaN
     static float reduce_add(R v) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -77,27 +78,18 @@ struct V {
         const int k = _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(m), _CMP_EQ_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
         return k ? __builtin_ctz(static_cast<unsigned>(k)) : -1;
     }
+    static R min(R a, R b) { return _mm256_min_ps(a, b); }
+    static R round(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static R pow2(__m256i n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23)); }
-    // As fused_avx512.cpp's.
-    static R exp(R x) {
-        const R hi = set1(88.7228317f), lo = set1(-103.972084f);
-        const R xc = _mm256_min_ps(hi, _mm256_max_ps(lo, x));  // NaN passes through (second operand)
-        const R n = _mm256_round_ps(mul(xc, set1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        R r = _mm256_fnmadd_ps(n, set1(0.693359375f), xc);
-        r = _mm256_fnmadd_ps(n, set1(-2.12194440e-4f), r);
-        R p = set1(1.9875691500e-4f);
-        p = fma(p, r, set1(1.3981999507e-3f));
-        p = fma(p, r, set1(8.3334519073e-3f));
-        p = fma(p, r, set1(4.1665795894e-2f));
-        p = fma(p, r, set1(1.6666665459e-1f));
-        p = fma(p, r, set1(5.0000001201e-1f));
-        R y = fma(p, mul(r, r), add(r, set1(1.f)));
+    // y * 2^n for integral n in [-150, 128], as two factors so that each stays a normal float.
+    static R scale2(R y, R n) {
         const __m256i ni = _mm256_cvtps_epi32(n);
         const __m256i n1 = _mm256_srai_epi32(ni, 1);
-        y = mul(mul(y, pow2(n1)), pow2(_mm256_sub_epi32(ni, n1)));
-        y = _mm256_blendv_ps(y, set1(__builtin_inff()), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
-        return _mm256_blendv_ps(y, zero(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+        return mul(mul(y, pow2(n1)), pow2(_mm256_sub_epi32(ni, n1)));
     }
+    // x > limit ? value : y, and x < limit ? value : y (false for NaN x).
+    static R if_greater(R x, R limit, R value, R y) { return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_GT_OQ)); }
+    static R if_less(R x, R limit, R value, R y) { return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_LT_OQ)); }
 };
 
 #include "fused_impl.h"

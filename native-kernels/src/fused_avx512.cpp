@@ -14,6 +14,7 @@ namespace {
 struct V {
     using R = __m512;
     static constexpr int W = 16;
+    static constexpr bool kLibmExp = false;  // vexp in fused_impl.h
     static constexpr int kRegs = 32;
 
     static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
@@ -43,7 +44,7 @@ struct V {
     static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
     static R div(R a, R b) { return _mm512_div_ps(a, b); }
     static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
-    static R max(R a, R b) { return _mm512_max_ps(a, b); }
+    static R max(R a, R b) { return _mm512_max_ps(a, b); }  // b when either is NaN
     static float reduce_add(R v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(R v) { return _mm512_reduce_max_ps(v); }
     static float lane0(R v) { return _mm512_cvtss_f32(v); }
@@ -62,28 +63,18 @@ struct V {
         const __mmask16 k = _mm512_cmp_ps_mask(v, set1(m), _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         return k ? __builtin_ctz(k) : -1;
     }
+    static R min(R a, R b) { return _mm512_min_ps(a, b); }
+    static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static __m512 pow2(__m512i n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23)); }
-    // Cephes expf: n = round(x / ln 2), r = x - n ln 2 in two parts, a degree-7 polynomial, times
-    // 2^n applied as two factors so that n in [-150, 128] stays in range (denormal results round once).
-    static R exp(R x) {
-        const R hi = set1(88.7228317f), lo = set1(-103.972084f);
-        const R xc = _mm512_min_ps(hi, _mm512_max_ps(lo, x));  // NaN passes through (second operand)
-        const R n = _mm512_roundscale_ps(mul(xc, set1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        R r = _mm512_fnmadd_ps(n, set1(0.693359375f), xc);
-        r = _mm512_fnmadd_ps(n, set1(-2.12194440e-4f), r);
-        R p = set1(1.9875691500e-4f);
-        p = fma(p, r, set1(1.3981999507e-3f));
-        p = fma(p, r, set1(8.3334519073e-3f));
-        p = fma(p, r, set1(4.1665795894e-2f));
-        p = fma(p, r, set1(1.6666665459e-1f));
-        p = fma(p, r, set1(5.0000001201e-1f));
-        R y = fma(p, mul(r, r), add(r, set1(1.f)));
+    // y * 2^n for integral n in [-150, 128], as two factors so that each stays a normal float.
+    static R scale2(R y, R n) {
         const __m512i ni = _mm512_cvtps_epi32(n);
         const __m512i n1 = _mm512_srai_epi32(ni, 1);
-        y = mul(mul(y, pow2(n1)), pow2(_mm512_sub_epi32(ni, n1)));
-        y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), set1(__builtin_inff()));
-        return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), zero());
+        return mul(mul(y, pow2(n1)), pow2(_mm512_sub_epi32(ni, n1)));
     }
+    // x > limit ? value : y, and x < limit ? value : y (false for NaN x).
+    static R if_greater(R x, R limit, R value, R y) { return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_GT_OQ), value); }
+    static R if_less(R x, R limit, R value, R y) { return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_LT_OQ), value); }
 };
 
 #include "fused_impl.h"

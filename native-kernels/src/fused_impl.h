@@ -8,9 +8,9 @@
 // V provides: R (register type), W (lanes), kRegs (architectural vector registers), zero, set1,
 // load / loadn / loadn_or (n < W lanes, the rest zero or `fill`), store / storen, load_bf16 /
 // loadn_bf16, store_bf16 / storen_bf16 (round to nearest even), add, sub, mul, div, fma (a * b + c,
-// one rounding), max, reduce_add, reduce_max, reduce4 (four horizontal sums at once), lane0, exp
-// (NaN stays NaN; > 88.72283 gives +inf, < -103.97 gives 0), any_nan, first_match (first lane equal
-// to m, or NaN; -1 if none).
+// one rounding), max, reduce_add, reduce_max, reduce4 (four horizontal sums at once), lane0,
+// any_nan, first_match (first lane equal to m, or NaN; -1 if none); and either kLibmExp with exp,
+// or min, round (to nearest), scale2 (y * 2^n), if_greater / if_less for vexp below.
 //
 // The sources are compiled with -ffp-contract=off, so a mul followed by an add stays two roundings
 // where the engine's libtorch ops round twice (RoPE); FMAs are written out where wanted.
@@ -18,6 +18,30 @@
 using R = V::R;
 constexpr int W = V::W;
 constexpr float kNegInf = -__builtin_inff();
+
+// exp with NaN kept, +inf above 88.72283 (just below log(FLT_MAX)) and 0 below -103.97 (where
+// float32 underflows): Cephes expf, n = round(x / ln 2), r = x - n ln 2 in two parts (n C1 is
+// exact), a degree-7 polynomial (within 2 ulp), times 2^n (denormal results rounded once).
+template <typename T = V>
+R vexp(R x) {
+    if constexpr (T::kLibmExp) {
+        return T::exp(x);
+    } else {
+        const R hi = T::set1(88.7228317f), lo = T::set1(-103.972084f);
+        const R xc = T::min(hi, T::max(lo, x));  // NaN passes through (max / min return their second operand)
+        const R n = T::round(T::mul(xc, T::set1(1.44269504088896341f)));
+        R r = T::fma(n, T::set1(-0.693359375f), xc);
+        r = T::fma(n, T::set1(2.12194440e-4f), r);
+        R p = T::set1(1.9875691500e-4f);
+        p = T::fma(p, r, T::set1(1.3981999507e-3f));
+        p = T::fma(p, r, T::set1(8.3334519073e-3f));
+        p = T::fma(p, r, T::set1(4.1665795894e-2f));
+        p = T::fma(p, r, T::set1(1.6666665459e-1f));
+        p = T::fma(p, r, T::set1(5.0000001201e-1f));
+        const R y = T::scale2(T::fma(p, T::mul(r, r), T::add(r, T::set1(1.f))), n);
+        return T::if_less(x, lo, T::zero(), T::if_greater(x, hi, T::set1(__builtin_inff()), y));
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Rows of the small ops.
@@ -108,7 +132,7 @@ void rope_heads(float* x, int heads, int d, const float* cos, const float* sin) 
 }
 
 // libtorch's silu: x / (1 + exp(-x)), then * up.
-R silu_mul(R g, R u) { return V::mul(V::div(g, V::add(V::set1(1.f), V::exp(V::sub(V::zero(), g)))), u); }
+R silu_mul(R g, R u) { return V::mul(V::div(g, V::add(V::set1(1.f), vexp(V::sub(V::zero(), g)))), u); }
 
 void swiglu_row(const float* gate, const float* up, float* out, int n) {
     int i = 0;
@@ -252,7 +276,7 @@ void pv(const float* p, int ldp, int m, const float* const* v, int n, int d, flo
     for (; i < m; ++i) pv_rows<1>(p + i * ldp, ldp, v, n, d, o + i * ldo, ldo);
 }
 
-float exp1(float x) { return V::lane0(V::exp(V::set1(x))); }
+float exp1(float x) { return V::lane0(vexp(V::set1(x))); }
 
 // One online-softmax step over n (<= kAttnChunk) scores per row: turns S into P = exp(S - m_new),
 // updates the running maximum m and sum l, and rescales the rows' accumulators.
@@ -273,7 +297,7 @@ void softmax_step(float* s, int lds, int m, int n, float* mrow, float* lrow, flo
         R sum = V::zero();
         for (int j = 0; j < n; j += W) {
             const int c = n - j < W ? n - j : W;
-            const R e = V::exp(V::sub(c < W ? V::loadn_or(sr + j, c, kNegInf) : V::load(sr + j), mv));
+            const R e = vexp(V::sub(c < W ? V::loadn_or(sr + j, c, kNegInf) : V::load(sr + j), mv));
             V::storen(sr + j, e, c);
             sum = V::add(sum, e);
         }
