@@ -375,6 +375,13 @@ OLORA_API int32_t olora_swiglu(const float* gate_up, int64_t gate_up_stride, flo
 OLORA_API int32_t olora_argmax(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab,
                                int32_t* out_ids);
 
+/* Top-k sampling's candidates: out_ids[r * k + j] / out_values[r * k + j] (out_values may be NULL)
+ * = the k largest logits of row r in descending order, ties by the lower index first, NaN above
+ * every number (torch.topk's order). 1 <= k <= vocab. One pass over the row with a vector scan
+ * against the k-th best so far. */
+OLORA_API int32_t olora_topk(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab, int32_t k,
+                             int32_t* out_ids, float* out_values);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,10 @@ struct V {
         const int k = _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(m), _CMP_EQ_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
         return k ? __builtin_ctz(static_cast<unsigned>(k)) : -1;
     }
+    static int first_above(R v, float t) {
+        const int k = _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(t), _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+        return k ? __builtin_ctz(static_cast<unsigned>(k)) : -1;
+    }
     static R min(R a, R b) { return _mm256_min_ps(a, b); }
     static R round(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static R pow2(__m256i n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23)); }

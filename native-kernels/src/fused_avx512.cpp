@@ -63,6 +63,10 @@ struct V {
         const __mmask16 k = _mm512_cmp_ps_mask(v, set1(m), _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         return k ? __builtin_ctz(k) : -1;
     }
+    static int first_above(R v, float t) {
+        const __mmask16 k = _mm512_cmp_ps_mask(v, set1(t), _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        return k ? __builtin_ctz(k) : -1;
+    }
     static R min(R a, R b) { return _mm512_min_ps(a, b); }
     static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static __m512 pow2(__m512i n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23)); }

@@ -9,7 +9,8 @@
 // load / loadn / loadn_or (n < W lanes, the rest zero or `fill`), store / storen, load_bf16 /
 // loadn_bf16, store_bf16 / storen_bf16 (round to nearest even), add, sub, mul, div, fma (a * b + c,
 // one rounding), max, reduce_add, reduce_max, reduce4 (four horizontal sums at once), lane0,
-// any_nan, first_match (first lane equal to m, or NaN; -1 if none); and either kLibmExp with exp,
+// any_nan, first_match (first lane equal to m, or NaN; -1 if none), first_above (first lane above
+// t, or NaN); and either kLibmExp with exp,
 // or min, round (to nearest), scale2 (y * 2^n), if_greater / if_less for vexp below.
 //
 // The sources are compiled with -ffp-contract=off, so a mul followed by an add stays two roundings
@@ -165,6 +166,19 @@ int32_t argmax_row(const float* x, int n) {
         if (lane >= 0) return i + lane;
     }
     return 0;  // all -inf
+}
+
+int32_t next_above(const float* x, int32_t from, int32_t n, float t) {
+    int32_t i = from;
+    for (; i + W <= n; i += W) {
+        const int lane = V::first_above(V::load(x + i), t);
+        if (lane >= 0) return i + lane;
+    }
+    if (i < n) {
+        const int lane = V::first_above(V::loadn_or(x + i, n - i, kNegInf), t);
+        if (lane >= 0) return i + lane;
+    }
+    return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,5 +474,6 @@ FusedOps make_ops() {
     f.rope_heads = rope_heads;
     f.swiglu_row = swiglu_row;
     f.argmax_row = argmax_row;
+    f.next_above = next_above;
     return f;
 }

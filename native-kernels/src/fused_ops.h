@@ -75,6 +75,8 @@ struct FusedOps {
     void (*swiglu_row)(const float* gate, const float* up, float* out, int n);
     // Index of the largest value of x[0:n] (the first one on ties; the first NaN if any).
     int32_t (*argmax_row)(const float* x, int n);
+    // First index i in [from, n) with x[i] > t or x[i] NaN; n if none (top-k's scan).
+    int32_t (*next_above)(const float* x, int32_t from, int32_t n, float t);
 };
 
 const FusedOps& fused_ops_scalar();

@@ -3,6 +3,7 @@
 // prefill-sized ones (the crossover is measured in native-kernels/BENCHMARKS.md).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "fused_ops.h"
 #include "kernels_internal.h"
@@ -29,6 +30,40 @@ void for_rows(int32_t rows, int64_t elems_per_row, const F& fn) {
 }
 
 bool eps_ok(float eps) { return std::isfinite(eps) && eps >= 0.f; }
+
+// A logit and its index, ordered as torch.topk ranks them: NaN above every number, larger values
+// first, and on ties the lower index first. better(a, b): a ranks before b.
+struct Ranked {
+    float v;
+    int32_t i;
+};
+bool better(const Ranked& a, const Ranked& b) {
+    const bool an = std::isnan(a.v), bn = std::isnan(b.v);
+    if (an != bn) return an;
+    if (!an && a.v != b.v) return a.v > b.v;
+    return a.i < b.i;
+}
+
+// The k best of x[0:n] in rank order: a heap of the k best so far whose top is the worst of them;
+// the ISA scan skips every value not above that worst one.
+void topk_row(const FusedOps& ops, const float* x, int32_t n, int32_t k, int32_t* ids, float* values) {
+    thread_local std::vector<Ranked> heap;
+    heap.resize(static_cast<size_t>(k));
+    for (int32_t i = 0; i < k; ++i) heap[i] = {x[i], i};
+    std::make_heap(heap.begin(), heap.end(), better);
+    for (int32_t i = ops.next_above(x, k, n, heap.front().v); i < n; i = ops.next_above(x, i + 1, n, heap.front().v)) {
+        const Ranked c{x[i], i};
+        if (!better(c, heap.front())) continue;  // a NaN scanned while the worst kept is NaN too
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.back() = c;
+        std::push_heap(heap.begin(), heap.end(), better);
+    }
+    std::sort_heap(heap.begin(), heap.end(), better);
+    for (int32_t j = 0; j < k; ++j) {
+        ids[j] = heap[j].i;
+        if (values) values[j] = heap[j].v;
+    }
+}
 
 }  // namespace
 }  // namespace olora
@@ -100,5 +135,17 @@ extern "C" OLORA_API int32_t olora_argmax(const float* logits, int64_t row_strid
     if (!logits || !out_ids || row_stride < vocab) return OLORA_E_ARGUMENT;
     const FusedOps& ops = fused_ops();
     for_rows(rows, vocab, [&](int64_t r) { out_ids[r] = ops.argmax_row(logits + r * row_stride, vocab); });
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_topk(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab, int32_t k,
+                                        int32_t* out_ids, float* out_values) {
+    if (rows < 0 || vocab < 1 || k < 1 || k > vocab) return OLORA_E_ARGUMENT;
+    if (rows == 0) return OLORA_OK;
+    if (!logits || !out_ids || row_stride < vocab) return OLORA_E_ARGUMENT;
+    const FusedOps& ops = fused_ops();
+    for_rows(rows, vocab, [&](int64_t r) {
+        topk_row(ops, logits + r * row_stride, vocab, k, out_ids + r * k, out_values ? out_values + r * k : nullptr);
+    });
     return OLORA_OK;
 }

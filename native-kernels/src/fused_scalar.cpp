@@ -46,6 +46,7 @@ struct V {
     }
     static bool any_nan(R v) { return v != v; }
     static int first_match(R v, float m) { return (v == m || v != v) ? 0 : -1; }
+    static int first_above(R v, float t) { return (v > t || v != v) ? 0 : -1; }
     static constexpr bool kLibmExp = true;  // exp below; the vector types take fused_impl.h's
     static R exp(R x) { return std::exp(x); }
 };

@@ -3,6 +3,7 @@
 // RoPE is also checked bit for bit against the engine's float32 formula (libtorch rounds each
 // product and the sum), and the residual stream of the fused add against float32 addition.
 #include <algorithm>
+#include <numeric>
 
 #include "paged_test_util.h"
 
@@ -206,6 +207,43 @@ TEST_P(FusedOpsTest, ArgmaxFindsTheFirstMaximum) {
     }
 }
 
+TEST_P(FusedOpsTest, TopkRanksAsTorch) {
+    // Logits on a coarse grid (many ties), with NaN and -inf in some rows; k from 1 to the vocabulary.
+    for (int n : {1, 9, 16, 17, 300, 50304})
+        for (int k : {1, 2, 7, 64, n}) {
+            if (k > n) continue;
+            SCOPED_TRACE(trace() + " vocab=" + std::to_string(n) + " k=" + std::to_string(k));
+            const int rows = 4;
+            const int64_t stride = n + 5;
+            std::vector<float> x = uniform(rng_, size_t(rows) * stride, -6.f, 6.f);
+            for (auto& v : x) v = std::round(v * 2.f) / 2.f;
+            for (int i = 0; i < n; i += 37) x[stride + i] = std::numeric_limits<float>::quiet_NaN();   // row 1
+            for (int i = 0; i < n; i += 3) x[2 * stride + i] = -INFINITY;                              // row 2
+            std::fill(x.begin() + 3 * stride, x.begin() + 3 * stride + n, 1.5f);                       // row 3: all tied
+            std::vector<int32_t> ids(size_t(rows) * k, -9);
+            std::vector<float> vals(size_t(rows) * k);
+            ASSERT_EQ(olora_topk(x.data(), stride, rows, n, k, ids.data(), vals.data()), OLORA_OK);
+            for (int r = 0; r < rows; ++r) {
+                const float* row = x.data() + r * stride;
+                std::vector<int32_t> order(n);
+                std::iota(order.begin(), order.end(), 0);
+                std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+                    const bool an = std::isnan(row[a]), bn = std::isnan(row[b]);
+                    return an != bn ? an : (!an && row[a] > row[b]);
+                });
+                for (int j = 0; j < k; ++j) {
+                    ASSERT_EQ(ids[r * k + j], order[j]) << "row " << r << " rank " << j;
+                    ASSERT_TRUE(same_bits(vals[r * k + j], row[order[j]])) << "row " << r << " rank " << j;
+                }
+            }
+            std::vector<int32_t> ids_only(size_t(rows) * k), arg(rows);
+            ASSERT_EQ(olora_topk(x.data(), stride, rows, n, k, ids_only.data(), nullptr), OLORA_OK);
+            ASSERT_EQ(ids_only, ids);
+            ASSERT_EQ(olora_argmax(x.data(), stride, rows, n, arg.data()), OLORA_OK);
+            for (int r = 0; r < rows; ++r) ASSERT_EQ(arg[r], ids[r * k]) << "argmax and top-1 disagree, row " << r;
+        }
+}
+
 TEST(FusedOpsArguments, BadArgumentsAreRefused) {
     std::vector<float> x(64, 1.f), w(16, 1.f), out(64);
     std::vector<int32_t> pos = {0, 5};
@@ -219,6 +257,8 @@ TEST(FusedOpsArguments, BadArgumentsAreRefused) {
     EXPECT_EQ(olora_rope(x.data(), 16, 1, nullptr, 0, 1, 16, pos.data(), 2, x.data(), x.data(), 8), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_swiglu(x.data(), 31, out.data(), 16, 2, 16), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_argmax(x.data(), 16, 1, 17, pos.data()), OLORA_E_ARGUMENT);
+    EXPECT_EQ(olora_topk(x.data(), 16, 1, 16, 17, pos.data(), nullptr), OLORA_E_ARGUMENT);  // k > vocab
+    EXPECT_EQ(olora_topk(x.data(), 16, 1, 16, 0, pos.data(), nullptr), OLORA_E_ARGUMENT);
     for (float v : out) EXPECT_EQ(v, 0.f);
 }
 
