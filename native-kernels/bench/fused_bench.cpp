@@ -97,7 +97,7 @@ void BM_PagedPrefill(benchmark::State& st) {
 
 // The fused small ops one at a time, cache-resident: args op, preset, rows, threads.
 // op: 0 add_rmsnorm (hidden), 1 rmsnorm, 2 rope (q and k of a token), 3 kv_append (float32, one
-// token), 4 swiglu (intermediate), 5 argmax (50304 logits).
+// token), 4 swiglu (intermediate), 5 argmax (50304 logits), 6 top-50 of 50304 logits.
 void BM_FusedOp(benchmark::State& st) {
     const int op = int(st.range(0)), rows = int(st.range(2));
     const Preset& p = kPresets[st.range(1)];
@@ -107,12 +107,14 @@ void BM_FusedOp(benchmark::State& st) {
     std::vector<float> qk(size_t(rows) * qkv, 0.3f), cos(size_t(maxpos) * p.d, 0.6f), sin(cos.size(), 0.8f);
     std::vector<float> gu(size_t(rows) * 2 * p.inter, 0.7f), h(size_t(rows) * p.inter), logits(size_t(rows) * vocab, 0.1f);
     std::vector<float> kpool(size_t(64) * p.kvh * 16 * p.d), vpool(kpool.size());
-    std::vector<int32_t> pos(rows), ids(rows);
+    std::vector<int32_t> pos(rows), ids(rows), topk(size_t(rows) * 50);
     std::vector<int64_t> slots(rows);
+    std::mt19937 g(1);
+    std::normal_distribution<float> nd(0.f, 2.f);
+    for (auto& l : logits) l = nd(g);  // random logits: top-k's heap sees a realistic number of inserts
     for (int r = 0; r < rows; ++r) {
         pos[r] = 100 + r;
         slots[r] = 100 + r;
-        logits[size_t(r) * vocab + 40000] = 1.f;
     }
     for (auto _ : st) {
         switch (op) {
@@ -127,7 +129,8 @@ void BM_FusedOp(benchmark::State& st) {
                                 slots.data(), rows, kpool.data(), vpool.data(), 64, 16, p.kvh, p.d);
                 break;
             case 4: olora_swiglu(gu.data(), 2 * p.inter, h.data(), p.inter, rows, p.inter); break;
-            default: olora_argmax(logits.data(), vocab, rows, vocab, ids.data()); break;
+            case 5: olora_argmax(logits.data(), vocab, rows, vocab, ids.data()); break;
+            default: olora_topk(logits.data(), vocab, rows, vocab, 50, topk.data(), nullptr); break;
         }
         benchmark::ClobberMemory();
     }
@@ -208,7 +211,7 @@ BENCHMARK(BM_PagedPrefill)
 BENCHMARK(BM_FusedOp)
     ->ComputeStatistics("min", min_of)
     ->ArgNames({"op", "preset", "rows", "threads"})
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5}, {kTiny, kSmall}, {1}, {0}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {kTiny, kSmall}, {1}, {0}})
     ->ArgsProduct({{0, 2, 4}, {kSmall}, {8, 32, 128, 512}, {1, 2}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();

@@ -44,4 +44,7 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_argmax")]
     public static partial int Argmax(float* logits, long rowStride, int rows, int vocab, int* outputIds);
+
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_topk")]
+    public static partial int TopK(float* logits, long rowStride, int rows, int vocab, int k, int* outputIds, float* outputValues);
 }

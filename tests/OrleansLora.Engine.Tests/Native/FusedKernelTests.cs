@@ -200,16 +200,29 @@ public sealed unsafe class FusedKernelTests
     }
 
     [Fact]
-    public void ArgmaxFindsTheFirstMaximum()
+    public void ArgmaxAndTopKRankTheLogits()
     {
-        const int vocab = 1000;
+        const int vocab = 1000, k = 5;
         float[] logits = Uniform(2 * vocab);
         logits[417] = logits[901] = 5f;                            // row 0: a tie, the first wins
         logits[vocab + 999] = 7f;                                  // row 1: the last element
         var ids = new int[2];
+        var topIds = new int[2 * k];
+        var topValues = new float[2 * k];
         fixed (float* l = logits)
-        fixed (int* o = ids)
+        fixed (int* o = ids, t = topIds)
+        fixed (float* tv = topValues)
+        {
             Assert.Equal(0, NativeMethods.Argmax(l, vocab, 2, vocab, o));
+            Assert.Equal(0, NativeMethods.TopK(l, vocab, 2, vocab, k, t, tv));
+        }
         Assert.Equal(new[] { 417, 999 }, ids);
+        for (int r = 0; r < 2; r++)
+        {
+            // Descending values, ties by the lower index: a stable sort of the indices.
+            int[] expected = Enumerable.Range(0, vocab).OrderByDescending(i => logits[r * vocab + i]).Take(k).ToArray();
+            Assert.Equal(expected, topIds.AsSpan(r * k, k).ToArray());
+            Assert.Equal(expected.Select(i => logits[r * vocab + i]).ToArray(), topValues.AsSpan(r * k, k).ToArray());
+        }
     }
 }
