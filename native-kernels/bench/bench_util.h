@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace olora_bench {
 
@@ -31,6 +32,10 @@ struct Rotor {
     explicit Rotor(size_t b) : bytes((b + 4095) & ~size_t(4095)), copies(std::max<size_t>(1, kArena / bytes)) { arena(); }
     uint8_t* next() { return arena() + (i++ % copies) * bytes; }
 };
+
+// The fastest of the repetitions (--benchmark_repetitions=N): on a shared machine the least
+// disturbed run, the figure to compare between variants (ComputeStatistics("min", min_of)).
+inline double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 inline void set_counters(benchmark::State& st, double bytes, double flops) {
     st.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);

@@ -29,10 +29,6 @@ struct ThreadCount {
     ~ThreadCount() { olora_set_num_threads(saved); }
 };
 
-// The fastest of the repetitions (--benchmark_repetitions=N): on a shared machine the least
-// disturbed run, the figure to compare between variants.
-double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-
 // Block tables of `batch` sequences of `ctx` positions: block size 16 takes shuffled blocks (a
 // pool after churn), one block per sequence takes block i for sequence i.
 std::vector<int32_t> block_tables(int batch, int ctx, int bs) {
@@ -179,9 +175,12 @@ void DecodeShapes(benchmark::internal::Benchmark* b) {
                 b->Args({kMistral, batch, ctx, bs, OLORA_DTYPE_BF16, 0, 1});
                 if (batch == 1) b->Args({kMistral, batch, ctx, bs, OLORA_DTYPE_F32, 0, 1});
             }
-    // One thread (the split's and the pool's share of the two-thread figures).
+    // One thread (the split's and the pool's share of the two-thread figures), and one thread on
+    // cache-resident K / V: the kernel's compute rate, which bounds it where memory does not.
     for (int bs : {16, 0})
         for (int dtype : {OLORA_DTYPE_F32, OLORA_DTYPE_BF16}) b->Args({kSmall, 1, 4096, bs, dtype, 1, 1});
+    for (int preset : {kSmall, kMistral})
+        for (int dtype : {OLORA_DTYPE_F32, OLORA_DTYPE_BF16}) b->Args({preset, 1, 1024, 16, dtype, 1, 0});
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 
