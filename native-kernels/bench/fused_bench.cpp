@@ -199,6 +199,7 @@ void DecodeCrossover(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_PagedDecode)->Name("BM_PagedDecode")->Apply(DecodeShapes);
 BENCHMARK(BM_PagedDecode)->Name("BM_PagedDecodeCrossover")->Apply(DecodeCrossover);
 BENCHMARK(BM_PagedPrefill)
+    ->ComputeStatistics("min", min_of)
     ->ArgNames({"preset", "tokens", "prefix", "dtype", "threads"})
     ->Args({kSmall, 128, 0, OLORA_DTYPE_F32, 0})
     ->Args({kSmall, 512, 0, OLORA_DTYPE_F32, 0})
