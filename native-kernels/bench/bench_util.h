@@ -29,7 +29,9 @@ struct Rotor {
     size_t bytes, copies, i = 0;
     // Touches the arena here, outside the timed loop: its first use faults in and fills 1 GiB (~0.5 s),
     // which a --benchmark_filter run would otherwise charge to the first benchmark's first iteration.
-    explicit Rotor(size_t b) : bytes((b + 4095) & ~size_t(4095)), copies(std::max<size_t>(1, kArena / bytes)) { arena(); }
+    explicit Rotor(size_t b) : bytes((b + 4095) & ~size_t(4095)), copies(std::max<size_t>(1, kArena / bytes)) {
+        arena();
+    }
     uint8_t* next() { return arena() + (i++ % copies) * bytes; }
 };
 

@@ -83,8 +83,8 @@ void BM_PagedPrefill(benchmark::State& st) {
     const int32_t qsl[] = {0, t}, lens[] = {ctx};
     std::vector<float> q(size_t(t) * p.heads * p.d, 0.01f), out(q.size());
     for (auto _ : st) {
-        olora_paged_attention_prefill(dtype, q.data(), p.heads * p.d, out.data(), p.heads * p.d, k.data(), v.data(), per,
-                                      bs, bt.data(), per, per, qsl, lens, 1, p.heads, p.kvh, p.d, 0);
+        olora_paged_attention_prefill(dtype, q.data(), p.heads * p.d, out.data(), p.heads * p.d, k.data(), v.data(),
+                                      per, bs, bt.data(), per, per, qsl, lens, 1, p.heads, p.kvh, p.d, 0);
         benchmark::ClobberMemory();
     }
     const double pairs = double(t) * prefix + double(t) * (t + 1) / 2;
@@ -101,7 +101,8 @@ void BM_FusedOp(benchmark::State& st) {
     const int qkv = (p.heads + 2 * p.kvh) * p.d, vocab = 50304, maxpos = 4096;
     std::vector<float> x(size_t(rows) * p.hidden, 0.5f), res(x.size(), 0.25f), w(p.hidden, 1.f), out(x.size());
     std::vector<float> qk(size_t(rows) * qkv, 0.3f), cos(size_t(maxpos) * p.d, 0.6f), sin(cos.size(), 0.8f);
-    std::vector<float> gu(size_t(rows) * 2 * p.inter, 0.7f), h(size_t(rows) * p.inter), logits(size_t(rows) * vocab, 0.1f);
+    std::vector<float> gu(size_t(rows) * 2 * p.inter, 0.7f), h(size_t(rows) * p.inter),
+        logits(size_t(rows) * vocab, 0.1f);
     std::vector<float> kpool(size_t(64) * p.kvh * 16 * p.d), vpool(kpool.size());
     std::vector<int32_t> pos(rows), ids(rows), topk(size_t(rows) * 50);
     std::vector<int64_t> slots(rows);
@@ -114,19 +115,30 @@ void BM_FusedOp(benchmark::State& st) {
     }
     for (auto _ : st) {
         switch (op) {
-            case 0: olora_add_rmsnorm(x.data(), p.hidden, res.data(), p.hidden, w.data(), out.data(), p.hidden, rows, p.hidden, 1e-5f); break;
-            case 1: olora_rmsnorm(x.data(), p.hidden, w.data(), out.data(), p.hidden, rows, p.hidden, 1e-5f); break;
+            case 0:
+                olora_add_rmsnorm(x.data(), p.hidden, res.data(), p.hidden, w.data(), out.data(), p.hidden, rows,
+                                  p.hidden, 1e-5f);
+                break;
+            case 1:
+                olora_rmsnorm(x.data(), p.hidden, w.data(), out.data(), p.hidden, rows, p.hidden, 1e-5f);
+                break;
             case 2:
-                olora_rope(qk.data(), qkv, p.heads, qk.data() + p.heads * p.d, qkv, p.kvh, p.d, pos.data(), rows, cos.data(),
-                           sin.data(), maxpos);
+                olora_rope(qk.data(), qkv, p.heads, qk.data() + p.heads * p.d, qkv, p.kvh, p.d, pos.data(), rows,
+                           cos.data(), sin.data(), maxpos);
                 break;
             case 3:
-                olora_kv_append(OLORA_DTYPE_F32, qk.data() + p.heads * p.d, qkv, qk.data() + (p.heads + p.kvh) * p.d, qkv,
-                                slots.data(), rows, kpool.data(), vpool.data(), 64, 16, p.kvh, p.d);
+                olora_kv_append(OLORA_DTYPE_F32, qk.data() + p.heads * p.d, qkv, qk.data() + (p.heads + p.kvh) * p.d,
+                                qkv, slots.data(), rows, kpool.data(), vpool.data(), 64, 16, p.kvh, p.d);
                 break;
-            case 4: olora_swiglu(gu.data(), 2 * p.inter, h.data(), p.inter, rows, p.inter); break;
-            case 5: olora_argmax(logits.data(), vocab, rows, vocab, ids.data()); break;
-            default: olora_topk(logits.data(), vocab, rows, vocab, 50, topk.data(), nullptr); break;
+            case 4:
+                olora_swiglu(gu.data(), 2 * p.inter, h.data(), p.inter, rows, p.inter);
+                break;
+            case 5:
+                olora_argmax(logits.data(), vocab, rows, vocab, ids.data());
+                break;
+            default:
+                olora_topk(logits.data(), vocab, rows, vocab, 50, topk.data(), nullptr);
+                break;
         }
         benchmark::ClobberMemory();
     }
@@ -143,7 +155,8 @@ void BM_DecodeLayerOps(benchmark::State& st) {
     const int qkv = (p.heads + 2 * p.kvh) * p.d, per = (ctx + bs - 1) / bs;
     const size_t hidden = size_t(p.hidden), inter = size_t(p.inter);
     std::vector<float> x(hidden, 0.5f), res(hidden, 0.25f), w(hidden, 1.f), normed(hidden);
-    std::vector<float> qk(size_t(qkv), 0.3f), attn(size_t(p.heads) * p.d), cos(size_t(maxpos) * p.d, 0.6f), sin(cos.size(), 0.8f);
+    std::vector<float> qk(size_t(qkv), 0.3f), attn(size_t(p.heads) * p.d), cos(size_t(maxpos) * p.d, 0.6f),
+        sin(cos.size(), 0.8f);
     std::vector<float> gu(2 * inter, 0.7f), h(inter);
     const size_t pool = size_t(per) * p.kvh * bs * p.d;
     std::vector<float> kv(2 * pool, 0.1f);  // K pool, then V pool
@@ -153,13 +166,16 @@ void BM_DecodeLayerOps(benchmark::State& st) {
     const int32_t pos[] = {ctx - 1}, lens[] = {ctx};
     const int64_t slot[] = {int64_t(bt[(ctx - 1) / bs]) * bs + (ctx - 1) % bs};
     for (auto _ : st) {
-        olora_add_rmsnorm(x.data(), p.hidden, res.data(), p.hidden, w.data(), normed.data(), p.hidden, 1, p.hidden, 1e-5f);
-        olora_rope(qk.data(), qkv, p.heads, qk.data() + p.heads * p.d, qkv, p.kvh, p.d, pos, 1, cos.data(), sin.data(), maxpos);
-        olora_kv_append(OLORA_DTYPE_F32, qk.data() + p.heads * p.d, qkv, qk.data() + (p.heads + p.kvh) * p.d, qkv, slot, 1,
-                        kpool, vpool, per, bs, p.kvh, p.d);
-        olora_paged_attention_decode(OLORA_DTYPE_F32, qk.data(), qkv, attn.data(), p.heads * p.d, kpool, vpool,
-                                     per, bs, bt.data(), per, per, lens, 1, p.heads, p.kvh, p.d, 0);
-        olora_add_rmsnorm(attn.data(), p.hidden, res.data(), p.hidden, w.data(), normed.data(), p.hidden, 1, p.hidden, 1e-5f);
+        olora_add_rmsnorm(x.data(), p.hidden, res.data(), p.hidden, w.data(), normed.data(), p.hidden, 1, p.hidden,
+                          1e-5f);
+        olora_rope(qk.data(), qkv, p.heads, qk.data() + p.heads * p.d, qkv, p.kvh, p.d, pos, 1, cos.data(), sin.data(),
+                   maxpos);
+        olora_kv_append(OLORA_DTYPE_F32, qk.data() + p.heads * p.d, qkv, qk.data() + (p.heads + p.kvh) * p.d, qkv, slot,
+                        1, kpool, vpool, per, bs, p.kvh, p.d);
+        olora_paged_attention_decode(OLORA_DTYPE_F32, qk.data(), qkv, attn.data(), p.heads * p.d, kpool, vpool, per, bs,
+                                     bt.data(), per, per, lens, 1, p.heads, p.kvh, p.d, 0);
+        olora_add_rmsnorm(attn.data(), p.hidden, res.data(), p.hidden, w.data(), normed.data(), p.hidden, 1, p.hidden,
+                          1e-5f);
         olora_swiglu(gu.data(), 2 * p.inter, h.data(), p.inter, 1, p.inter);
         benchmark::ClobberMemory();
     }

@@ -17,7 +17,9 @@ struct V {
     static constexpr bool kLibmExp = false;  // vexp in fused_impl.h
     static constexpr int kRegs = 16;
 
-    static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+    static __m256i mask(int n) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
     static R zero() { return _mm256_setzero_ps(); }
     static R set1(float x) { return _mm256_set1_ps(x); }
     static R load(const float* p) { return _mm256_loadu_ps(p); }
@@ -75,16 +77,20 @@ struct V {
     }
     static bool any_nan(R v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
     static int first_match(R v, float m) {
-        const int k = _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(m), _CMP_EQ_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+        const int k =
+            _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(m), _CMP_EQ_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
         return k ? __builtin_ctz(static_cast<unsigned>(k)) : -1;
     }
     static int first_above(R v, float t) {
-        const int k = _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(t), _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+        const int k =
+            _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(v, set1(t), _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
         return k ? __builtin_ctz(static_cast<unsigned>(k)) : -1;
     }
     static R min(R a, R b) { return _mm256_min_ps(a, b); }
     static R round(R x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static R pow2(__m256i n) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23)); }
+    static R pow2(__m256i n) {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+    }
     // y * 2^n for integral n in [-150, 128], as two factors so that each stays a normal float.
     static R scale2(R y, R n) {
         const __m256i ni = _mm256_cvtps_epi32(n);
@@ -92,8 +98,12 @@ struct V {
         return mul(mul(y, pow2(n1)), pow2(_mm256_sub_epi32(ni, n1)));
     }
     // x > limit ? value : y, and x < limit ? value : y (false for NaN x).
-    static R if_greater(R x, R limit, R value, R y) { return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_GT_OQ)); }
-    static R if_less(R x, R limit, R value, R y) { return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_LT_OQ)); }
+    static R if_greater(R x, R limit, R value, R y) {
+        return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_GT_OQ));
+    }
+    static R if_less(R x, R limit, R value, R y) {
+        return _mm256_blendv_ps(y, value, _mm256_cmp_ps(x, limit, _CMP_LT_OQ));
+    }
 };
 
 #include "fused_impl.h"

@@ -34,7 +34,8 @@ struct V {
         const __m512i hi = _mm512_srli_epi32(u, 16);
         const __m512i bias = _mm512_add_epi32(_mm512_and_si512(hi, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fff));
         __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
-        r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
+        r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),
+                                  _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
         return _mm512_cvtepi32_epi16(r);
     }
     static void store_bf16(uint16_t* p, R v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), narrow(v)); }
@@ -69,7 +70,9 @@ struct V {
     }
     static R min(R a, R b) { return _mm512_min_ps(a, b); }
     static R round(R x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static __m512 pow2(__m512i n) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23)); }
+    static __m512 pow2(__m512i n) {
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23));
+    }
     // y * 2^n for integral n in [-150, 128], as two factors so that each stays a normal float.
     static R scale2(R y, R n) {
         const __m512i ni = _mm512_cvtps_epi32(n);
@@ -77,8 +80,12 @@ struct V {
         return mul(mul(y, pow2(n1)), pow2(_mm512_sub_epi32(ni, n1)));
     }
     // x > limit ? value : y, and x < limit ? value : y (false for NaN x).
-    static R if_greater(R x, R limit, R value, R y) { return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_GT_OQ), value); }
-    static R if_less(R x, R limit, R value, R y) { return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_LT_OQ), value); }
+    static R if_greater(R x, R limit, R value, R y) {
+        return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_GT_OQ), value);
+    }
+    static R if_less(R x, R limit, R value, R y) {
+        return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, limit, _CMP_LT_OQ), value);
+    }
 };
 
 #include "fused_impl.h"

@@ -240,10 +240,17 @@ void scores(const float* q, int ldq, int m, const float* const* k, int n, int d,
     int i = 0;
     for (; i + 4 <= m; i += 4) score_rows<4>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds);
     switch (m - i) {
-        case 3: score_rows<3>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds); break;
-        case 2: score_rows<2>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds); break;
-        case 1: score_rows<1>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds); break;
-        default: break;
+        case 3:
+            score_rows<3>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds);
+            break;
+        case 2:
+            score_rows<2>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds);
+            break;
+        case 1:
+            score_rows<1>(q + i * ldq, ldq, k, n, d, scale, s + i * lds, lds);
+            break;
+        default:
+            break;
     }
 }
 
@@ -277,10 +284,17 @@ void pv_rows(const float* p, int ldp, const float* const* v, int n, int d, float
     int e = 0;
     for (; e + 4 <= nvec; e += 4) pv_block<RB, 4>(p, ldp, v, n, e * W, d, o, ldo);
     switch (nvec - e) {
-        case 3: pv_block<RB, 3>(p, ldp, v, n, e * W, d, o, ldo); break;
-        case 2: pv_block<RB, 2>(p, ldp, v, n, e * W, d, o, ldo); break;
-        case 1: pv_block<RB, 1>(p, ldp, v, n, e * W, d, o, ldo); break;
-        default: break;
+        case 3:
+            pv_block<RB, 3>(p, ldp, v, n, e * W, d, o, ldo);
+            break;
+        case 2:
+            pv_block<RB, 2>(p, ldp, v, n, e * W, d, o, ldo);
+            break;
+        case 1:
+            pv_block<RB, 1>(p, ldp, v, n, e * W, d, o, ldo);
+            break;
+        default:
+            break;
     }
 }
 
@@ -368,12 +382,12 @@ struct RowWalker {
 
 void attend(const AttnGeom& g, const AttnTask& t, float* scratch) {
     const int grp = g.group, d = g.head_dim, dp = g.head_dim_pad, m = t.tokens * grp;
-    float* qt = scratch;                 // [m, dp] query rows, zero-padded
-    float* o = qt + int64_t(m) * dp;     // [m, dp] unnormalized outputs
-    float* s = o + int64_t(m) * dp;      // [m, kAttnChunk] scores, then weights
+    float* qt = scratch;              // [m, dp] query rows, zero-padded
+    float* o = qt + int64_t(m) * dp;  // [m, dp] unnormalized outputs
+    float* s = o + int64_t(m) * dp;   // [m, kAttnChunk] scores, then weights
     float* mrow = s + int64_t(m) * kAttnChunk;
     float* lrow = mrow + m;
-    float* kt = lrow + m;                // [kAttnChunk, dp] bf16 keys widened
+    float* kt = lrow + m;  // [kAttnChunk, dp] bf16 keys widened
     float* vt = kt + int64_t(kAttnChunk) * dp;
 
     for (int tok = 0; tok < t.tokens; ++tok)

@@ -18,16 +18,16 @@ constexpr int kAttnMaxRows = 32;
 
 // What every attention task of one call shares.
 struct AttnGeom {
-    int cache_dtype;         // OLORA_DTYPE_F32 or OLORA_DTYPE_BF16
-    const void* k_pool;      // [num_blocks, kv_heads, block_size, head_dim]
+    int cache_dtype;     // OLORA_DTYPE_F32 or OLORA_DTYPE_BF16
+    const void* k_pool;  // [num_blocks, kv_heads, block_size, head_dim]
     const void* v_pool;
     int block_size;
     int kv_heads;
-    int group;               // query heads per KV head (num_heads / kv_heads)
+    int group;  // query heads per KV head (num_heads / kv_heads)
     int head_dim;
-    int head_dim_pad;        // head_dim rounded up to 16 floats: row stride of every scratch tile
-    float scale;             // 1 / sqrt(head_dim)
-    int window;              // sliding window (0 = none)
+    int head_dim_pad;  // head_dim rounded up to 16 floats: row stride of every scratch tile
+    float scale;       // 1 / sqrt(head_dim)
+    int window;        // sliding window (0 = none)
 };
 
 // One attention task: `tokens` consecutive query tokens of one sequence at positions
@@ -40,11 +40,11 @@ struct AttnTask {
     const int32_t* block_table;
     int kv_head;
     int lo, hi;
-    const float* q;          // token 0, head kv_head * group
-    int64_t q_stride;        // elements between tokens
+    const float* q;    // token 0, head kv_head * group
+    int64_t q_stride;  // elements between tokens
     int tokens;
     int pos0;
-    bool masked;             // rows differ in what they see (prefill): apply the causal / window mask
+    bool masked;  // rows differ in what they see (prefill): apply the causal / window mask
     float* out;
     int64_t out_stride;
     float* part_o;

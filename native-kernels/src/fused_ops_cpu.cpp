@@ -76,7 +76,8 @@ extern "C" OLORA_API int32_t olora_rmsnorm(const float* x, int64_t x_stride, con
     if (rows == 0) return OLORA_OK;
     if (!x || !weight || !out || x_stride < hidden || out_stride < hidden) return OLORA_E_ARGUMENT;
     const FusedOps& ops = fused_ops();
-    for_rows(rows, hidden, [&](int64_t r) { ops.rmsnorm_row(x + r * x_stride, weight, out + r * out_stride, hidden, eps); });
+    for_rows(rows, hidden,
+             [&](int64_t r) { ops.rmsnorm_row(x + r * x_stride, weight, out + r * out_stride, hidden, eps); });
     return OLORA_OK;
 }
 
@@ -89,18 +90,21 @@ extern "C" OLORA_API int32_t olora_add_rmsnorm(const float* x, int64_t x_stride,
         return OLORA_E_ARGUMENT;
     const FusedOps& ops = fused_ops();
     for_rows(rows, 2 * int64_t(hidden), [&](int64_t r) {
-        ops.add_rmsnorm_row(x + r * x_stride, residual + r * residual_stride, weight, out + r * out_stride, hidden, eps);
+        ops.add_rmsnorm_row(x + r * x_stride, residual + r * residual_stride, weight, out + r * out_stride, hidden,
+                            eps);
     });
     return OLORA_OK;
 }
 
 extern "C" OLORA_API int32_t olora_rope(float* q, int64_t q_stride, int32_t num_heads, float* k, int64_t k_stride,
-                                        int32_t kv_heads, int32_t head_dim, const int32_t* positions, int32_t num_tokens,
-                                        const float* cos_table, const float* sin_table, int32_t max_positions) {
+                                        int32_t kv_heads, int32_t head_dim, const int32_t* positions,
+                                        int32_t num_tokens, const float* cos_table, const float* sin_table,
+                                        int32_t max_positions) {
     if (num_tokens < 0 || num_heads < 1 || kv_heads < 0 || head_dim < 2 || head_dim % 2 != 0 || max_positions < 1)
         return OLORA_E_ARGUMENT;
     if (num_tokens == 0) return OLORA_OK;
-    if (!q || !positions || !cos_table || !sin_table || q_stride < int64_t(num_heads) * head_dim) return OLORA_E_ARGUMENT;
+    if (!q || !positions || !cos_table || !sin_table || q_stride < int64_t(num_heads) * head_dim)
+        return OLORA_E_ARGUMENT;
     if (kv_heads > 0 && (!k || k_stride < int64_t(kv_heads) * head_dim)) return OLORA_E_ARGUMENT;
     for (int32_t t = 0; t < num_tokens; ++t)
         if (positions[t] < 0 || positions[t] >= max_positions) return OLORA_E_ARGUMENT;

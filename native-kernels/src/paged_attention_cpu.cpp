@@ -134,7 +134,8 @@ extern "C" OLORA_API int32_t olora_kv_append(int32_t cache_dtype, const float* k
                                              const float* values, int64_t value_stride, const int64_t* slot_mapping,
                                              int32_t num_tokens, void* k_pool, void* v_pool, int64_t num_blocks,
                                              int32_t block_size, int32_t kv_heads, int32_t head_dim) {
-    if (num_tokens < 0 || check_pool(cache_dtype, k_pool, v_pool, num_blocks, block_size, kv_heads, head_dim) != OLORA_OK)
+    if (num_tokens < 0 ||
+        check_pool(cache_dtype, k_pool, v_pool, num_blocks, block_size, kv_heads, head_dim) != OLORA_OK)
         return OLORA_E_ARGUMENT;
     if (num_tokens == 0) return OLORA_OK;
     const int64_t width = int64_t(kv_heads) * head_dim;
@@ -162,7 +163,8 @@ extern "C" OLORA_API int32_t olora_kv_append(int32_t cache_dtype, const float* k
 extern "C" OLORA_API int32_t olora_kv_copy_blocks(int32_t cache_dtype, void* k_pool, void* v_pool, int64_t num_blocks,
                                                   int32_t block_size, int32_t kv_heads, int32_t head_dim,
                                                   const int32_t* block_mapping, int32_t num_pairs) {
-    if (num_pairs < 0 || check_pool(cache_dtype, k_pool, v_pool, num_blocks, block_size, kv_heads, head_dim) != OLORA_OK)
+    if (num_pairs < 0 ||
+        check_pool(cache_dtype, k_pool, v_pool, num_blocks, block_size, kv_heads, head_dim) != OLORA_OK)
         return OLORA_E_ARGUMENT;
     if (num_pairs == 0) return OLORA_OK;
     if (!block_mapping) return OLORA_E_ARGUMENT;
@@ -181,11 +183,13 @@ extern "C" OLORA_API int32_t olora_kv_copy_blocks(int32_t cache_dtype, void* k_p
     return OLORA_OK;
 }
 
-extern "C" OLORA_API int32_t olora_paged_attention_decode(
-    int32_t cache_dtype, const float* q, int64_t q_stride, float* out, int64_t out_stride, const void* k_pool,
-    const void* v_pool, int64_t num_blocks, int32_t block_size, const int32_t* block_tables, int64_t block_table_stride,
-    int32_t max_blocks_per_seq, const int32_t* context_lens, int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
-    int32_t head_dim, int32_t sliding_window) {
+extern "C" OLORA_API int32_t olora_paged_attention_decode(int32_t cache_dtype, const float* q, int64_t q_stride,
+                                                          float* out, int64_t out_stride, const void* k_pool,
+                                                          const void* v_pool, int64_t num_blocks, int32_t block_size,
+                                                          const int32_t* block_tables, int64_t block_table_stride,
+                                                          int32_t max_blocks_per_seq, const int32_t* context_lens,
+                                                          int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
+                                                          int32_t head_dim, int32_t sliding_window) {
     if (num_seqs < 0) return OLORA_E_ARGUMENT;
     if (num_seqs == 0) return OLORA_OK;
     if (check_attention(cache_dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks, block_size, block_tables,
@@ -203,7 +207,8 @@ extern "C" OLORA_API int32_t olora_paged_attention_decode(
         keys += ctx - lo;
     }
 
-    const AttnGeom g = make_geom(cache_dtype, k_pool, v_pool, block_size, num_heads, kv_heads, head_dim, sliding_window);
+    const AttnGeom g =
+        make_geom(cache_dtype, k_pool, v_pool, block_size, num_heads, kv_heads, head_dim, sliding_window);
     const int threads = num_threads();
     const bool parallel =
         threads > 1 && keys * kv_heads * head_dim * 2 * int64_t(elem_size(cache_dtype)) >= kAttnParallelBytes;
@@ -283,14 +288,14 @@ extern "C" OLORA_API int32_t olora_paged_attention_prefill(
     int32_t num_heads, int32_t kv_heads, int32_t head_dim, int32_t sliding_window) {
     if (num_seqs < 0) return OLORA_E_ARGUMENT;
     if (num_seqs == 0) return OLORA_OK;
-    if (!query_start_loc ||
-        check_attention(cache_dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks, block_size, block_tables,
-                        block_table_stride, max_blocks_per_seq, context_lens, num_heads, kv_heads, head_dim,
-                        sliding_window) != OLORA_OK)
+    if (!query_start_loc || check_attention(cache_dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks,
+                                            block_size, block_tables, block_table_stride, max_blocks_per_seq,
+                                            context_lens, num_heads, kv_heads, head_dim, sliding_window) != OLORA_OK)
         return OLORA_E_ARGUMENT;
     if (query_start_loc[0] < 0) return OLORA_E_ARGUMENT;
     const int64_t capacity = int64_t(max_blocks_per_seq) * block_size;
-    const AttnGeom g = make_geom(cache_dtype, k_pool, v_pool, block_size, num_heads, kv_heads, head_dim, sliding_window);
+    const AttnGeom g =
+        make_geom(cache_dtype, k_pool, v_pool, block_size, num_heads, kv_heads, head_dim, sliding_window);
     const int grp = g.group;
     // Query tokens per task: a tile of about kAttnMaxRows query vectors shares every K / V chunk it reads.
     const int tile = std::max(1, kAttnMaxRows / grp);
@@ -300,7 +305,8 @@ extern "C" OLORA_API int32_t olora_paged_attention_prefill(
         if (b < a || ctx < 0 || ctx > capacity || b - a > ctx) return OLORA_E_ARGUMENT;
         const int start = ctx - (b - a);
         const int lo = sliding_window > 0 ? std::max(0, start - sliding_window + 1) : 0;
-        if (!blocks_valid(block_tables + i * block_table_stride, lo, ctx, block_size, num_blocks)) return OLORA_E_ARGUMENT;
+        if (!blocks_valid(block_tables + i * block_table_stride, lo, ctx, block_size, num_blocks))
+            return OLORA_E_ARGUMENT;
         work += int64_t(b - a) * (ctx - lo);
     }
 
@@ -316,7 +322,8 @@ extern "C" OLORA_API int32_t olora_paged_attention_prefill(
         for (int t0 = (tokens - 1) / tile * tile; t0 >= 0; t0 -= tile)
             for (int h = 0; h < kv_heads; ++h) tasks.push_back({i, h, t0, std::min(tile, tokens - t0)});
     }
-    const bool parallel = num_threads() > 1 && work * kv_heads * head_dim * 2 * int64_t(elem_size(cache_dtype)) >= kAttnParallelBytes;
+    const bool parallel =
+        num_threads() > 1 && work * kv_heads * head_dim * 2 * int64_t(elem_size(cache_dtype)) >= kAttnParallelBytes;
     const FusedOps& ops = fused_ops();
     const int64_t scratch = attn_scratch_floats(tile * grp, g.head_dim_pad);
     const PrefillTask* tp = tasks.data();

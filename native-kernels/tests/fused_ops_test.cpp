@@ -61,7 +61,8 @@ TEST_P(FusedOpsTest, AddRmsNormWritesResidualAndNorm) {
             const std::vector<float> res0 = res;
             poison(out);
             const float eps = 1e-6f;
-            ASSERT_EQ(olora_add_rmsnorm(x.data(), xs, res.data(), rs, w.data(), out.data(), os, rows, n, eps), OLORA_OK);
+            ASSERT_EQ(olora_add_rmsnorm(x.data(), xs, res.data(), rs, w.data(), out.data(), os, rows, n, eps),
+                      OLORA_OK);
             std::vector<float> h(n);
             std::vector<double> ref(n);
             for (int r = 0; r < rows; ++r) {
@@ -103,12 +104,13 @@ TEST_P(FusedOpsTest, RopeMatchesReferenceAndTheEnginesBits) {
             std::vector<float> cos, sin;
             rope_tables(maxpos, dim, 10000.0, cos, sin);
             const int64_t qs = heads * dim + 3, ks = kvh * dim + 2;
-            std::vector<float> q = uniform(rng_, size_t(tokens) * qs, -3.f, 3.f), k = uniform(rng_, size_t(tokens) * ks, -3.f, 3.f);
+            std::vector<float> q = uniform(rng_, size_t(tokens) * qs, -3.f, 3.f),
+                               k = uniform(rng_, size_t(tokens) * ks, -3.f, 3.f);
             const std::vector<float> q0 = q, k0 = k;
             std::vector<int32_t> pos(tokens);
             for (int t = 0; t < tokens; ++t) pos[t] = t == 0 ? 0 : t == 1 ? maxpos - 1 : int(rng_() % maxpos);
-            ASSERT_EQ(olora_rope(q.data(), qs, heads, kvh ? k.data() : nullptr, ks, kvh, dim, pos.data(), tokens, cos.data(),
-                                 sin.data(), maxpos),
+            ASSERT_EQ(olora_rope(q.data(), qs, heads, kvh ? k.data() : nullptr, ks, kvh, dim, pos.data(), tokens,
+                                 cos.data(), sin.data(), maxpos),
                       OLORA_OK);
             auto check = [&](const std::vector<float>& got, const std::vector<float>& src, int64_t stride, int nh) {
                 const int half = dim / 2;
@@ -119,17 +121,23 @@ TEST_P(FusedOpsTest, RopeMatchesReferenceAndTheEnginesBits) {
                         for (int i = 0; i < half; ++i) {
                             const int64_t a = t * stride + h * dim + i, b = a + half;
                             const float x1 = src[a], x2 = src[b];
-                            // float64 reference, bound 2 u (|product 1| + |product 2|) (each product and the sum rounded once).
+                            // float64 reference, bound 2 u (|product 1| + |product 2|) (each product and the sum
+                            // rounded once).
                             const double r1 = double(x1) * c[i] - double(x2) * s[i];
                             const double r2 = double(x2) * c[i + half] + double(x1) * s[i + half];
-                            ASSERT_NEAR(got[a], r1, 2.01 * kU * (std::fabs(double(x1) * c[i]) + std::fabs(double(x2) * s[i])));
-                            ASSERT_NEAR(got[b], r2, 2.01 * kU * (std::fabs(double(x2) * c[i + half]) + std::fabs(double(x1) * s[i + half])));
+                            ASSERT_NEAR(got[a], r1,
+                                        2.01 * kU * (std::fabs(double(x1) * c[i]) + std::fabs(double(x2) * s[i])));
+                            ASSERT_NEAR(
+                                got[b], r2,
+                                2.01 * kU *
+                                    (std::fabs(double(x2) * c[i + half]) + std::fabs(double(x1) * s[i + half])));
                             // libtorch: a = x * cos; b = cat(-x2, x1) * sin; a + b, all float32.
                             const float p1 = x1 * c[i], m1 = -x2 * s[i], p2 = x2 * c[i + half], m2 = x1 * s[i + half];
                             ASSERT_TRUE(same_bits(got[a], p1 + m1)) << "t " << t << " h " << h << " i " << i;
                             ASSERT_TRUE(same_bits(got[b], p2 + m2)) << "t " << t << " h " << h << " i " << i;
                         }
-                    for (int64_t e = int64_t(nh) * dim; e < stride; ++e) ASSERT_TRUE(same_bits(got[t * stride + e], src[t * stride + e]));
+                    for (int64_t e = int64_t(nh) * dim; e < stride; ++e)
+                        ASSERT_TRUE(same_bits(got[t * stride + e], src[t * stride + e]));
                 }
             };
             check(q, q0, qs, heads);
@@ -151,7 +159,8 @@ TEST_P(FusedOpsTest, SwigluMatchesReference) {
             const int64_t gs = 2 * n + 3, os = n + 1;
             std::vector<float> gu = uniform(rng_, size_t(rows) * gs, -10.f, 10.f), out(size_t(rows) * os);
             // Saturating and special gates: exp(-g) overflows or underflows.
-            const float special[] = {88.f, -88.f, 89.f, -89.f, 100.f, -100.f, 1e4f, -1e4f, 3e38f, -3e38f, 0.f, -0.f, 1e-30f, -87.5f};
+            const float special[] = {88.f,  -88.f, 89.f,   -89.f, 100.f, -100.f, 1e4f,
+                                     -1e4f, 3e38f, -3e38f, 0.f,   -0.f,  1e-30f, -87.5f};
             for (size_t i = 0; i < sizeof(special) / sizeof(special[0]) && i < size_t(n); ++i) {
                 gu[i] = special[i];
                 gu[n + i] = 0.5f;  // a finite product
@@ -162,7 +171,8 @@ TEST_P(FusedOpsTest, SwigluMatchesReference) {
             for (int r = 0; r < rows; ++r) {
                 for (int i = 0; i < n; ++i) {
                     const double ref = reference_swiglu(gu0[r * gs + i], gu0[r * gs + n + i]);
-                    ASSERT_NEAR(out[r * os + i], ref, swiglu_tol(ref)) << "g=" << gu0[r * gs + i] << " up=" << gu0[r * gs + n + i];
+                    ASSERT_NEAR(out[r * os + i], ref, swiglu_tol(ref))
+                        << "g=" << gu0[r * gs + i] << " up=" << gu0[r * gs + n + i];
                 }
                 ASSERT_TRUE(std::isnan(out[r * os + n])) << "padding written";
             }
@@ -187,18 +197,33 @@ TEST_P(FusedOpsTest, ArgmaxFindsTheFirstMaximum) {
             float* row = x.data() + r * stride;
             const int a = int(rng_() % n), b = int(rng_() % n);
             switch (r) {
-                case 0: row[a] = 50.f; break;                                   // one clear maximum
-                case 1: row[a] = 50.f; row[b] = 50.f; break;                    // a tie: the first
-                case 2: row[a] = std::numeric_limits<float>::quiet_NaN(); row[b] = 60.f; break;  // NaN wins
-                case 3: std::fill(row, row + n, -INFINITY); break;              // all -inf: index 0
-                case 4: row[n - 1] = 70.f; break;                               // the last element
-                default: break;
+                case 0:
+                    row[a] = 50.f;
+                    break;  // one clear maximum
+                case 1:
+                    row[a] = 50.f;
+                    row[b] = 50.f;
+                    break;  // a tie: the first
+                case 2:
+                    row[a] = std::numeric_limits<float>::quiet_NaN();
+                    row[b] = 60.f;
+                    break;  // NaN wins
+                case 3:
+                    std::fill(row, row + n, -INFINITY);
+                    break;  // all -inf: index 0
+                case 4:
+                    row[n - 1] = 70.f;
+                    break;  // the last element
+                default:
+                    break;
             }
-            for (int64_t e = n; e < stride; ++e) row[e] = 1e30f;                // padding is not part of the row
+            for (int64_t e = n; e < stride; ++e) row[e] = 1e30f;  // padding is not part of the row
             int best = 0;
             for (int i = 1; i < n; ++i)
-                if (std::isnan(row[best])) break;
-                else if (std::isnan(row[i]) || row[i] > row[best]) best = i;
+                if (std::isnan(row[best]))
+                    break;
+                else if (std::isnan(row[i]) || row[i] > row[best])
+                    best = i;
             expect[r] = best;
         }
         std::vector<int32_t> ids(rows, -5);
@@ -217,9 +242,9 @@ TEST_P(FusedOpsTest, TopkRanksAsTorch) {
             const int64_t stride = n + 5;
             std::vector<float> x = uniform(rng_, size_t(rows) * stride, -6.f, 6.f);
             for (auto& v : x) v = std::round(v * 2.f) / 2.f;
-            for (int i = 0; i < n; i += 37) x[stride + i] = std::numeric_limits<float>::quiet_NaN();   // row 1
-            for (int i = 0; i < n; i += 3) x[2 * stride + i] = -INFINITY;                              // row 2
-            std::fill(x.begin() + 3 * stride, x.begin() + 3 * stride + n, 1.5f);                       // row 3: all tied
+            for (int i = 0; i < n; i += 37) x[stride + i] = std::numeric_limits<float>::quiet_NaN();  // row 1
+            for (int i = 0; i < n; i += 3) x[2 * stride + i] = -INFINITY;                             // row 2
+            std::fill(x.begin() + 3 * stride, x.begin() + 3 * stride + n, 1.5f);                      // row 3: all tied
             std::vector<int32_t> ids(size_t(rows) * k, -9);
             std::vector<float> vals(size_t(rows) * k);
             ASSERT_EQ(olora_topk(x.data(), stride, rows, n, k, ids.data(), vals.data()), OLORA_OK);

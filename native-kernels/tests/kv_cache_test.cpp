@@ -13,9 +13,9 @@ class KvCacheTest : public IsaTest {};
 // Values that exercise rounding: ties to even both ways, denormals, infinities, NaN, large values.
 std::vector<float> tricky_values(std::mt19937& g, size_t n) {
     std::vector<float> v = uniform(g, n, -3.f, 3.f);
-    const uint32_t bits[] = {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x00000001u, 0x80012345u, 0x007fffffu,
-                             0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u, 0xffc12345u, 0x7f7fffffu,
-                             0x7f7f8000u, 0x00008000u, 0x80000000u};
+    const uint32_t bits[] = {0x3f808000u, 0x3f818000u, 0x3f80c000u, 0x00000001u, 0x80012345u,
+                             0x007fffffu, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u,
+                             0xffc12345u, 0x7f7fffffu, 0x7f7f8000u, 0x00008000u, 0x80000000u};
     for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]) && i < n; ++i) std::memcpy(&v[i * 7 % n], &bits[i], 4);
     return v;
 }
@@ -76,7 +76,8 @@ TEST_P(KvCacheTest, AppendOfAPrefillChunkRunsOnThePool) {
     // 600 tokens x 8 heads x 128: large enough for the parallel path.
     const int kvh = 8, d = 128, tokens = 600, bs = 16, blocks = 40;
     KvPools p(OLORA_DTYPE_BF16, blocks, bs, kvh, d);
-    const std::vector<float> keys = uniform(rng_, size_t(tokens) * kvh * d), vals = uniform(rng_, size_t(tokens) * kvh * d);
+    const std::vector<float> keys = uniform(rng_, size_t(tokens) * kvh * d),
+                             vals = uniform(rng_, size_t(tokens) * kvh * d);
     std::vector<int64_t> slots(tokens);
     for (int t = 0; t < tokens; ++t) slots[t] = int64_t(blocks - 1 - t / bs) * bs + t % bs;  // blocks in reverse
     ASSERT_EQ(olora_kv_append(OLORA_DTYPE_BF16, keys.data(), kvh * d, vals.data(), kvh * d, slots.data(), tokens, p.k(),
@@ -123,8 +124,8 @@ TEST_P(KvCacheTest, SharedPrefixCopyOnWriteThenPrefill) {
         std::vector<int64_t> slots(rows, -1);
         for (int t = 0; t < 30; ++t) slots[t] = int64_t(a_blocks[(40 + t) / bs]) * bs + (40 + t) % bs;
         for (int t = 0; t < 20; ++t) slots[31 + t] = int64_t(d_blocks[(40 + t) / bs]) * bs + (40 + t) % bs;
-        ASSERT_EQ(olora_kv_append(dtype, qkv.data(), 3 * kvw, qkv.data() + kvw, 3 * kvw, slots.data(), rows, p.k(), p.v(),
-                                  blocks, bs, kvh, d),
+        ASSERT_EQ(olora_kv_append(dtype, qkv.data(), 3 * kvw, qkv.data() + kvw, 3 * kvw, slots.data(), rows, p.k(),
+                                  p.v(), blocks, bs, kvh, d),
                   OLORA_OK);
         // Shared blocks and the prefix rows of a2 / d2 are untouched.
         for (int blk : {7, 2, 9, 0})
@@ -145,9 +146,10 @@ TEST_P(KvCacheTest, SharedPrefixCopyOnWriteThenPrefill) {
             for (int t = 0; t < qsl[s + 1] - qsl[s]; ++t)
                 for (int h = 0; h < heads; ++h) {
                     const int row = qsl[s] + t;
-                    reference_row(p, tables.data() + s * mb, 0, 40 + t, q.data() + row * width + h * d, h / 4, ref.data(),
-                                  tol.data());
-                    for (int e = 0; e < d; ++e) ASSERT_NEAR(out[row * width + h * d + e], ref[e], tol[e]) << s << " " << t;
+                    reference_row(p, tables.data() + s * mb, 0, 40 + t, q.data() + row * width + h * d, h / 4,
+                                  ref.data(), tol.data());
+                    for (int e = 0; e < d; ++e)
+                        ASSERT_NEAR(out[row * width + h * d + e], ref[e], tol[e]) << s << " " << t;
                 }
     }
 }
@@ -162,14 +164,14 @@ TEST(PagedArguments, RefusedCallsWriteNothing) {
     std::vector<float> q = uniform(g, 2 * width), out(2 * width);
     poison(out);
     auto decode = [&](const int32_t* table, const int32_t* ctx, int n, int h, int kh, int window) {
-        return olora_paged_attention_decode(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks, bs,
-                                            table, 3, 3, ctx, n, h, kh, d, window);
+        return olora_paged_attention_decode(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks,
+                                            bs, table, 3, 3, ctx, n, h, kh, d, window);
     };
     const int32_t bad_entry[] = {2, 3, 1}, ctx_ok[] = {12}, ctx_long[] = {13}, ctx_neg[] = {-1}, ctx8[] = {8};
     EXPECT_EQ(decode(bad_entry, ctx_ok, 1, heads, kvh, 0), OLORA_E_ARGUMENT);  // entry 1 = 3 is not a block
     EXPECT_EQ(decode(bt, ctx_long, 1, heads, kvh, 0), OLORA_E_ARGUMENT);       // past the table
     EXPECT_EQ(decode(bt, ctx_neg, 1, heads, kvh, 0), OLORA_E_ARGUMENT);
-    EXPECT_EQ(decode(bt, ctx_ok, 1, 5, kvh, 0), OLORA_E_ARGUMENT);             // 5 heads over 2 KV heads
+    EXPECT_EQ(decode(bt, ctx_ok, 1, 5, kvh, 0), OLORA_E_ARGUMENT);  // 5 heads over 2 KV heads
     EXPECT_EQ(decode(bt, ctx_ok, 1, heads, kvh, -1), OLORA_E_ARGUMENT);
     EXPECT_EQ(decode(bt, ctx_ok, -1, heads, kvh, 0), OLORA_E_ARGUMENT);
     EXPECT_EQ(decode(nullptr, ctx_ok, 1, heads, kvh, 0), OLORA_E_ARGUMENT);
@@ -181,18 +183,18 @@ TEST(PagedArguments, RefusedCallsWriteNothing) {
 
     const int32_t qsl_bad[] = {0, 3, 2}, qsl_long[] = {0, 9}, ctx2[] = {8, 8}, bt2[] = {2, 0, 1, 2, 0, 1};
     poison(out);
-    EXPECT_EQ(olora_paged_attention_prefill(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks, bs,
-                                            bt2, 3, 3, qsl_bad, ctx2, 2, heads, kvh, d, 0),
+    EXPECT_EQ(olora_paged_attention_prefill(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks,
+                                            bs, bt2, 3, 3, qsl_bad, ctx2, 2, heads, kvh, d, 0),
               OLORA_E_ARGUMENT);  // decreasing query_start_loc
-    EXPECT_EQ(olora_paged_attention_prefill(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks, bs,
-                                            bt, 3, 3, qsl_long, ctx8, 1, heads, kvh, d, 0),
+    EXPECT_EQ(olora_paged_attention_prefill(OLORA_DTYPE_F32, q.data(), width, out.data(), width, p.k(), p.v(), blocks,
+                                            bs, bt, 3, 3, qsl_long, ctx8, 1, heads, kvh, d, 0),
               OLORA_E_ARGUMENT);  // 9 tokens in a context of 8
     for (float x : out) ASSERT_TRUE(std::isnan(x)) << "a refused call wrote";
 
     const int64_t bad_slots[] = {0, 12}, ok_slots[] = {-1, 11};
     std::vector<float> kv = uniform(g, 2 * kvh * d);
-    EXPECT_EQ(olora_kv_append(OLORA_DTYPE_F32, kv.data(), kvh * d, kv.data(), kvh * d, bad_slots, 2, p.k(), p.v(), blocks,
-                              bs, kvh, d),
+    EXPECT_EQ(olora_kv_append(OLORA_DTYPE_F32, kv.data(), kvh * d, kv.data(), kvh * d, bad_slots, 2, p.k(), p.v(),
+                              blocks, bs, kvh, d),
               OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_kv_append(OLORA_DTYPE_F32, kv.data(), kvh * d - 1, kv.data(), kvh * d, ok_slots, 2, p.k(), p.v(),
                               blocks, bs, kvh, d),

@@ -29,7 +29,9 @@ struct Batch {
     KvPools pools;
     BlockTables tables;
     Batch(std::mt19937& g, const std::vector<int>& ctx, const std::vector<int>& lo, int bs_, Shape s, int dtype)
-        : bs(bs_), pools(dtype, total_blocks(ctx, bs_), bs_, s.kvh, s.d), tables(g, needed(ctx, bs_), total_blocks(ctx, bs_), max_blocks(ctx, bs_)) {
+        : bs(bs_),
+          pools(dtype, total_blocks(ctx, bs_), bs_, s.kvh, s.d),
+          tables(g, needed(ctx, bs_), total_blocks(ctx, bs_), max_blocks(ctx, bs_)) {
         for (size_t i = 0; i < ctx.size(); ++i) {
             fill_positions(pools, tables.row(int(i)), lo[i], ctx[i], g);
             for (int b = 0; b < lo[i] / bs; ++b) tables.row(int(i))[b] = -1;  // never read
@@ -50,6 +52,24 @@ struct Batch {
     }
 };
 
+// Query rows (random) and output rows (NaN), or one buffer for both when in place; q0 keeps the
+// queries for the reference.
+struct Rows {
+    bool in_place;
+    int64_t qs, os;
+    std::vector<float> q, q0, out;
+    Rows(std::mt19937& g, int rows, int width, int q_pad, int o_pad, bool in_place_)
+        : in_place(in_place_),
+          qs(width + q_pad),
+          os(in_place_ ? qs : width + o_pad),
+          q(uniform(g, size_t(rows) * qs, -2.f, 2.f)),
+          q0(q),
+          out(size_t(rows) * os) {
+        poison(out);
+    }
+    float* o() { return in_place ? q.data() : out.data(); }
+};
+
 int block_size_for(int bs, const std::vector<int>& ctx) {
     return bs > 0 ? bs : std::max(1, *std::max_element(ctx.begin(), ctx.end()));
 }
@@ -64,31 +84,29 @@ protected:
         std::vector<int> lo(n);
         for (int i = 0; i < n; ++i) lo[i] = window > 0 ? std::max(0, ctx[i] - window) : 0;
         Batch b(rng_, ctx, lo, bs, s, dtype);
-        const int64_t qs = width + 5, os = in_place ? qs : width + 3;
-        std::vector<float> q = uniform(rng_, size_t(n) * qs, -2.f, 2.f), out(size_t(n) * os);
-        const std::vector<float> q0 = q;
-        poison(out);
-        float* o = in_place ? q.data() : out.data();
-        ASSERT_EQ(olora_paged_attention_decode(dtype, q.data(), qs, o, os, b.pools.k(), b.pools.v(), b.pools.num_blocks,
-                                               bs, b.tables.t.data(), b.tables.stride, b.tables.max_blocks, ctx.data(), n,
-                                               s.heads, s.kvh, s.d, window),
+        Rows io(rng_, n, width, 5, 3, in_place);
+        ASSERT_EQ(olora_paged_attention_decode(dtype, io.q.data(), io.qs, io.o(), io.os, b.pools.k(), b.pools.v(),
+                                               b.pools.num_blocks, bs, b.tables.t.data(), b.tables.stride,
+                                               b.tables.max_blocks, ctx.data(), n, s.heads, s.kvh, s.d, window),
                   OLORA_OK);
         std::vector<double> ref(s.d), tol(s.d);
         for (int i = 0; i < n; ++i)
             for (int h = 0; h < s.heads; ++h) {
-                const float* got = o + i * os + h * s.d;
+                const float* got = io.o() + i * io.os + h * s.d;
                 if (ctx[i] == 0) {
                     for (int e = 0; e < s.d; ++e) ASSERT_EQ(got[e], 0.f) << "empty sequence " << i;
                     continue;
                 }
-                reference_row(b.pools, b.tables.row(i), lo[i], ctx[i] - 1, q0.data() + i * qs + h * s.d,
+                reference_row(b.pools, b.tables.row(i), lo[i], ctx[i] - 1, io.q0.data() + i * io.qs + h * s.d,
                               h / (s.heads / s.kvh), ref.data(), tol.data());
                 for (int e = 0; e < s.d; ++e)
-                    ASSERT_NEAR(got[e], ref[e], tol[e]) << "seq " << i << " ctx " << ctx[i] << " head " << h << " e " << e;
+                    ASSERT_NEAR(got[e], ref[e], tol[e])
+                        << "seq " << i << " ctx " << ctx[i] << " head " << h << " e " << e;
             }
         if (!in_place) {
             for (int i = 0; i < n; ++i)
-                for (int64_t e = width; e < os; ++e) ASSERT_TRUE(std::isnan(out[i * os + e])) << "padding written";
+                for (int64_t e = width; e < io.os; ++e)
+                    ASSERT_TRUE(std::isnan(io.out[i * io.os + e])) << "padding written";
         }
     }
 
@@ -106,32 +124,33 @@ protected:
         }
         Batch b(rng_, ctx, lo, bs, s, dtype);
         const int rows = qsl[n] + 1;
-        const int64_t qs = width + 2, os = in_place ? qs : width + 7;
-        std::vector<float> q = uniform(rng_, size_t(rows) * qs, -2.f, 2.f), out(size_t(rows) * os);
-        const std::vector<float> q0 = q;
-        poison(out);
-        float* o = in_place ? q.data() : out.data();
-        ASSERT_EQ(olora_paged_attention_prefill(dtype, q.data(), qs, o, os, b.pools.k(), b.pools.v(), b.pools.num_blocks,
-                                                bs, b.tables.t.data(), b.tables.stride, b.tables.max_blocks, qsl.data(),
-                                                ctx.data(), n, s.heads, s.kvh, s.d, window),
-                  OLORA_OK);
+        Rows io(rng_, rows, width, 2, 7, in_place);
+        ASSERT_EQ(
+            olora_paged_attention_prefill(dtype, io.q.data(), io.qs, io.o(), io.os, b.pools.k(), b.pools.v(),
+                                          b.pools.num_blocks, bs, b.tables.t.data(), b.tables.stride,
+                                          b.tables.max_blocks, qsl.data(), ctx.data(), n, s.heads, s.kvh, s.d, window),
+            OLORA_OK);
         std::vector<double> ref(s.d), tol(s.d);
         for (int i = 0; i < n; ++i)
             for (int t = 0; t < tokens[i]; ++t) {
                 const int row = qsl[i] + t, pos = ctx[i] - tokens[i] + t;
                 const int row_lo = window > 0 ? std::max(0, pos - window + 1) : 0;
                 for (int h = 0; h < s.heads; ++h) {
-                    reference_row(b.pools, b.tables.row(i), row_lo, pos, q0.data() + row * qs + h * s.d,
+                    reference_row(b.pools, b.tables.row(i), row_lo, pos, io.q0.data() + row * io.qs + h * s.d,
                                   h / (s.heads / s.kvh), ref.data(), tol.data());
-                    const float* got = o + row * os + h * s.d;
+                    const float* got = io.o() + row * io.os + h * s.d;
                     for (int e = 0; e < s.d; ++e)
-                        ASSERT_NEAR(got[e], ref[e], tol[e]) << "seq " << i << " token " << t << " head " << h << " e " << e;
+                        ASSERT_NEAR(got[e], ref[e], tol[e])
+                            << "seq " << i << " token " << t << " head " << h << " e " << e;
                 }
             }
         if (!in_place) {  // rows outside every sequence and the padding columns are never written
-            for (int64_t e = 0; e < os; ++e) ASSERT_TRUE(std::isnan(out[e]) && std::isnan(out[os + e]) && std::isnan(out[(rows - 1) * os + e]));
+            for (int64_t e = 0; e < io.os; ++e)
+                ASSERT_TRUE(std::isnan(io.out[e]) && std::isnan(io.out[io.os + e]) &&
+                            std::isnan(io.out[(rows - 1) * io.os + e]));
             for (int r = 2; r < rows - 1; ++r)
-                for (int64_t e = width; e < os; ++e) ASSERT_TRUE(std::isnan(out[r * os + e])) << "padding written";
+                for (int64_t e = width; e < io.os; ++e)
+                    ASSERT_TRUE(std::isnan(io.out[r * io.os + e])) << "padding written";
         }
     }
 };
@@ -191,9 +210,9 @@ TEST_P(PagedAttentionTest, LargeScoresDoNotOverflow) {
     fill_positions(b.pools, b.tables.row(0), 0, 90, rng_, 8.f);
     std::vector<float> q = uniform(rng_, size_t(s.heads) * s.d, -8.f, 8.f), out(size_t(s.heads) * s.d);
     poison(out);
-    ASSERT_EQ(olora_paged_attention_decode(OLORA_DTYPE_F32, q.data(), s.heads * s.d, out.data(), s.heads * s.d, b.pools.k(),
-                                           b.pools.v(), b.pools.num_blocks, 16, b.tables.t.data(), b.tables.stride,
-                                           b.tables.max_blocks, ctx.data(), 1, s.heads, s.kvh, s.d, 0),
+    ASSERT_EQ(olora_paged_attention_decode(OLORA_DTYPE_F32, q.data(), s.heads * s.d, out.data(), s.heads * s.d,
+                                           b.pools.k(), b.pools.v(), b.pools.num_blocks, 16, b.tables.t.data(),
+                                           b.tables.stride, b.tables.max_blocks, ctx.data(), 1, s.heads, s.kvh, s.d, 0),
               OLORA_OK);
     std::vector<double> ref(s.d), tol(s.d);
     for (int h = 0; h < s.heads; ++h) {

@@ -41,8 +41,10 @@ struct KvPools {
     }
     int64_t index(int64_t block, int h, int row) const { return ((block * kvh + h) * bs + row) * d; }
     void set(bool key, int64_t i, float x) {
-        if (dtype == OLORA_DTYPE_BF16) (key ? kh : vh)[i] = bf16_rne(x);
-        else (key ? kf : vf)[i] = x;
+        if (dtype == OLORA_DTYPE_BF16)
+            (key ? kh : vh)[i] = bf16_rne(x);
+        else
+            (key ? kf : vf)[i] = x;
     }
     double get(bool key, int64_t i) const {
         return dtype == OLORA_DTYPE_BF16 ? bf16_to_f32((key ? kh : vh)[i]) : (key ? kf : vf)[i];
