@@ -12,35 +12,12 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "olora_kernels.h"
 
+using namespace olora_bench;
+
 namespace {
-
-constexpr size_t kArena = size_t(1) << 30;
-
-uint8_t* arena() {
-    static uint8_t* a = [] {
-        auto* p = static_cast<uint8_t*>(std::aligned_alloc(4096, kArena));
-        // 0x3F bytes: as float 0.747, as bf16 0.746, as int8 63, as NF4 codes 3 and 15 (no denormals).
-        std::memset(p, 0x3F, kArena);
-        return p;
-    }();
-    return a;
-}
-
-// Rotates over copies of `bytes` bytes inside the arena.
-struct Rotor {
-    size_t bytes, copies, i = 0;
-    // Touches the arena here, outside the timed loop: its first use faults in and fills 1 GiB (~0.5 s),
-    // which a --benchmark_filter run would otherwise charge to the first benchmark's first iteration.
-    explicit Rotor(size_t b) : bytes((b + 4095) & ~size_t(4095)), copies(std::max<size_t>(1, kArena / bytes)) { arena(); }
-    uint8_t* next() { return arena() + (i++ % copies) * bytes; }
-};
-
-void set_counters(benchmark::State& st, double bytes, double flops) {
-    st.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-    st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
 
 __attribute__((target("avx2"))) uint64_t sum_words(const uint64_t* p, size_t n) {
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -234,7 +211,7 @@ void QuantizedShapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0)->ComputeStatistics("min", min_of);
 BENCHMARK(BM_GemmF32)->Args({256, 1024, 1024})->Args({512, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_F32Linear)->Args({1, 4096, 4096})->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Nf4Linear)->Apply(QuantizedShapes);

@@ -274,6 +274,124 @@ OLORA_API int32_t olora_int8_quantize(const float* w, int32_t n, int32_t k, int8
 /* Dequantizes q [N, K] with scales [N] into out [N, K] float32. */
 OLORA_API int32_t olora_int8_dequantize(const int8_t* q, const float* scales, int32_t n, int32_t k, float* out);
 
+/* ----------------------------------------------------------------------------------
+ * Paged KV cache and attention (the contract shared with the CUDA runner and the C# runners;
+ * it matches the engine's Attention.cs / AttentionPlan.cs numerics).
+ *
+ * Pools: per layer one K pool and one V pool, each [num_blocks, kv_heads, block_size, head_dim]
+ * row-major in the cache dtype (OLORA_DTYPE_F32 or OLORA_DTYPE_BF16). block_size >= 1 (a power of
+ * two is not required; a fixed-slot cache is block_size = max length, one block per sequence).
+ * Position p of a sequence with block table row bt lives in block bt[p / block_size], row
+ * p % block_size. Block tables: int32 [num_seqs, max_blocks_per_seq] with row stride
+ * block_table_stride (>= max_blocks_per_seq); only the entries of the positions a call reads are
+ * looked at, and each of those must be in [0, num_blocks) (so entries for positions outside a
+ * sliding window may be -1). Several sequences may share blocks (a common prefix): attention only
+ * reads the pools.
+ * context_lens int32 [num_seqs]: the positions in the cache the sequence's last query token may see
+ * (after this step's KV append), 0 <= context_len <= max_blocks_per_seq * block_size.
+ * Queries and outputs: float32 [tokens, num_heads, head_dim], a token's heads contiguous, rows
+ * strided by q_stride / out_stride (>= num_heads * head_dim). num_heads a multiple of kv_heads
+ * (GQA: query head h reads KV head h / (num_heads / kv_heads)). out may be q (same stride: in
+ * place); no other overlap.
+ * A query at position p sees key positions j <= p and, with sliding_window w >= 1, j > p - w
+ * (sliding_window 0 = none). Scores are scaled by 1 / sqrt(head_dim); softmax and all sums are
+ * float32 (online softmax; bf16 keys / values are widened exactly).
+ * ---------------------------------------------------------------------------------- */
+
+/* Writes the keys and values of new tokens into the pools: token t's rows go to slot
+ * slot_mapping[t] = block * block_size + row (vLLM's slot_mapping), or nowhere when it is -1.
+ * keys / values: float32 [num_tokens, kv_heads, head_dim], token stride key_stride / value_stride
+ * (>= kv_heads * head_dim; a view into a stacked QKV output works). float32 is copied; bf16 is
+ * rounded to nearest even (NaN stays NaN), as torch's .to(bfloat16). Slots must be in
+ * [-1, num_blocks * block_size) (checked before anything is written) and distinct. */
+OLORA_API int32_t olora_kv_append(int32_t cache_dtype, const float* keys, int64_t key_stride,
+                                  const float* values, int64_t value_stride, const int64_t* slot_mapping,
+                                  int32_t num_tokens, void* k_pool, void* v_pool, int64_t num_blocks,
+                                  int32_t block_size, int32_t kv_heads, int32_t head_dim);
+
+/* Copies whole blocks, K and V (copy-on-write of a shared partial block): block_mapping int32
+ * [num_pairs, 2] = (source, destination) pairs, applied in order, source != destination, both in
+ * [0, num_blocks). Runs on the calling thread. */
+OLORA_API int32_t olora_kv_copy_blocks(int32_t cache_dtype, void* k_pool, void* v_pool, int64_t num_blocks,
+                                       int32_t block_size, int32_t kv_heads, int32_t head_dim,
+                                       const int32_t* block_mapping, int32_t num_pairs);
+
+/* Decode attention: one query token per sequence (row i of q and out is sequence i) at position
+ * context_lens[i] - 1, over the sequence's cached positions (the sliding window's last w). A
+ * sequence with context_len 0 gets a zero output row. Parallel over (sequence, KV head); with few
+ * of those, long contexts are split into parts whose partial softmax states are merged
+ * (flash-decoding), so that batch 1 uses every thread. */
+OLORA_API int32_t olora_paged_attention_decode(int32_t cache_dtype, const float* q, int64_t q_stride,
+                                               float* out, int64_t out_stride,
+                                               const void* k_pool, const void* v_pool, int64_t num_blocks,
+                                               int32_t block_size, const int32_t* block_tables,
+                                               int64_t block_table_stride, int32_t max_blocks_per_seq,
+                                               const int32_t* context_lens, int32_t num_seqs,
+                                               int32_t num_heads, int32_t kv_heads, int32_t head_dim,
+                                               int32_t sliding_window);
+
+/* Chunked prefill attention: sequence i owns query rows query_start_loc[i] .. query_start_loc[i+1]-1
+ * (T_i tokens; query_start_loc int32 [num_seqs + 1], non-decreasing, >= 0; T_i may be 0) at
+ * positions context_lens[i] - T_i .. context_lens[i] - 1 (T_i <= context_len: the chunk's own keys
+ * and values are appended first). Each row attends causally (and within the window) to every cached
+ * position of its sequence up to its own: earlier chunks, shared prefix blocks and the chunk itself.
+ * Tiled (query tiles x key chunks of 32 positions, online softmax): memory does not grow with T or
+ * the context. A T_i = 1 sequence is a decode step (olora_paged_attention_decode also splits long
+ * contexts over threads). */
+OLORA_API int32_t olora_paged_attention_prefill(int32_t cache_dtype, const float* q, int64_t q_stride,
+                                                float* out, int64_t out_stride,
+                                                const void* k_pool, const void* v_pool, int64_t num_blocks,
+                                                int32_t block_size, const int32_t* block_tables,
+                                                int64_t block_table_stride, int32_t max_blocks_per_seq,
+                                                const int32_t* query_start_loc, const int32_t* context_lens,
+                                                int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
+                                                int32_t head_dim, int32_t sliding_window);
+
+/* ----------------------------------------------------------------------------------
+ * Row-wise fused ops of a decoder layer, float32, rows strided (>= the row length). rows /
+ * num_tokens may be 0. Decode-sized calls run on the calling thread; larger ones over the pool.
+ * ---------------------------------------------------------------------------------- */
+
+/* RMSNorm as transformers: out = x / sqrt(mean(x^2) + eps) * weight, statistics in float32
+ * (x * rsqrt, then * weight). weight float32 [hidden]; eps finite, >= 0. out may be x. */
+OLORA_API int32_t olora_rmsnorm(const float* x, int64_t x_stride, const float* weight, float* out,
+                                int64_t out_stride, int32_t rows, int32_t hidden, float eps);
+
+/* Residual add + RMSNorm in one pass over memory: h = x + residual; residual = h (the new residual
+ * stream); out = rmsnorm(h) as olora_rmsnorm. out may be x; residual may not overlap x or out. */
+OLORA_API int32_t olora_add_rmsnorm(const float* x, int64_t x_stride, float* residual, int64_t residual_stride,
+                                    const float* weight, float* out, int64_t out_stride,
+                                    int32_t rows, int32_t hidden, float eps);
+
+/* RoPE in place, transformers' rotate_half convention (pairs (i, i + head_dim / 2)):
+ * x = x * cos + rotate_half(x) * sin for the num_heads heads of q and the kv_heads heads of k
+ * (kv_heads may be 0, k then unused) of each token, at positions[t] in [0, max_positions).
+ * cos_table / sin_table: float32 [max_positions, head_dim] as RotaryEmbedding.cs fills them (both
+ * halves of a row equal). Products and sums are rounded separately (no FMA), so the result has the
+ * same bits as the engine's libtorch ops. head_dim even. */
+OLORA_API int32_t olora_rope(float* q, int64_t q_stride, int32_t num_heads, float* k, int64_t k_stride,
+                             int32_t kv_heads, int32_t head_dim, const int32_t* positions, int32_t num_tokens,
+                             const float* cos_table, const float* sin_table, int32_t max_positions);
+
+/* SwiGLU on the stacked gate / up projection: gate_up [rows, 2 * intermediate] (gate first, as
+ * SwiGluMlp stacks them); out[r, i] = silu(gate[r, i]) * up[r, i], silu(g) = g / (1 + exp(-g)) in
+ * float32 (exp saturates: no NaN from large |g|). out [rows, intermediate] may be gate_up itself
+ * (same stride: the result lands in the gate half). */
+OLORA_API int32_t olora_swiglu(const float* gate_up, int64_t gate_up_stride, float* out, int64_t out_stride,
+                               int32_t rows, int32_t intermediate);
+
+/* Greedy sampling: out_ids[r] = index of the largest logit of row r (the first on ties; the first
+ * NaN if the row has one, as torch.argmax). */
+OLORA_API int32_t olora_argmax(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab,
+                               int32_t* out_ids);
+
+/* Top-k sampling's candidates: out_ids[r * k + j] / out_values[r * k + j] (out_values may be NULL)
+ * = the k largest logits of row r in descending order, ties by the lower index first, NaN above
+ * every number (torch.topk's order). 1 <= k <= vocab. One pass over the row with a vector scan
+ * against the k-th best so far. */
+OLORA_API int32_t olora_topk(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab, int32_t k,
+                             int32_t* out_ids, float* out_values);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fused_ops.h"
 #include "kernels_internal.h"
 #include "thread_pool.h"
 
@@ -58,6 +59,15 @@ ExpandFn expand_for(int isa) {
         case OLORA_ISA_AVX512: return expand_avx512;
         case OLORA_ISA_AVX2: return expand_avx2;
         default: return expand_scalar;
+    }
+}
+
+const FusedOps& fused_ops() {
+    switch (active_isa()) {
+        case OLORA_ISA_AMX:
+        case OLORA_ISA_AVX512: return fused_ops_avx512();
+        case OLORA_ISA_AVX2: return fused_ops_avx2();
+        default: return fused_ops_scalar();
     }
 }
 
