@@ -85,7 +85,7 @@ public sealed partial class AdapterGrain(
         {
             try
             {
-                await state.WriteStateAsync(cancellationToken);
+                await state.WriteOrRecreateAsync(logger, _id, cancellationToken);
             }
             catch (Exception ex) when (siloStopping)
             {
@@ -203,7 +203,7 @@ public sealed partial class AdapterGrain(
         if (!_isBase)
         {
             await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Remove(_id);
-            await state.ClearStateAsync();
+            await state.ClearOrForgetAsync();
             state.State = new AdapterState();
             _dirty = false;
         }
@@ -245,7 +245,7 @@ public sealed partial class AdapterGrain(
         state.State.Registered = true;
         state.State.Source = source;
         state.State.Info = info;
-        await state.WriteStateAsync();
+        await state.WriteOrRecreateAsync(logger, _id);
         await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Add(new AdapterRegistration(_id, source));
         if (moved && _deviceKey is not null)
         {
@@ -335,7 +335,7 @@ public sealed partial class AdapterGrain(
         if (!_dirty || !state.State.Registered)
             return;
         _dirty = false;
-        await state.WriteStateAsync(cancellationToken);
+        await state.WriteOrRecreateAsync(logger, _id, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} registered from {Source}")]
