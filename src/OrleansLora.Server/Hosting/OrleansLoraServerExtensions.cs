@@ -5,6 +5,7 @@ using OrleansLora.Grains;
 using OrleansLora.Grains.Devices;
 using OrleansLora.Grains.Hosting;
 using OrleansLora.Server.Configuration;
+using OrleansLora.Server.Hosting.Clustering;
 using StackExchange.Redis;
 
 namespace OrleansLora.Server.Hosting;
@@ -53,6 +54,7 @@ public static class OrleansLoraServerExtensions
             {
                 var redis = ConfigurationOptions.Parse(server.RedisConnectionString!);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                silo.AddRedisMembershipRecovery();
                 silo.AddRedisGrainStorage(GrainStorageNames.Adapters, o => o.ConfigurationOptions = redis);
                 silo.Configure<ClusterOptions>(o =>
                 {
