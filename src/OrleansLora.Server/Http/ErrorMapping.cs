@@ -15,8 +15,9 @@ internal static class ErrorMapping
         ContextLengthExceededException e => (413, new ApiError(e.Message, "invalid_request_error", "messages", "context_length_exceeded"), null),
         ServerBusyException e => (429, new ApiError(e.Message, "rate_limit_error", null, "queue_full"), Math.Max(1, e.RetryAfterSeconds)),
         NoWorkerCapacityException e => (503, new ApiError(e.Message, "service_unavailable_error", null, "no_worker_capacity"), 1),
-        SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException =>
+        SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException =>
             (503, new ApiError($"a worker silo is unavailable: {exception.Message}", "service_unavailable_error", null, "worker_unavailable"), 1),
+        DeadlineExceededException e => (504, new ApiError(e.Message, "server_error", null, "deadline_exceeded"), 1),
         TimeoutException => (504, new ApiError($"the cluster did not answer in time: {exception.Message}", "server_error", null, "timeout"), null),
         ArgumentException e => (400, new ApiError(MessageOf(e), "invalid_request_error", e.ParamName, "invalid_parameter"), null),
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
