@@ -1,0 +1,68 @@
+using Xunit.Abstractions;
+
+namespace OrleansLora.Cluster.Tests.Support;
+
+/// <summary>
+/// A cluster of real silo processes on a real redis-server, for the multi-process tests: the files (tiny model,
+/// adapter store), Redis, the silos it started, and on dispose their logs kept in <c>artifacts/test-logs</c>
+/// under <paramref name="name"/> for a failure's post-mortem.
+/// </summary>
+public sealed class SiloCluster(string name, int adapters, ITestOutputHelper output) : IDisposable
+{
+    private readonly List<SiloProcess> _silos = [];
+
+    public TestFiles Files { get; } = new(adapters, $"olora-{name}");
+    public RedisServerProcess Redis { get; } = new();
+    public string ClusterId { get; } = $"test-{Guid.NewGuid():n}"[..16];
+    public IReadOnlyList<SiloProcess> Silos => _silos;
+
+    /// <summary>Starts a silo process with the test engine settings and fast failure detection.</summary>
+    public SiloProcess Start(string silo, string role, IEnumerable<string>? extra = null, int? siloPort = null, int? gatewayPort = null)
+    {
+        var process = new SiloProcess(silo, Files.Root,
+        [
+            "--role", role, "--clustering", "Redis", "--redis", Redis.ConnectionString, "--cluster-id", ClusterId,
+            "--model", Files.ModelPath, "--adapters", Files.AdapterRoot, "--data", Path.Combine(Files.Root, silo),
+            "--OrleansLora:Engine:MaxLoraRank=16", "--OrleansLora:Engine:MaxBatchSize=8",
+            "--OrleansLora:Engine:MaxSequenceLength=256", "--OrleansLora:Engine:KvCacheBytes=33554432", "--OrleansLora:Engine:Threads=1",
+            // Declare a killed silo dead in seconds rather than the production default of about a minute.
+            "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2",
+            "--Orleans:Membership:NumVotesForDeathDeclaration=1", "--Orleans:Membership:TableRefreshTimeout=00:00:02",
+            "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
+            // Placement and load publishing log at Debug: the kept logs explain a failed failover.
+            "--Logging:LogLevel:OrleansLora.Grains.Placement=Debug", "--Logging:LogLevel:OrleansLora.Grains.Devices=Trace",
+            .. extra ?? [],
+        ], siloPort, gatewayPort);
+        _silos.Add(process);
+        return process;
+    }
+
+    public static Task WaitHealthy(params SiloProcess[] silos) =>
+        Task.WhenAll(silos.Select(s => s.WaitForHealthAsync(TimeSpan.FromSeconds(90))));
+
+    public void Dispose()
+    {
+        for (int i = _silos.Count - 1; i >= 0; i--)
+            _silos[i].Dispose();
+        Redis.Dispose();
+        KeepLogs();
+        Files.Dispose();
+    }
+
+    private void KeepLogs()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLora.sln")))
+            dir = dir.Parent;
+        if (dir is null)
+            return;
+        string target = Path.Combine(dir.FullName, "artifacts", "test-logs");
+        Directory.CreateDirectory(target);
+        foreach (var silo in _silos)
+        {
+            if (File.Exists(silo.LogPath))
+                File.Copy(silo.LogPath, Path.Combine(target, $"{name}-{silo.Name}.log"), overwrite: true);
+        }
+        output.WriteLine($"silo logs kept in {target}/{name}-*.log");
+    }
+}
