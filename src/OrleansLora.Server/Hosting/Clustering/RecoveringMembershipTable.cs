@@ -207,12 +207,12 @@ internal sealed partial class RecoveringMembershipTable(
         }
     }
 
+    /// <summary>Closes this wrapper's own connection; the provider's table is the container's to dispose.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_connection is { } connection)
             await connection.DisposeAsync();
-        if (inner is IAsyncDisposable disposable)
-            await disposable.DisposeAsync();
+        _connecting.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis membership table error: {Message}; checking the table")]
