@@ -21,22 +21,20 @@ public sealed class GracefulLeaveTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task ASiloJoiningAndLeavingUnderLoadLosesNoPinAndLeavesNoRequestHanging()
     {
-        var a = _cluster.Start("silo-a", "both", SmallDevices);
-        var b = _cluster.Start("silo-b", "worker", SmallDevices);
-        var c = _cluster.Start("silo-c", "worker", SmallDevices);
+        var a = _cluster.Start("silo-a", "both", SmallDevices, fastFailureDetection: false);
+        var b = _cluster.Start("silo-b", "worker", SmallDevices, fastFailureDetection: false);
+        var c = _cluster.Start("silo-c", "worker", SmallDevices, fastFailureDetection: false);
         await SiloCluster.WaitHealthy(a, b, c);
         using var http = new GatewayClient(a.BaseUrl);
         string[] adapters = [.. Enumerable.Range(0, Adapters).Select(TestFiles.AdapterId)];
-        await Phases.WaitUntil(async () => (await http.DevicesAsync()).Count == 3, TimeSpan.FromSeconds(60), "start-up", "three devices publishing");
-
-        await using var load = new HttpLoad(a.BaseUrl, adapters, loops: 3, requestTimeout: TimeSpan.FromSeconds(45));
-        foreach (var id in adapters)
-            await Phases.WaitUntil(async () => (await load.Send(id)).Status == 200, TimeSpan.FromSeconds(60), "warm-up", $"adapter {id} serving");
+        await using var load = new HttpLoad(a.BaseUrl, adapters, requestTimeout: TimeSpan.FromSeconds(45));
+        await SiloCluster.WaitServingAsync(http, load, devices: 3, adapters);
         int pinnedTotal = 3 * PinnablePerDevice;
         await Phases.WaitUntil(async () => (await http.DevicesAsync()).Sum(d => d.Pinned) == pinnedTotal, TimeSpan.FromSeconds(30), "warm-up", $"{pinnedTotal} adapters pinned over three devices");
 
         // A fourth silo joins under load, then leaves gracefully.
-        var d = _cluster.Start("silo-d", "worker", SmallDevices);
+        load.Start(loops: 3);
+        var d = _cluster.Start("silo-d", "worker", SmallDevices, fastFailureDetection: false);
         await SiloCluster.WaitHealthy(d);
         await Phases.WaitUntil(async () => (await http.DevicesAsync()).Count == 4, TimeSpan.FromSeconds(60), "join", "silo-d's device publishing");
         await Task.Delay(TimeSpan.FromSeconds(3));

@@ -24,11 +24,8 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IDisposable
         await SiloCluster.WaitHealthy(gateway, worker);
         using var http = new GatewayClient(gateway.BaseUrl);
         string[] adapters = [.. Enumerable.Range(0, Adapters).Select(TestFiles.AdapterId)];
-        await Phases.WaitUntil(async () => (await http.DevicesAsync()).Count == 2, TimeSpan.FromSeconds(60), "start-up", "both devices publishing");
-
-        await using var load = new HttpLoad(gateway.BaseUrl, adapters, loops: 3, requestTimeout: TimeSpan.FromSeconds(45));
-        foreach (var id in adapters)
-            await Phases.WaitUntil(async () => (await load.Send(id)).Status == 200, TimeSpan.FromSeconds(60), "warm-up", $"adapter {id} serving");
+        await using var load = new HttpLoad(gateway.BaseUrl, adapters, requestTimeout: TimeSpan.FromSeconds(45));
+        await SiloCluster.WaitServingAsync(http, load, devices: 2, adapters);
         var onWorker = new List<string>();
         foreach (var id in adapters)
         {
@@ -40,6 +37,8 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IDisposable
         Assert.NotEmpty(onWorker);
 
         // Phase 1: Redis restarts empty while requests run.
+        load.Start(loops: 3);
+        await Task.Delay(TimeSpan.FromSeconds(1));
         _cluster.Redis.RestartEmpty();
         double restartedAt = load.Now;
         output.WriteLine($"{restartedAt:F1} s: redis restarted empty");

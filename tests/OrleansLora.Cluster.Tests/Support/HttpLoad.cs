@@ -6,21 +6,31 @@ using System.Text.Json;
 namespace OrleansLora.Cluster.Tests.Support;
 
 /// <summary>
-/// Steady HTTP load for the fault tests: a few loops that send short chat completions round-robin over the
-/// adapters to one gateway and record every outcome (status, Retry-After, a client-side timeout as a hang).
+/// Steady HTTP load for the fault tests: once started, a few loops send short chat completions round-robin
+/// over the adapters to one gateway and record every outcome (status, Retry-After, a client-side timeout as
+/// a hang). <see cref="Send"/> sends one request outside the loops.
 /// </summary>
 public sealed class HttpLoad : IAsyncDisposable
 {
     private readonly HttpClient _http;
+    private readonly IReadOnlyList<string> _adapters;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private readonly List<Outcome> _outcomes = [];
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Stopwatch _clock = new();
 
     /// <param name="requestTimeout">A request still open after this long counts as a hang.</param>
-    public HttpLoad(string baseUrl, IReadOnlyList<string> adapters, int loops, TimeSpan requestTimeout)
+    public HttpLoad(string baseUrl, IReadOnlyList<string> adapters, TimeSpan requestTimeout)
     {
         _http = new HttpClient { BaseAddress = new Uri(baseUrl), Timeout = requestTimeout };
+        _adapters = adapters;
+    }
+
+    /// <summary>Starts <paramref name="loops"/> loops of requests.</summary>
+    public void Start(int loops)
+    {
+        var adapters = _adapters;
+        _clock.Restart();
         for (int i = 0; i < loops; i++)
         {
             int loop = i;
@@ -28,7 +38,7 @@ public sealed class HttpLoad : IAsyncDisposable
             {
                 // Stopping lets the request in flight finish (or time out): a hang must show up, not be cancelled.
                 for (int n = loop; !_stop.IsCancellationRequested; n += loops)
-                    Record(await Send(adapters[n % adapters.Count]));
+                    await Send(adapters[n % adapters.Count]);
             }));
         }
     }
@@ -47,8 +57,19 @@ public sealed class HttpLoad : IAsyncDisposable
 
     public double Now => _clock.Elapsed.TotalSeconds;
 
-    /// <summary>Sends one short chat completion on <paramref name="adapter"/>.</summary>
+    /// <summary>Sends one short chat completion on <paramref name="adapter"/>; once the load started, its outcome is recorded too.</summary>
     public async Task<Outcome> Send(string adapter, CancellationToken cancellationToken = default)
+    {
+        var outcome = await SendOnce(adapter, cancellationToken);
+        if (_clock.IsRunning)
+        {
+            lock (_outcomes)
+                _outcomes.Add(outcome);
+        }
+        return outcome;
+    }
+
+    private async Task<Outcome> SendOnce(string adapter, CancellationToken cancellationToken)
     {
         double at = Now;
         var body = JsonSerializer.Serialize(new
@@ -73,12 +94,6 @@ public sealed class HttpLoad : IAsyncDisposable
         {
             return new Outcome(at, adapter, 0, false, $"connection failed: {ex.Message}");
         }
-    }
-
-    private void Record(Outcome outcome)
-    {
-        lock (_outcomes)
-            _outcomes.Add(outcome);
     }
 
     /// <summary>Outcomes other than 200 or a 503 that carries Retry-After (the documented answer while a worker fails over).</summary>

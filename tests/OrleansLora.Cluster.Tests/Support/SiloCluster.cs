@@ -16,8 +16,12 @@ public sealed class SiloCluster(string name, int adapters, ITestOutputHelper out
     public string ClusterId { get; } = $"test-{Guid.NewGuid():n}"[..16];
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
-    /// <summary>Starts a silo process with the test engine settings and fast failure detection.</summary>
-    public SiloProcess Start(string silo, string role, IEnumerable<string>? extra = null, int? siloPort = null, int? gatewayPort = null)
+    /// <summary>
+    /// Starts a silo process with the test engine settings. <paramref name="fastFailureDetection"/> declares a
+    /// killed silo dead in about 2 s (one missed 1 s probe pair, one vote); a test that kills nothing leaves
+    /// Orleans' probe settings alone, since on a starved machine a slow start-up can miss 1 s probes too.
+    /// </summary>
+    public SiloProcess Start(string silo, string role, IEnumerable<string>? extra = null, int? siloPort = null, int? gatewayPort = null, bool fastFailureDetection = true)
     {
         var process = new SiloProcess(silo, Files.Root,
         [
@@ -25,20 +29,35 @@ public sealed class SiloCluster(string name, int adapters, ITestOutputHelper out
             "--model", Files.ModelPath, "--adapters", Files.AdapterRoot, "--data", Path.Combine(Files.Root, silo),
             "--OrleansLora:Engine:MaxLoraRank=16", "--OrleansLora:Engine:MaxBatchSize=8",
             "--OrleansLora:Engine:MaxSequenceLength=256", "--OrleansLora:Engine:KvCacheBytes=33554432", "--OrleansLora:Engine:Threads=1",
-            // Declare a killed silo dead in seconds rather than the production default of about a minute.
-            "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2",
-            "--Orleans:Membership:NumVotesForDeathDeclaration=1", "--Orleans:Membership:TableRefreshTimeout=00:00:02",
-            "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
+            "--Orleans:Membership:TableRefreshTimeout=00:00:02", "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
             // Placement and load publishing log at Debug: the kept logs explain a failed failover.
             "--Logging:LogLevel:OrleansLora.Grains.Placement=Debug", "--Logging:LogLevel:OrleansLora.Grains.Devices=Trace",
+            .. fastFailureDetection ? FastFailureDetection : [],
             .. extra ?? [],
         ], siloPort, gatewayPort);
         _silos.Add(process);
         return process;
     }
 
+    /// <summary>
+    /// Waits for the silos' /health. Seconds on a quiet machine; the bound is generous because a 2-core machine
+    /// shared with other builds has taken over 90 s to start a fourth silo.
+    /// </summary>
+    private static readonly string[] FastFailureDetection =
+    [
+        "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2", "--Orleans:Membership:NumVotesForDeathDeclaration=1",
+    ];
+
     public static Task WaitHealthy(params SiloProcess[] silos) =>
-        Task.WhenAll(silos.Select(s => s.WaitForHealthAsync(TimeSpan.FromSeconds(90))));
+        Task.WhenAll(silos.Select(s => s.WaitForHealthAsync(TimeSpan.FromSeconds(180))));
+
+    /// <summary>Waits until <paramref name="devices"/> devices publish their load and each adapter answers one request.</summary>
+    public static async Task WaitServingAsync(GatewayClient http, HttpLoad load, int devices, IEnumerable<string> adapters)
+    {
+        await Phases.WaitUntil(async () => (await http.DevicesAsync()).Count == devices, TimeSpan.FromSeconds(60), "start-up", $"{devices} devices publishing");
+        foreach (var id in adapters)
+            await Phases.WaitUntil(async () => (await load.Send(id)).Status == 200, TimeSpan.FromSeconds(60), "warm-up", $"adapter {id} serving");
+    }
 
     public void Dispose()
     {
