@@ -6,9 +6,9 @@ namespace OrleansLora.Cluster.Tests.MultiProcess;
 
 /// <summary>
 /// Redis restarts empty (no persistence) under load, then a worker is killed (issue 12 item 11): the cluster
-/// restores its membership table, management keeps answering, a load registers, and the killed worker's
-/// adapters serve again from the survivor within 10 s — no 500 anywhere, only 503 with Retry-After while
-/// failing over, and no request left hanging.
+/// restores its membership table, management keeps answering, a load registers, the killed worker's
+/// adapters serve again from the survivor within 10 s, and a new worker joins — no 500 anywhere, only 503
+/// with Retry-After while failing over, and no request left hanging.
 /// </summary>
 public sealed class RedisRestartTests(ITestOutputHelper output) : IDisposable
 {
@@ -67,6 +67,11 @@ public sealed class RedisRestartTests(ITestOutputHelper output) : IDisposable
             backAfter[id] = killed.Elapsed.TotalSeconds;
         }
         output.WriteLine($"served again after the kill: {string.Join(", ", backAfter.Select(kv => $"{kv.Key} {kv.Value:F1} s"))}");
+
+        // Phase 3: a new worker joins the cluster whose membership was restored.
+        var replacement = _cluster.Start("silo-b2", "worker");
+        await SiloCluster.WaitHealthy(replacement);
+        await Phases.WaitUntil(async () => (await http.DevicesAsync()).Count == 2, TimeSpan.FromSeconds(60), "rejoin after the restart", "silo-b2's device publishing");
         await Task.Delay(TimeSpan.FromSeconds(2));
         await load.StopAsync();
 
