@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace OrleansLora.Cluster.Tests.Support;
 
@@ -102,6 +103,22 @@ public sealed class HttpLoad : IAsyncDisposable
 
     public string Summary() =>
         string.Join(", ", Outcomes.GroupBy(o => o.Status).OrderBy(g => g.Key).Select(g => $"{g.Count()}× {(g.Key == 0 ? "no answer" : g.Key.ToString())}"));
+
+    /// <summary>Writes the counts and every answer other than 200.</summary>
+    public void Report(ITestOutputHelper output)
+    {
+        output.WriteLine($"load: {Summary()}");
+        foreach (var o in Outcomes.Where(o => o.Status != 200))
+            output.WriteLine($"  {o.At:F1} s {o.Adapter}: {o.Status} retry-after={o.RetryAfter} {o.Detail}");
+    }
+
+    /// <summary>Fails when an answer was neither 200 nor a 503 with Retry-After; <paramref name="when"/> says when the faults happened.</summary>
+    public void AssertOnlyOkOrRetryLater(string when)
+    {
+        var unexpected = Unexpected();
+        Assert.True(unexpected.Count == 0, $"{unexpected.Count} answers were neither 200 nor 503 with Retry-After ({when}): " +
+            string.Join(" | ", unexpected.Take(5).Select(o => $"{o.At:F1} s {o.Adapter}: {o.Status} {o.Detail}")));
+    }
 
     public async Task StopAsync()
     {
