@@ -7,7 +7,10 @@
 #   deploy/local-cluster.sh stop                    stop the silos gracefully (SIGTERM), then redis
 #
 # Silo i listens on silo port 11110+i, Orleans gateway 30000+i and HTTP 8080+i; the gateway-only
-# silo takes i = 0. Redis on REDIS_PORT (default 6380). Logs and pids in artifacts/local-cluster/.
+# silo takes i = 0. Redis on REDIS_PORT (default 6380), with its append-only file in
+# artifacts/local-cluster/ so a Redis restart keeps membership and grain state (REDIS_PERSIST=no runs
+# it without persistence; the silos then restore the membership table from their own view and write
+# back the grain state they hold, see docs/CLUSTER.md). Logs and pids in artifacts/local-cluster/.
 # Clients: services.AddOrleansLoraClient(o => o.RedisConnectionString = "127.0.0.1:6380").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.."
 run_dir=artifacts/local-cluster
 data_dir=${OLORA_DATA:-$run_dir/data}
 redis_port=${REDIS_PORT:-6380}
+redis_persist=${REDIS_PERSIST:-yes}
 cluster_id=${OLORA_CLUSTER_ID:-local}
 server=src/OrleansLora.Server/bin/Release/net10.0/olora-server.dll
 
@@ -42,10 +46,12 @@ start() {
   command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
   [ -f "$server" ] || dotnet build src/OrleansLora.Server -c Release -v q
   if [ ! -f "$run_dir/redis.pid" ] || ! kill -0 "$(cat "$run_dir/redis.pid")" 2>/dev/null; then
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    [ "$redis_persist" = "no" ] && appendonly=no || appendonly=yes
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly "$appendonly" --appendfsync everysec \
+      --dir "$PWD/$run_dir" --appendfilename "redis-$redis_port.aof" --daemonize yes \
       --pidfile "$PWD/$run_dir/redis.pid" --logfile "$PWD/$run_dir/redis.log"
     for _ in $(seq 1 50); do [ -f "$run_dir/redis.pid" ] && break; sleep 0.1; done
-    echo "redis: 127.0.0.1:$redis_port (pid $(cat "$run_dir/redis.pid"))"
+    echo "redis: 127.0.0.1:$redis_port (pid $(cat "$run_dir/redis.pid"), appendonly $appendonly)"
   fi
   # The first worker writes the embedded model and demo adapters into the shared data directory;
   # the others start once it is healthy, so nobody writes the same files at once.
@@ -90,5 +96,5 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop ;;
   status) status ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
 esac

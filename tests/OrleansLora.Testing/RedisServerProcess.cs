@@ -10,11 +10,23 @@ namespace OrleansLora.Testing;
 /// </summary>
 public sealed class RedisServerProcess : IDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     public RedisServerProcess()
     {
         Port = FreePort.Next();
+        _process = Start();
+    }
+
+    /// <summary>Kills redis-server and starts a new one on the same port: it comes back empty, as a Redis without persistence does.</summary>
+    public void RestartEmpty()
+    {
+        Stop();
+        _process = Start();
+    }
+
+    private Process Start()
+    {
         string exe = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
         var start = new ProcessStartInfo(exe)
         {
@@ -22,26 +34,28 @@ public sealed class RedisServerProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        Process process;
         try
         {
-            _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+            process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException("redis-server is not installed; run scripts/ensure-deps.sh (apt-get install redis-server).", ex);
         }
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        WaitForPing(TimeSpan.FromSeconds(15));
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        WaitForPing(process, TimeSpan.FromSeconds(15));
+        return process;
     }
 
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    private void WaitForPing(TimeSpan timeout)
+    private void WaitForPing(Process process, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -59,17 +73,19 @@ public sealed class RedisServerProcess : IDisposable
             catch (SocketException)
             {
             }
-            if (_process.HasExited || DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING (exited: {_process.HasExited}).");
+            if (process.HasExited || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"redis-server on port {Port} did not answer PING (exited: {process.HasExited}).");
             Thread.Sleep(50);
         }
     }
 
-    public void Dispose()
+    private void Stop()
     {
         if (!_process.HasExited)
             _process.Kill(entireProcessTree: true);
         _process.WaitForExit(5000);
         _process.Dispose();
     }
+
+    public void Dispose() => Stop();
 }

@@ -8,11 +8,13 @@ public sealed class SiloProcess : IDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
 
-    public SiloProcess(string name, string logDirectory, IEnumerable<string> arguments)
+    /// <param name="siloPort">The silo port to give it (a free one when null), e.g. another silo's to test a collision.</param>
+    /// <param name="gatewayPort">The Orleans gateway port to give it (a free one when null).</param>
+    public SiloProcess(string name, string logDirectory, IEnumerable<string> arguments, int? siloPort = null, int? gatewayPort = null)
     {
         Name = name;
-        SiloPort = FreePort.Next();
-        GatewayPort = FreePort.Next();
+        SiloPort = siloPort ?? FreePort.Next();
+        GatewayPort = gatewayPort ?? FreePort.Next();
         HttpPort = FreePort.Next();
         LogPath = Path.Combine(logDirectory, $"{name}.log");
         _log = new StreamWriter(LogPath) { AutoFlush = true };
@@ -41,6 +43,8 @@ public sealed class SiloProcess : IDisposable
     public int HttpPort { get; }
     public string LogPath { get; }
     public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+    public string BaseUrl => $"http://127.0.0.1:{HttpPort}";
 
     /// <summary>The server built next to this test assembly's configuration (the project reference builds it first).</summary>
     public static string ServerAssembly
@@ -82,6 +86,31 @@ public sealed class SiloProcess : IDisposable
 
     /// <summary>SIGKILL: no graceful shutdown, as when a machine dies.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>SIGTERM, as an orchestrator stops a silo: it leaves the cluster gracefully.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to end; false when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The whole log so far.</summary>
+    public string Log() => Tail(int.MaxValue);
 
     public string Tail(int lines = 30)
     {

@@ -106,6 +106,61 @@ public sealed partial class InferenceEngine
         }, CancellationToken.None);
     }
 
+    /// <summary>
+    /// Pins <paramref name="adapterId"/> at most once, so that the engine stays the only record of pins: an
+    /// adapter that already holds a pin (or waits for one) is not pinned again, and a new pin is taken only
+    /// while fewer than <paramref name="maxPinnedAdapters"/> adapters hold or wait for pins (the rest of the
+    /// slots stay free for unpinned adapters). A caller that lost its own view (a re-activated grain) can
+    /// ask again harmlessly. True once the adapter is in its slot; false when the limit refused the pin.
+    /// Cancelling withdraws a pin still waiting for its slot.
+    /// </summary>
+    public async Task<bool> PinOnceAsync(string adapterId, int maxPinnedAdapters, CancellationToken cancellationToken = default)
+    {
+        RequireRegistered(adapterId);
+        var pin = new PendingPin(adapterId, cancellationToken);
+        var done = await OnEngineThread(() => AddPinOnce(pin, maxPinnedAdapters), cancellationToken).ConfigureAwait(false);
+        if (done is null)
+            return false;
+        using var wake = cancellationToken.Register(static s => ((SemaphoreSlim)s!).Release(), _wake);
+        await done.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Engine thread: the task that completes when <paramref name="pin"/>'s adapter is pinned, or null when the limit refuses it.</summary>
+    private Task? AddPinOnce(PendingPin pin, int maxPinnedAdapters)
+    {
+        var residency = _adapters!;
+        string id = pin.AdapterId;
+        if (residency.PinsOf(id) > 0)
+            return Task.CompletedTask;
+        if (_pendingPins.Find(p => p.AdapterId == id) is { } waiting)
+            return waiting.Done.Task;
+        int holders = residency.SlotsPinned + _pendingPins.Select(p => p.AdapterId).Distinct(StringComparer.Ordinal).Count();
+        if (holders >= Math.Min(maxPinnedAdapters, residency.SlotCount))
+            return null;
+        AddPin(pin);
+        return pin.Done.Task;
+    }
+
+    /// <summary>Drops every pin <paramref name="adapterId"/> holds and withdraws its waiting ones; false when it held none.</summary>
+    public Task<bool> ReleasePinsAsync(string adapterId)
+    {
+        RequireRegistered(adapterId);
+        return OnEngineThread(() =>
+        {
+            bool any = false;
+            foreach (var pin in _pendingPins.Where(p => p.AdapterId == adapterId).ToArray())
+            {
+                pin.Done.TrySetCanceled();
+                _pendingPins.Remove(pin);
+                any = true;
+            }
+            while (_adapters!.Unpin(adapterId))
+                any = true;
+            return any;
+        }, CancellationToken.None);
+    }
+
     /// <summary>Forgets a registered adapter in every tier; refused while it is pinned or running. Waiting requests and pins for it fail.</summary>
     public Task UnregisterAdapterAsync(string adapterId)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +7,7 @@ using OrleansLora.Adapters;
 using OrleansLora.Devices;
 using OrleansLora.Errors;
 using OrleansLora.Generation;
+using OrleansLora.Grains.Deadlines;
 using OrleansLora.Grains.Devices;
 using OrleansLora.Grains.Metrics;
 using OrleansLora.Grains.Placement;
@@ -20,6 +20,7 @@ namespace OrleansLora.Grains.Adapters;
 /// least-loaded device on its silo and pins the weights there (read by the silo from the adapter store);
 /// deactivation unpins them. Generations stream from that device's engine; concurrent ones interleave.
 /// An id the store holds but nobody registered is registered on first use (LoRAX's local source).
+/// Every wait of a request has a deadline (<see cref="DeadlineOptions"/>): placement, first token, next token.
 /// </summary>
 [AdapterPlacement, Immovable]
 public sealed partial class AdapterGrain(
@@ -29,6 +30,8 @@ public sealed partial class AdapterGrain(
     AdapterStore store,
     ILocalSiloDetails localSilo,
     OrleansLoraMetrics metrics,
+    RequestDeadlines deadlines,
+    TimeProvider time,
     ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
 {
     private static readonly TimeSpan PersistPeriod = TimeSpan.FromSeconds(10);
@@ -85,7 +88,7 @@ public sealed partial class AdapterGrain(
         {
             try
             {
-                await state.WriteStateAsync(cancellationToken);
+                await state.WriteOrRecreateAsync(logger, _id, cancellationToken);
             }
             catch (Exception ex) when (siloStopping)
             {
@@ -98,7 +101,7 @@ public sealed partial class AdapterGrain(
     public async IAsyncEnumerable<GenerateChunk> Generate(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        long started = Stopwatch.GetTimestamp();
+        long started = time.GetTimestamp();
         // An unregistered id fails below (not found); it must not take one of the bounded adapter tags.
         string tag = _isBase || state.State.Registered ? metrics.AdapterTag(_id) : AdapterTagLimiter.UnknownTag;
         string outcome = "cancelled";
@@ -111,22 +114,43 @@ public sealed partial class AdapterGrain(
             IGpuGrain device;
             try
             {
-                device = await ReadyDevice();
+                device = await ReadyDevice(cancellationToken);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 outcome = "error";
                 errorType = ex.GetType().Name;
                 throw;
             }
-            metrics.RequestQueued(tag, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            await using var chunks = Submit(device, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            metrics.RequestQueued(tag, time.GetElapsedTime(started).TotalMilliseconds);
+            using var deadline = deadlines.Create(cancellationToken);
+            deadline.Start(DeadlinePhase.FirstToken);
+            IAsyncEnumerator<GenerateChunk> stream;
+            try
+            {
+                stream = Submit(device, request, deadline.Token).GetAsyncEnumerator(deadline.Token);
+            }
+            catch (Exception ex)
+            {
+                outcome = "error"; // refused before it started (not found, invalid): an error, never "cancelled"
+                errorType = ex.GetType().Name;
+                throw;
+            }
+            await using var chunks = stream;
             while (true)
             {
                 try
                 {
                     if (!await chunks.MoveNextAsync())
                         break;
+                }
+                catch (OperationCanceledException) when (deadline.Expired)
+                {
+                    var exceeded = deadline.Exceeded(_id);
+                    LogDeadlineExceeded(logger, _id, exceeded.Phase, exceeded.Deadline);
+                    outcome = "error";
+                    errorType = nameof(DeadlineExceededException);
+                    throw exceeded;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -142,20 +166,22 @@ public sealed partial class AdapterGrain(
                 if (first && chunk.TokenIds.Count > 0)
                 {
                     first = false;
-                    metrics.FirstToken(tag, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    metrics.FirstToken(tag, time.GetElapsedTime(started).TotalMilliseconds);
                 }
                 if (chunk.Usage is { } u)
                 {
                     usage = u;
                     outcome = "ok";
                 }
+                deadline.Pause(); // while the caller holds the chunk
                 yield return chunk;
+                deadline.Start(first ? DeadlinePhase.FirstToken : DeadlinePhase.NextToken);
             }
         }
         finally
         {
             _active--;
-            Count(tag, outcome, errorType, usage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Count(tag, outcome, errorType, usage, time.GetElapsedTime(started).TotalMilliseconds);
             if (_active == 0 && _shedRequested)
                 Move();
         }
@@ -222,7 +248,7 @@ public sealed partial class AdapterGrain(
         if (!_isBase)
         {
             await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Remove(_id);
-            await state.ClearStateAsync();
+            await state.ClearOrForgetAsync();
             state.State = new AdapterState();
             _dirty = false;
         }
@@ -256,15 +282,15 @@ public sealed partial class AdapterGrain(
         {
             if (localDevices.Count == 0)
                 throw new NoWorkerCapacityException($"adapter \"{_id}\" was placed on silo {localSilo.SiloAddress}, which has no devices.");
-            info = await GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, 0)).Validate(_id, source);
+            info = await WithPlacementDeadline(_ => GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, 0)).Validate(_id, source));
         }
         bool moved = state.State.Registered && state.State.Source != source;
         if (!state.State.Registered)
-            state.State.CreatedAt = DateTimeOffset.UtcNow;
+            state.State.CreatedAt = time.GetUtcNow();
         state.State.Registered = true;
         state.State.Source = source;
         state.State.Info = info;
-        await state.WriteStateAsync();
+        await state.WriteOrRecreateAsync(logger, _id);
         await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Add(new AdapterRegistration(_id, source));
         if (moved && _deviceKey is not null)
         {
@@ -293,7 +319,6 @@ public sealed partial class AdapterGrain(
         }
     }
 
-    /// <summary>The device holding this adapter, pinning it first if needed (once; a failed attempt is retried by the next call).</summary>
     /// <summary>
     /// The device is on this silo (placement put the adapter beside it), so the tokens stream from its
     /// engine directly: going through <see cref="IGpuGrain.Submit"/> costs a grain call per token per
@@ -308,7 +333,8 @@ public sealed partial class AdapterGrain(
             : device.Submit(adapterId, request, cancellationToken);
     }
 
-    private async Task<IGpuGrain> ReadyDevice()
+    /// <summary>The device holding this adapter, pinning it first if needed (once; a failed or timed-out attempt is retried by the next call).</summary>
+    private async Task<IGpuGrain> ReadyDevice(CancellationToken cancellationToken)
     {
         if (!_isBase && !state.State.Registered)
         {
@@ -317,11 +343,11 @@ public sealed partial class AdapterGrain(
         }
         if (_placing is null || _placing.IsFaulted || _placing.IsCanceled)
             _placing = PlaceOnDevice();
-        await _placing;
+        await _placing.WaitAsync(cancellationToken);
         return GrainFactory.GetGrain<IGpuGrain>(_deviceKey!);
     }
 
-    private async Task PlaceOnDevice()
+    private Task PlaceOnDevice() => WithPlacementDeadline(async cancellationToken =>
     {
         if (localDevices.Count == 0)
         {
@@ -337,7 +363,7 @@ public sealed partial class AdapterGrain(
             _deviceKey = best.Key;
             return;
         }
-        var pin = await GrainFactory.GetGrain<IGpuGrain>(best.Key).Pin(_id, state.State.Source);
+        var pin = await GrainFactory.GetGrain<IGpuGrain>(best.Key).Pin(_id, state.State.Source, cancellationToken);
         _deviceKey = best.Key;
         _pinned = pin.Pinned;
         if (state.State.Info != pin.Info)
@@ -346,7 +372,34 @@ public sealed partial class AdapterGrain(
             _dirty = true;
         }
         LogPinned(logger, _id, best.Key, pin.Pinned);
+    });
+
+    /// <summary>
+    /// Runs a placement step under <see cref="DeadlineOptions.Placement"/>: its token asks the step to stop (a pin
+    /// waiting for a slot is withdrawn), and the wait ends at the deadline even if the step does not listen.
+    /// </summary>
+    private async Task<T> WithPlacementDeadline<T>(Func<CancellationToken, Task<T>> step)
+    {
+        using var deadline = deadlines.Create(CancellationToken.None);
+        deadline.Start(DeadlinePhase.Placement);
+        try
+        {
+            return await step(deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.Expired)
+        {
+            var exceeded = deadline.Exceeded(_id);
+            LogDeadlineExceeded(logger, _id, exceeded.Phase, exceeded.Deadline);
+            throw exceeded;
+        }
     }
+
+    private Task WithPlacementDeadline(Func<CancellationToken, Task> step) =>
+        WithPlacementDeadline(async cancellationToken =>
+        {
+            await step(cancellationToken);
+            return true;
+        });
 
     private void Count(string tag, string outcome, string? errorType, GenerateUsage? usage, double durationMs)
     {
@@ -370,24 +423,6 @@ public sealed partial class AdapterGrain(
         if (!_dirty || !state.State.Registered)
             return;
         _dirty = false;
-        await state.WriteStateAsync(cancellationToken);
+        await state.WriteOrRecreateAsync(logger, _id, cancellationToken);
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} registered from {Source}")]
-    private static partial void LogRegistered(ILogger logger, string adapterId, string source);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} on device {Device} (pinned: {Pinned})")]
-    private static partial void LogPinned(ILogger logger, string adapterId, string device, bool pinned);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be placed on a device at activation")]
-    private static partial void LogPinFailed(ILogger logger, Exception exception, string adapterId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be unpinned")]
-    private static partial void LogUnpinFailed(ILogger logger, Exception exception, string adapterId);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Adapter {AdapterId}: counters not saved while the silo stopped")]
-    private static partial void LogCountersNotSaved(ILogger logger, Exception exception, string adapterId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {AdapterId} deactivated ({Reason})")]
-    private static partial void LogDeactivated(ILogger logger, string adapterId, string reason);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,7 +17,9 @@ namespace OrleansLora.Grains.Devices;
 /// <summary>
 /// The handle of one device's <see cref="InferenceEngine"/>. Reentrant: every call only queues work for
 /// the engine's thread or awaits it, so grain turns never block on compute. Kept alive, never migrated,
-/// and placed on the silo named in its key.
+/// and placed on the silo named in its key. It keeps no pin list of its own: the engine is the only record
+/// of pins, so an activation the runtime dropped and re-created (directory recovery after a silo left)
+/// starts with the truth and a repeated pin is harmless.
 /// </summary>
 [SiloPinnedPlacement, Immovable, KeepAlive, Reentrant]
 public sealed partial class GpuGrain(
@@ -27,15 +28,16 @@ public sealed partial class GpuGrain(
     AdapterStore store,
     IOptions<WorkerOptions> worker,
     OrleansLoraMetrics metrics,
+    TimeProvider time,
     ILogger<GpuGrain> logger) : Grain, IGpuGrain
 {
-    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<AdapterInfo>> _registering = new(StringComparer.Ordinal);
     private InferenceEngine _engine = null!;
     private int _device;
     private DateTimeOffset? _saturatedSince;
     private IReadOnlyList<string> _cached = [];
+    private IReadOnlyList<string> _pinnedIds = []; // the engine's answer at the last publish, for shedding
 
     private long? _publishStarted;
     private string _publishPhase = "";
@@ -73,47 +75,32 @@ public sealed partial class GpuGrain(
     /// </summary>
     public Task Start()
     {
-        if (_publishStarted is { } started && Stopwatch.GetElapsedTime(started) is var running && running > StuckPublish)
+        if (_publishStarted is { } started && time.GetElapsedTime(started) is var running && running > StuckPublish)
             LogPublishStuck(logger, this.GetPrimaryKeyString(), running.TotalSeconds, _publishPhase);
         return Task.CompletedTask;
     }
 
-    public async Task<AdapterPin> Pin(string adapterId, string source)
+    public async Task<AdapterPin> Pin(string adapterId, string source, CancellationToken cancellationToken = default)
     {
         var info = await EnsureRegistered(adapterId, source);
-        if (_pinned.Contains(adapterId))
-            return new AdapterPin(info, true); // a re-activated adapter grain on the same device
-        if (_pinned.Count < devices.PinnableSlots)
+        try
         {
-            try
-            {
-                _pinned.Add(adapterId); // before the await, so concurrent pins count it
-                await _engine.PinAdapterAsync(adapterId);
-                return new AdapterPin(info, true);
-            }
-            catch (AdapterCapacityException)
-            {
-                _pinned.Remove(adapterId);
-            }
-            catch (InvalidOperationException ex) when (ex.InnerException is { } cause && IsAdapterFileError(cause))
-            {
-                // The weights were read for the slot and refused (the files changed since registration).
-                _pinned.Remove(adapterId);
-                throw new AdapterValidationException(adapterId, cause.Message);
-            }
-            catch
-            {
-                _pinned.Remove(adapterId);
-                throw;
-            }
+            // The engine decides, atomically between steps: an adapter pinned already stays pinned once, and the
+            // swap slots are never pinned, so adapters beyond the pinnable slots still get a slot to run in.
+            bool pinned = await _engine.PinOnceAsync(adapterId, devices.PinnableSlots, cancellationToken);
+            return new AdapterPin(info, pinned);
         }
-        return new AdapterPin(info, false);
+        catch (InvalidOperationException ex) when (ex.InnerException is { } cause && IsAdapterFileError(cause))
+        {
+            // The weights were read for the slot and refused (the files changed since registration).
+            throw new AdapterValidationException(adapterId, cause.Message);
+        }
     }
 
     public async Task Unpin(string adapterId)
     {
-        if (_pinned.Remove(adapterId))
-            await _engine.UnpinAdapterAsync(adapterId);
+        if (_engine.IsAdapterRegistered(adapterId))
+            await _engine.ReleasePinsAsync(adapterId);
     }
 
     public async Task Unregister(string adapterId)
@@ -140,8 +127,7 @@ public sealed partial class GpuGrain(
             Silo = localSilo.SiloAddress,
             DeviceIndex = _device,
             AdapterSlots = devices.PinnableSlots,
-            // After a re-activation _pinned starts empty while the engine still holds the earlier pins.
-            PinnedAdapters = Math.Max(_pinned.Count, s.AdapterSlotsPinned),
+            PinnedAdapters = s.AdapterSlotsPinned,
             RunningSequences = s.RunningSequences,
             WaitingRequests = s.WaitingRequests,
             MaxBatchSize = devices.Options.MaxBatchSize,
@@ -150,14 +136,14 @@ public sealed partial class GpuGrain(
             AdapterLoads = s.AdapterLoads,
             AdapterEvictions = s.AdapterEvictions,
             CachedAdapters = cached,
-            PublishedAt = DateTimeOffset.UtcNow,
+            PublishedAt = time.GetUtcNow(),
             BaseModel = devices.BaseModelName,
         };
     }
 
     private async Task PublishLoad(CancellationToken cancellationToken)
     {
-        long started = Stopwatch.GetTimestamp();
+        long started = time.GetTimestamp();
         _publishStarted = started;
         _publishPhase = "engine adapter list";
         try
@@ -168,6 +154,7 @@ public sealed partial class GpuGrain(
             {
                 var adapters = await _engine.GetAdaptersAsync(cancellationToken).WaitAsync(CachedListWait, cancellationToken);
                 _cached = adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList();
+                _pinnedIds = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
             }
             catch (TimeoutException)
             {
@@ -186,7 +173,7 @@ public sealed partial class GpuGrain(
             LogPublishFailed(logger, ex, this.GetPrimaryKeyString(), _publishPhase);
         }
         _publishStarted = null;
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsed = time.GetElapsedTime(started);
         if (elapsed > SlowPublish)
             LogPublishSlow(logger, this.GetPrimaryKeyString(), elapsed.TotalMilliseconds, _publishPhase);
         else
@@ -200,13 +187,13 @@ public sealed partial class GpuGrain(
     private async Task ShedIfSaturated(DeviceLoad load, IClusterLoadGrain cluster)
     {
         bool saturated = load.WaitingRequests > 0 && load.RunningSequences >= load.MaxBatchSize;
-        if (!saturated || _pinned.Count < 2)
+        if (!saturated || _pinnedIds.Count < 2)
         {
             _saturatedSince = null;
             return;
         }
-        _saturatedSince ??= DateTimeOffset.UtcNow;
-        if (DateTimeOffset.UtcNow - _saturatedSince < worker.Value.ShedAfter)
+        _saturatedSince ??= time.GetUtcNow();
+        if (time.GetUtcNow() - _saturatedSince < worker.Value.ShedAfter)
             return;
         var others = await cluster.GetLoads();
         if (!others.Any(o => o.Key != load.Key && o.FreeAdapterSlots > 0 && o.WaitingRequests == 0))
@@ -214,7 +201,7 @@ public sealed partial class GpuGrain(
         // Only moving an adapter that has queued work relieves the device; of those, the one with the
         // least queued work, since its requests finish here before it deactivates.
         var waiting = _engine.Statistics.WaitingByAdapter;
-        string? victim = _pinned.Where(id => waiting.GetValueOrDefault(id) > 0)
+        string? victim = _pinnedIds.Where(id => waiting.GetValueOrDefault(id) > 0)
             .OrderBy(id => waiting[id]).ThenBy(id => id, StringComparer.Ordinal).FirstOrDefault();
         if (victim is null)
             return;
@@ -250,9 +237,7 @@ public sealed partial class GpuGrain(
             var known = (await _engine.GetAdaptersAsync()).FirstOrDefault(a => a.AdapterId == adapterId);
             if (known is not null && Path.GetFullPath(known.Directory) != directory)
             {
-                // The engine refuses to forget a pinned adapter: drop this grain's pin first.
-                if (_pinned.Remove(adapterId))
-                    await _engine.UnpinAdapterAsync(adapterId);
+                await _engine.ReleasePinsAsync(adapterId); // the adapter grain pins the new weights again
                 await _engine.UnregisterAdapterAsync(adapterId);
             }
         }

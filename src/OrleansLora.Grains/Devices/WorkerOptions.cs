@@ -10,7 +10,7 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// Adapter slots per device kept out of pinning, so adapters beyond the pinned ones still run (swapped
-    /// in LRU order between steps). Pinnable slots = MaxLoras - SwapSlots.
+    /// in LRU order between steps). Pinnable slots = MaxLoras - SwapSlots; at least 1.
     /// </summary>
     public int SwapSlots { get; set; } = 1;
 
@@ -24,8 +24,10 @@ public sealed class WorkerOptions
     {
         if (Devices < 0)
             throw new ArgumentException($"{SectionName}:Devices must be >= 0, got {Devices}.", nameof(Devices));
-        if (SwapSlots < 0 || (maxLoras > 0 && SwapSlots > maxLoras))
-            throw new ArgumentException($"{SectionName}:SwapSlots must be in [0, MaxLoras = {maxLoras}], got {SwapSlots}.", nameof(SwapSlots));
+        // With every slot pinnable, an adapter that is not pinned would never get a slot to run in: its
+        // requests would wait forever. One swap slot at least keeps every adapter servable.
+        if (Devices > 0 && maxLoras > 0 && (SwapSlots < 1 || SwapSlots > maxLoras))
+            throw new ArgumentException($"{SectionName}:SwapSlots must be in [1, MaxLoras = {maxLoras}], got {SwapSlots}: adapters beyond the pinned ones run in the swap slots, so at least one must stay unpinnable.", nameof(SwapSlots));
         if (LoadPublishPeriod <= TimeSpan.Zero || LoadPublishPeriod > TimeSpan.FromSeconds(1))
             throw new ArgumentException($"{SectionName}:LoadPublishPeriod must be in (0, 1 s], got {LoadPublishPeriod}.", nameof(LoadPublishPeriod));
         if (ShedAfter <= TimeSpan.Zero)

@@ -12,7 +12,8 @@ namespace OrleansLora.Grains.Hosting;
 /// and lists the adapter store's directories in the catalog so they show up before first use. Then,
 /// until the silo stops, calls each GPU grain's Start every few seconds: placement only sees devices whose
 /// grains publish, and nothing else would re-activate a GPU grain the runtime deactivated (after a silo
-/// failure, the kill test saw a survivor's device stop publishing for good).
+/// failure, the kill test saw a survivor's device stop publishing for good). A re-created GPU grain is harmless:
+/// the engine, not the grain, holds the pins.
 /// </summary>
 internal sealed partial class DeviceStartup(
     IGrainFactory grains,
@@ -20,6 +21,7 @@ internal sealed partial class DeviceStartup(
     LocalDevices devices,
     AdapterStore store,
     IOptions<AdapterStoreOptions> storeOptions,
+    TimeProvider time,
     ILogger<DeviceStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(2);
@@ -54,7 +56,7 @@ internal sealed partial class DeviceStartup(
 
     private async Task WatchAsync(CancellationToken stopping)
     {
-        using var timer = new PeriodicTimer(WatchPeriod);
+        using var timer = new PeriodicTimer(WatchPeriod, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping))

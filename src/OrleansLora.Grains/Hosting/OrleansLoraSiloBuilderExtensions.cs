@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansLora.Engine.Generation;
+using OrleansLora.Grains.Deadlines;
 using OrleansLora.Grains.Devices;
 using OrleansLora.Grains.Metrics;
 using OrleansLora.Grains.Placement;
@@ -19,7 +21,11 @@ public static class OrleansLoraSiloBuilderExtensions
     public static ISiloBuilder AddOrleansLora(this ISiloBuilder builder, IConfiguration configuration)
     {
         var services = builder.Services;
+        ValidateAtStartup(configuration);
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName));
+        services.AddOptions<DeadlineOptions>().Bind(configuration.GetSection(DeadlineOptions.SectionName));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RequestDeadlines>();
         services.AddOptions<AdapterStoreOptions>().Bind(configuration.GetSection(AdapterStoreOptions.SectionName))
             .Validate(o => { o.Validate(); return true; });
         services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.SectionName));
@@ -34,5 +40,17 @@ public static class OrleansLoraSiloBuilderExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
         return builder;
+    }
+
+    /// <summary>
+    /// Checks the options a silo cannot serve with before anything starts, so a bad value fails start-up with
+    /// an <see cref="ArgumentException"/> naming it (rather than requests that hang or fail later).
+    /// </summary>
+    private static void ValidateAtStartup(IConfiguration configuration)
+    {
+        var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
+        int maxLoras = configuration.GetSection(InferenceEngineOptions.SectionName).GetValue<int?>(nameof(InferenceEngineOptions.MaxLoras)) ?? new InferenceEngineOptions().MaxLoras;
+        worker.Validate(maxLoras);
+        (configuration.GetSection(DeadlineOptions.SectionName).Get<DeadlineOptions>() ?? new DeadlineOptions()).Validate();
     }
 }

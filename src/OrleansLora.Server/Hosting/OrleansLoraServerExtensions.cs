@@ -5,6 +5,7 @@ using OrleansLora.Grains;
 using OrleansLora.Grains.Devices;
 using OrleansLora.Grains.Hosting;
 using OrleansLora.Server.Configuration;
+using OrleansLora.Server.Hosting.Clustering;
 using StackExchange.Redis;
 
 namespace OrleansLora.Server.Hosting;
@@ -38,6 +39,9 @@ public static class OrleansLoraServerExtensions
     {
         var server = builder.Configuration.GetSection(ServerOptions.SectionName).Get<ServerOptions>() ?? new ServerOptions();
         server.Validate();
+        var listenAddress = server.Clustering == ClusteringMode.Localhost ? IPAddress.Loopback : IPAddress.Parse(server.AdvertisedAddress);
+        ListenPorts.EnsureFree($"{ServerOptions.SectionName}:{nameof(ServerOptions.SiloPort)}", new IPEndPoint(listenAddress, server.SiloPort));
+        ListenPorts.EnsureFree($"{ServerOptions.SectionName}:{nameof(ServerOptions.GatewayPort)}", new IPEndPoint(listenAddress, server.GatewayPort));
         if (!server.HasDevices)
             builder.Configuration[$"{WorkerOptions.SectionName}:{nameof(WorkerOptions.Devices)}"] = "0";
         EmbeddedDefaults.Apply(builder.Configuration, server);
@@ -53,6 +57,7 @@ public static class OrleansLoraServerExtensions
             {
                 var redis = ConfigurationOptions.Parse(server.RedisConnectionString!);
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis);
+                silo.AddRedisMembershipRecovery();
                 silo.AddRedisGrainStorage(GrainStorageNames.Adapters, o => o.ConfigurationOptions = redis);
                 silo.Configure<ClusterOptions>(o =>
                 {
@@ -71,6 +76,7 @@ public static class OrleansLoraServerExtensions
             // Failure detection is tunable (Orleans:Membership:ProbeTimeout, NumMissedProbesLimit, ...):
             // the multi-process tests shorten it so a killed silo is declared dead in seconds.
             silo.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Orleans:Membership"));
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, ListenPortGuard>();
             silo.AddActivityPropagation();
             silo.AddOrleansLora(builder.Configuration);
         });

@@ -24,6 +24,7 @@ internal static class ErrorMapping
             (413, new ApiError($"the request body is larger than this server accepts (OrleansLora:Gateway:MaxRequestBodyBytes): {e.Message}", "invalid_request_error", null, "request_too_large"), null),
         // Kestrel's own refusals while the body is read: a client that stopped sending (400), too slowly (408).
         BadHttpRequestException e => (e.StatusCode is >= 400 and < 500 ? e.StatusCode : 400, new ApiError($"the request body could not be read: {e.Message}", "invalid_request_error", null, "bad_request_body"), null),
+        DeadlineExceededException e => (504, new ApiError(e.Message, "server_error", null, "deadline_exceeded"), 1),
         TimeoutException => (504, new ApiError($"the cluster did not answer in time: {exception.Message}", "server_error", null, "timeout"), null),
         ArgumentException e => (400, new ApiError(MessageOf(e), "invalid_request_error", e.ParamName, "invalid_parameter"), null),
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),

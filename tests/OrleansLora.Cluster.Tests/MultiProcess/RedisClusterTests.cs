@@ -17,43 +17,22 @@ namespace OrleansLora.Cluster.Tests.MultiProcess;
 public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
 {
     private const int Adapters = 8;
-    private readonly TestFiles _files = new(Adapters, "olora-redis");
-    private readonly string _clusterId = $"test-{Guid.NewGuid():n}"[..16];
-    private readonly List<IDisposable> _owned = [];
+    private readonly SiloCluster _cluster = new("redis-cluster", Adapters, output);
 
-    private SiloProcess StartSilo(string name, string redis)
-    {
-        var silo = new SiloProcess(name, _files.Root,
-        [
-            "--role", "worker", "--clustering", "Redis", "--redis", redis, "--cluster-id", _clusterId,
-            "--model", _files.ModelPath, "--adapters", _files.AdapterRoot, "--data", Path.Combine(_files.Root, name),
-            "--OrleansLora:Engine:MaxLoras=9", "--OrleansLora:Engine:MaxLoraRank=16", "--OrleansLora:Engine:MaxBatchSize=8",
-            "--OrleansLora:Engine:MaxSequenceLength=256", "--OrleansLora:Engine:KvCacheBytes=33554432", "--OrleansLora:Engine:Threads=1",
-            // Declare a killed silo dead in seconds rather than the production default of about a minute.
-            "--Orleans:Membership:ProbeTimeout=00:00:01", "--Orleans:Membership:NumMissedProbesLimit=2",
-            "--Orleans:Membership:NumVotesForDeathDeclaration=1", "--Orleans:Membership:TableRefreshTimeout=00:00:02",
-            "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",
-            // Placement and load publishing log at Debug: the logs kept in artifacts/test-logs explain a failed failover.
-            "--Logging:LogLevel:OrleansLora.Grains.Placement=Debug", "--Logging:LogLevel:OrleansLora.Grains.Devices=Trace",
-        ]);
-        _owned.Add(silo);
-        return silo;
-    }
+    private SiloProcess StartSilo(string name) => _cluster.Start(name, "worker", ["--OrleansLora:Engine:MaxLoras=9"]);
 
     [Fact]
     public async Task TwoSiloProcessesServeThroughIChatClientAndSurviveAKilledSilo()
     {
-        var redis = new RedisServerProcess();
-        _owned.Add(redis);
-        var a = StartSilo("silo-a", redis.ConnectionString);
-        var b = StartSilo("silo-b", redis.ConnectionString);
-        await Task.WhenAll(a.WaitForHealthAsync(TimeSpan.FromSeconds(90)), b.WaitForHealthAsync(TimeSpan.FromSeconds(90)));
+        var a = StartSilo("silo-a");
+        var b = StartSilo("silo-b");
+        await SiloCluster.WaitHealthy(a, b);
 
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddOrleansLoraClient(o =>
         {
-            o.RedisConnectionString = redis.ConnectionString;
-            o.ClusterId = _clusterId;
+            o.RedisConnectionString = _cluster.Redis.ConnectionString;
+            o.ClusterId = _cluster.ClusterId;
             o.ResponseTimeout = TimeSpan.FromSeconds(30);
         });
         using var host = builder.Build();
@@ -62,7 +41,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
         var client = host.Services.GetRequiredService<OrleansLoraClient>();
         var chat = host.Services.GetRequiredService<IChatClient>();
 
-        await WaitUntil(async () => (await cluster.GetGrain<IClusterLoadGrain>(0).GetLoads()).Count == 2, TimeSpan.FromSeconds(60), "both devices publishing");
+        await Phases.WaitUntil(async () => (await cluster.GetGrain<IClusterLoadGrain>(0).GetLoads()).Count == 2, TimeSpan.FromSeconds(60), "start-up", "both devices publishing");
 
         // Generation through IChatClient, whole and streamed, on an adapter.
         var options = new ChatOptions { ModelId = TestFiles.AdapterId(0), MaxOutputTokens = 6, Temperature = 0, Seed = 1 };
@@ -109,7 +88,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
         foreach (var id in onA)
         {
             GenerateResult? result = null;
-            await WaitUntil(async () =>
+            await Phases.WaitUntil(async () =>
             {
                 try
                 {
@@ -121,7 +100,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
                     output.WriteLine($"{id} not back yet ({(DateTime.UtcNow - killedAt).TotalSeconds:F1} s): {ex.GetType().Name}");
                     return false;
                 }
-            }, TimeSpan.FromSeconds(90), $"adapter {id} serving again");
+            }, TimeSpan.FromSeconds(90), "failover after the kill", $"adapter {id} serving again");
             Assert.Equal(3, result!.Usage.CompletionTokens);
             var now = await client.DescribeAdapterAsync(id);
             Assert.NotEqual(siloA, now.Silo);
@@ -139,36 +118,5 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
     private static string SiloOf(IEnumerable<OrleansLora.Adapters.AdapterDescription> placed, int siloPort) =>
         placed.Select(d => d.Silo!).Distinct().Single(s => DeviceKey.TryParse(s + "|0", out var address, out _) && address.Endpoint.Port == siloPort);
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"timed out waiting for {what}.");
-            await Task.Delay(250);
-        }
-    }
-
-    public void Dispose()
-    {
-        for (int i = _owned.Count - 1; i >= 0; i--)
-            _owned[i].Dispose();
-        KeepSiloLogs();
-        _files.Dispose();
-    }
-
-    /// <summary>The silo processes' logs outlive the temp directory, in artifacts/test-logs, for a failure's post-mortem.</summary>
-    private void KeepSiloLogs()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLora.sln")))
-            dir = dir.Parent;
-        if (dir is null)
-            return;
-        string target = Path.Combine(dir.FullName, "artifacts", "test-logs");
-        Directory.CreateDirectory(target);
-        foreach (var log in Directory.EnumerateFiles(_files.Root, "silo-*.log"))
-            File.Copy(log, Path.Combine(target, "redis-cluster-" + Path.GetFileName(log)), overwrite: true);
-    }
+    public void Dispose() => _cluster.Dispose();
 }
