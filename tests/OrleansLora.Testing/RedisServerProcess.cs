@@ -21,7 +21,18 @@ public sealed class RedisServerProcess : IDisposable
     /// <summary>Kills redis-server and starts a new one on the same port: it comes back empty, as a Redis without persistence does.</summary>
     public void RestartEmpty()
     {
-        Stop();
+        Kill();
+        StartEmpty();
+    }
+
+    /// <summary>Kills redis-server: the cluster's store is unreachable until <see cref="StartEmpty"/>.</summary>
+    public void Kill() => Stop();
+
+    /// <summary>Starts redis-server again on the same port, empty, after <see cref="Kill"/>.</summary>
+    public void StartEmpty()
+    {
+        if (!_process.HasExited)
+            throw new InvalidOperationException("redis-server is still running; Kill it first.");
         _process = Start();
     }
 
@@ -84,8 +95,11 @@ public sealed class RedisServerProcess : IDisposable
         if (!_process.HasExited)
             _process.Kill(entireProcessTree: true);
         _process.WaitForExit(5000);
-        _process.Dispose();
     }
 
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        Stop();
+        _process.Dispose();
+    }
 }

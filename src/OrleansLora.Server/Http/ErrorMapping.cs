@@ -1,6 +1,9 @@
+using Orleans.Clustering.Redis;
+using Orleans.Persistence.Redis;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
 using OrleansLora.Errors;
+using StackExchange.Redis;
 
 namespace OrleansLora.Server.Http;
 
@@ -20,6 +23,10 @@ internal static class ErrorMapping
         // graceful stop of its silo or a failover that moved its directory entry; a retry lands on a live one.
         SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or EnumerationAbortedException =>
             (503, new ApiError($"a worker silo is unavailable: {exception.Message}", "service_unavailable_error", null, "worker_unavailable"), 1),
+        // Redis unreachable or restarting: the membership table and grain state come back (docs/CLUSTER.md), so a
+        // retry succeeds; not a defect of this server.
+        _ when IsRedisOutage(exception) =>
+            (503, new ApiError($"the cluster's Redis store is unavailable: {exception.Message}", "service_unavailable_error", null, "cluster_store_unavailable"), 1),
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } e =>
             (413, new ApiError($"the request body is larger than this server accepts (OrleansLora:Gateway:MaxRequestBodyBytes): {e.Message}", "invalid_request_error", null, "request_too_large"), null),
         // Kestrel's own refusals while the body is read: a client that stopped sending (400), too slowly (408).
@@ -29,6 +36,20 @@ internal static class ErrorMapping
         ArgumentException e => (400, new ApiError(MessageOf(e), "invalid_request_error", e.ParamName, "invalid_parameter"), null),
         _ => (500, new ApiError($"internal error: {exception.GetType().Name}: {exception.Message}", "server_error", null, null), null),
     };
+
+    /// <summary>
+    /// Redis could not be reached: directly, or wrapped by Orleans' grain storage (an OrleansException around a
+    /// RedisStorageException around the connection error).
+    /// </summary>
+    private static bool IsRedisOutage(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is RedisConnectionException or RedisTimeoutException or RedisClusteringException or RedisStorageException)
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>As <see cref="Map(Exception)"/>, with <c>param</c> spelled as the endpoint's request spells it (<see cref="ParamNames"/>).</summary>
     public static (int Status, ApiError Error, int? RetryAfterSeconds) Map(Exception exception, HttpContext context)
