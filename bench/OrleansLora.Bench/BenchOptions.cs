@@ -19,6 +19,8 @@ internal sealed record BenchOptions
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 32;
     public int Threads { get; init; }
+    /// <summary>The engine scenarios' KV block size (the engine's KvBlockSize; 0: fixed slots), to compare the two caches.</summary>
+    public int KvBlockSize { get; init; } = new InferenceEngineOptions().KvBlockSize;
     /// <summary>Distinct rank-16 adapters in the multi-adapter scenario (0 skips it).</summary>
     public int Adapters { get; init; } = 32;
     /// <summary>Registered adapters in the Zipf scenario (0 skips it and its fixed-adapter companion).</summary>
@@ -34,10 +36,10 @@ internal sealed record BenchOptions
     public int ZipfPromptTokens { get; init; } = 32;
     /// <summary>Adapter table dtype of the multi-adapter, Zipf and load scenarios (the engine's AdapterDtype).</summary>
     public string AdapterDtype { get; init; } = new InferenceEngineOptions().AdapterDtype;
-    /// <summary>Scenario groups to run: decode (prefill/decode of the base), adapters (1-4), zipf (5 and its fixed companion), load, engine, overhead, templates (chat template parse and render).</summary>
+    /// <summary>Scenario groups to run: decode (prefill/decode of the base), adapters (1-4), zipf (5 and its fixed companion), load, engine, overhead, templates (chat template parse and render), structured (JSON Schema constrained ÷ free decode, grammar compile), kv (prefix caching TTFT, mixed-length concurrency paged ÷ slots).</summary>
     public IReadOnlySet<string> Scenarios { get; init; } = new HashSet<string>(AllScenarios, StringComparer.Ordinal);
 
-    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine", "overhead", "templates"];
+    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine", "overhead", "templates", "structured", "logprobs", "samples", "kv"];
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -60,6 +62,7 @@ internal sealed record BenchOptions
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
+                "--kv-block-size" => o with { KvBlockSize = NextInt() },
                 "--adapters" => o with { Adapters = NextInt() },
                 "--zipf-adapters" => o with { ZipfAdapters = NextInt() },
                 "--zipf-slots" => o with { ZipfSlots = NextInt() },
@@ -70,7 +73,7 @@ internal sealed record BenchOptions
                 "--zipf-prompt-tokens" => o with { ZipfPromptTokens = NextInt() },
                 "--adapter-dtype" => o with { AdapterDtype = Next() },
                 "--scenarios" => o with { Scenarios = ParseScenarios(Next()) },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --kv-block-size N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates,structured,logprobs,samples,kv"),
             };
         }
         return o;

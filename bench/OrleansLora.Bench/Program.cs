@@ -120,6 +120,14 @@ if (options.Runs("overhead"))
     CallOverheadScenario.Run(report);
 if (options.Runs("templates"))
     ChatTemplateScenario.Run(report);
+if (options.Runs("logprobs"))
+    LogprobsScenario.Run(report);
+if (options.Runs("samples"))
+    SharedPrefillScenario.Run(report, options, modelDir);
+if (options.Runs("structured"))
+    StructuredOutputScenario.Run(report, options, modelDir, maxLen);
+if (options.Runs("kv"))
+    PagedKvScenario.Run(report, options, modelDir);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Runs("engine") ? options.Quantizations : [])
@@ -134,6 +142,7 @@ foreach (int b in options.Batches)
         MaxBatchTokens = Math.Max(b, 512),
         MaxSequenceLength = maxLen,
         KvCacheBytes = long.MaxValue / 4,
+        KvBlockSize = options.KvBlockSize,
     });
     var rng = new Random(2);
     var sampling = new SamplingParams { Temperature = 0.8f, TopP = 0.95f, Seed = 1, MaxNewTokens = options.NewTokens, IgnoreEos = true };
@@ -155,6 +164,7 @@ foreach (int b in options.Batches)
     double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
     Array.Sort(firstTokenMs);
     report.Add($"engine-{Name(quantization)}-b{b}", With(Parameters(options, b, quantization),
+        ("kv_block_size", options.KvBlockSize),
         ("tokens_per_s", Math.Round(generated / seconds, 1)),
         ("ttft_ms_p50", Math.Round(firstTokenMs[b / 2], 1)),
         ("ttft_ms_p99", Math.Round(firstTokenMs[^1], 1))));

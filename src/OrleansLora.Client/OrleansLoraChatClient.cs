@@ -8,7 +8,8 @@ namespace OrleansLora.Client;
 
 /// <summary>
 /// <see cref="IChatClient"/> over the cluster: <see cref="ChatOptions.ModelId"/> names the adapter (empty,
-/// or the base model's name, for none); the worker applies the model's chat template.
+/// or the base model's name, for none); the worker applies the model's chat template. Tools, tool modes and
+/// JSON response formats map to grammar-constrained decoding and tool calls as on the HTTP gateway.
 /// </summary>
 public sealed class OrleansLoraChatClient(OrleansLoraClient client, IOptions<OrleansLoraClientOptions> options) : IChatClient
 {
@@ -17,12 +18,14 @@ public sealed class OrleansLoraChatClient(OrleansLoraClient client, IOptions<Orl
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
         var request = ToRequest(messages, chatOptions);
+        var (mode, function) = ChatToolMapping.Choice(chatOptions, request.Tools);
         var result = await client.GenerateAsync(AdapterId(chatOptions), request, cancellationToken);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text))
+        var (contents, hasCalls) = ChatToolMapping.Contents(result.Text, mode, function, request.Tools is not null);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents))
         {
             ResponseId = request.RequestId,
             ModelId = chatOptions?.ModelId ?? options.Value.BaseModelName,
-            FinishReason = ToFinishReason(result.FinishReason),
+            FinishReason = hasCalls && result.FinishReason != GenerateFinishReason.Length ? ChatFinishReason.ToolCalls : ToFinishReason(result.FinishReason),
             Usage = ToUsage(result.Usage),
             CreatedAt = DateTimeOffset.UtcNow,
         };
@@ -32,8 +35,28 @@ public sealed class OrleansLoraChatClient(OrleansLoraClient client, IOptions<Orl
     {
         var request = ToRequest(messages, chatOptions);
         string? model = chatOptions?.ModelId ?? options.Value.BaseModelName;
+        var (mode, function) = ChatToolMapping.Choice(chatOptions, request.Tools);
+        bool toolsInPlay = request.Tools is not null && mode != ToolChoiceMode.None;
+        var held = new StringBuilder(); // with tools the text is held: a call is only known once it parses
         await foreach (var chunk in client.StreamAsync(AdapterId(chatOptions), request, cancellationToken))
         {
+            if (toolsInPlay)
+            {
+                held.Append(chunk.TextDelta);
+                if (!chunk.IsFinal)
+                    continue;
+                var (contents, hasCalls) = ChatToolMapping.Contents(held.ToString(), mode, function, toolsInPlay: true);
+                var last = new ChatResponseUpdate(ChatRole.Assistant, contents)
+                {
+                    ResponseId = request.RequestId,
+                    MessageId = request.RequestId,
+                    ModelId = model,
+                    FinishReason = hasCalls && chunk.FinishReason != GenerateFinishReason.Length ? ChatFinishReason.ToolCalls : ToFinishReason(chunk.FinishReason!.Value),
+                };
+                last.Contents.Add(new UsageContent(ToUsage(chunk.Usage!)));
+                yield return last;
+                continue;
+            }
             var update = new ChatResponseUpdate(ChatRole.Assistant, chunk.TextDelta)
             {
                 ResponseId = request.RequestId,
@@ -68,20 +91,10 @@ public sealed class OrleansLoraChatClient(OrleansLoraClient client, IOptions<Orl
 
     private static GenerateRequest ToRequest(IEnumerable<ChatMessage> messages, ChatOptions? o)
     {
-        var items = new List<ChatMessageItem>();
-        foreach (var m in messages)
-        {
-            var text = new StringBuilder();
-            foreach (var content in m.Contents)
-            {
-                if (content is TextContent t)
-                    text.Append(t.Text);
-                else
-                    throw new NotSupportedException($"message content of type {content.GetType().Name} is not supported; OrleansLora serves text models.");
-            }
-            items.Add(new ChatMessageItem(m.Role.Value, text.ToString()));
-        }
-        var request = new GenerateRequest { Messages = items };
+        var items = messages.Select(ChatToolMapping.Item).ToList();
+        string? tools = ChatToolMapping.Tools(o);
+        var (mode, function) = ChatToolMapping.Choice(o, tools);
+        var request = new GenerateRequest { Messages = items, Tools = tools, Constraint = ChatToolMapping.Constraint(o, tools, mode, function) };
         if (o is null)
             return request;
         return request with

@@ -16,9 +16,16 @@ public sealed class OrleansLoraClient(IClusterClient cluster)
     public const int StreamBatchSize = 16;
 
     /// <summary>Streams a generation; <paramref name="adapterId"/> null or empty for the base model.</summary>
-    public async IAsyncEnumerable<GenerateChunk> StreamAsync(string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <exception cref="Errors.InvalidRequestException">A field of <paramref name="request"/> is out of range (named as the OpenAI API names it); nothing was sent.</exception>
+    public IAsyncEnumerable<GenerateChunk> StreamAsync(string? adapterId, GenerateRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        GenerateRequestValidator.Validate(request);
+        return Stream(adapterId, request, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<GenerateChunk> Stream(string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var grain = Adapter(adapterId);
         await foreach (var chunk in grain.Generate(request, cancellationToken).WithBatchSize(StreamBatchSize).WithCancellation(cancellationToken))
             yield return chunk;

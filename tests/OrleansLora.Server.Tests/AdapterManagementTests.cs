@@ -31,9 +31,9 @@ public sealed class AdapterManagementTests(GatewayFixture server)
         var list = await Api.GetOkAsync(http, "v1/adapters");
         var entry = list["data"]!.AsArray().Single(a => Api.Text(a!["id"]) == name)!;
         Assert.Equal("active", Api.Text(entry["status"]));
-        // "gpu" when it got one of the pinnable slots, "host" when the other tests' adapters hold them all and it
-        // runs from a swap slot; never "disk" right after serving.
-        Assert.Contains(Api.Text(entry["residency"]), new[] { "gpu", "host" });
+        // Loaded without "pinned": traffic decides its residency, so it is active in memory ("host"), not pinned.
+        Assert.Equal("host", Api.Text(entry["residency"]));
+        Assert.False(entry["pinned"]!.GetValue<bool>());
         Assert.Equal(4, Api.Int(entry["rank"]));
         Assert.False(string.IsNullOrEmpty(Api.Text(entry["silo"])));
         Assert.StartsWith(Api.Text(entry["silo"]), Api.Text(entry["device"]));
@@ -46,6 +46,40 @@ public sealed class AdapterManagementTests(GatewayFixture server)
         var after = await Api.GetOkAsync(http, "v1/adapters");
         Assert.DoesNotContain(after["data"]!.AsArray(), a => Api.Text(a!["id"]) == name);
         await Api.PostErrorAsync(http, "v1/unload_lora_adapter", new { lora_name = name }, HttpStatusCode.NotFound, BadRequest, "lora_name");
+    }
+
+    [Fact]
+    public async Task Load_pins_only_when_asked_and_a_second_load_can_pin_or_unpin_in_place()
+    {
+        string dir = server.WriteAdapter(rank: 4, seed: 21);
+        string name = $"pinned-{dir}";
+        using var http = server.CreateClient();
+
+        var loaded = await Api.PostOkAsync(http, "v1/load_lora_adapter", new { lora_name = name, lora_path = dir, pinned = true });
+        Assert.True(loaded["pinned"]!.GetValue<bool>());
+        await Api.PostOkAsync(http, "v1/chat/completions", Api.Chat(name, "hi", 2));
+        var entry = await Api.GetOkAsync(http, $"v1/adapters/{name}");
+        Assert.Equal("gpu", Api.Text(entry["residency"])); // only explicit pins take the pinnable slots: one is free
+        string device = Api.Text(entry["device"]);
+
+        await Api.PostOkAsync(http, "v1/load_lora_adapter", new { lora_name = name, lora_path = dir, pinned = false });
+        entry = await Api.GetOkAsync(http, $"v1/adapters/{name}");
+        Assert.False(entry["pinned"]!.GetValue<bool>());
+        Assert.Equal("host", Api.Text(entry["residency"]));
+        Assert.Equal(device, Api.Text(entry["device"])); // released in place, not moved
+
+        // The device's engine holds it: /v1/adapters names that device once the next load publish shows it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var list = await Api.GetOkAsync(http, "v1/adapters");
+            var listed = list["data"]!.AsArray().Single(a => Api.Text(a!["id"]) == name)!;
+            if (listed["devices"]!.AsArray().Any(d => Api.Text(d) == device))
+                break;
+            Assert.True(DateTime.UtcNow < deadline, $"/v1/adapters did not list {device} among {name}'s devices within 30 s: {listed}");
+            await Task.Delay(200);
+        }
+        await Api.PostOkAsync(http, "v1/unload_lora_adapter", new { lora_name = name });
     }
 
     [Fact]

@@ -30,6 +30,22 @@ public sealed class CompletionsTests(GatewayFixture server)
     }
 
     [Fact]
+    public async Task Echo_puts_the_prompt_before_each_choices_text_streamed_or_not()
+    {
+        using var http = server.CreateClient();
+        const string prompt = "Once upon a time";
+        string plain = Api.Text((await Api.PostOkAsync(http, "v1/completions", new { prompt, max_tokens = 5, temperature = 0 }))["choices"]![0]!["text"]);
+        var echoed = await Api.PostOkAsync(http, "v1/completions", new { prompt, max_tokens = 5, temperature = 0, echo = true, n = 2 });
+        Assert.All(echoed["choices"]!.AsArray(), c => Assert.Equal(prompt + plain, Api.Text(c!["text"])));
+        Assert.Equal(10, Api.Int(echoed["usage"]!["completion_tokens"])); // the echo is not generated
+
+        var data = await Api.PostSseAsync(http, "v1/completions", new { prompt, max_tokens = 5, temperature = 0, echo = true, stream = true });
+        var chunks = data[..^1].Select(Api.Parse).ToList();
+        Assert.Equal(prompt, Api.Text(chunks[0]["choices"]![0]!["text"]));
+        Assert.Equal(prompt + plain, string.Concat(chunks.Select(c => Api.Text(c["choices"]![0]!["text"]))));
+    }
+
+    [Fact]
     public async Task Stop_as_a_plain_string_ends_the_completion()
     {
         using var http = server.CreateClient();

@@ -42,7 +42,8 @@ public sealed class ErrorTests(GatewayFixture server)
     [InlineData("top_p", 0.0, "top_p")]
     [InlineData("max_tokens", 0, "max_tokens")]
     [InlineData("max_tokens", 5000, "max_tokens")]
-    [InlineData("n", 2, "n")]
+    [InlineData("n", 0, "n")]
+    [InlineData("n", 17, "n")]
     [InlineData("presence_penalty", 3.0, "presence_penalty")]
     [InlineData("frequency_penalty", -2.5, "frequency_penalty")]
     public async Task A_chat_parameter_out_of_range_is_a_400_naming_it(string name, double value, string param)
@@ -58,12 +59,15 @@ public sealed class ErrorTests(GatewayFixture server)
     {
         using var http = server.CreateClient();
         await Api.PostErrorAsync(http, "v1/chat/completions", new { model = "demo-sql" }, HttpStatusCode.BadRequest, BadRequest, "messages");
-        await Api.PostErrorAsync(http, "v1/chat/completions", new { messages = new[] { new { role = "tool", content = "x" } } }, HttpStatusCode.BadRequest, BadRequest, "messages[0].role");
+        await Api.PostErrorAsync(http, "v1/chat/completions", new { messages = new[] { new { role = "robot", content = "x" } } }, HttpStatusCode.BadRequest, BadRequest, "messages[0].role");
         await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("stop", new[] { "a", "b", "c", "d", "e" })), HttpStatusCode.BadRequest, BadRequest, "stop");
         await Api.PostErrorAsync(http, "v1/completions", new { max_tokens = 3 }, HttpStatusCode.BadRequest, BadRequest, "prompt");
         await Api.PostErrorAsync(http, "v1/completions", new { prompt = new[] { "a", "b" } }, HttpStatusCode.BadRequest, BadRequest, "prompt");
-        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", best_of = 3 }, HttpStatusCode.BadRequest, BadRequest, "best_of");
-        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", echo = true }, HttpStatusCode.BadRequest, BadRequest, "echo");
+        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", n = 2, best_of = 1 }, HttpStatusCode.BadRequest, BadRequest, "best_of");
+        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", best_of = 17 }, HttpStatusCode.BadRequest, BadRequest, "best_of");
+        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", best_of = 2, stream = true }, HttpStatusCode.BadRequest, BadRequest, "best_of");
+        await Api.PostErrorAsync(http, "generate", new { inputs = "a", parameters = new { best_of = 2 } }, HttpStatusCode.BadRequest, BadRequest, "parameters.best_of");
+        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", echo = true, logprobs = 0 }, HttpStatusCode.BadRequest, BadRequest, "echo");
     }
 
     [Fact]
@@ -111,12 +115,20 @@ public sealed class ErrorTests(GatewayFixture server)
     public async Task Unsupported_OpenAI_features_are_refused_rather_than_ignored()
     {
         using var http = server.CreateClient();
-        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("logprobs", true)), HttpStatusCode.BadRequest, BadRequest, "logprobs");
-        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("tools", new[] { new { type = "function", function = new { name = "f" } } })), HttpStatusCode.BadRequest, BadRequest, "tools");
-        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("response_format", new { type = "json_object" })), HttpStatusCode.BadRequest, BadRequest, "response_format");
-        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "hi", logprobs = 2 }, HttpStatusCode.BadRequest, BadRequest, "logprobs");
+        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("functions", new[] { new { name = "f" } })), HttpStatusCode.BadRequest, BadRequest, "functions");
+        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("function_call", new { name = "f" })), HttpStatusCode.BadRequest, BadRequest, "function_call");
+        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("audio", new { voice = "alloy", format = "wav" })), HttpStatusCode.BadRequest, BadRequest, "audio");
+        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("modalities", new[] { "text", "audio" })), HttpStatusCode.BadRequest, BadRequest, "modalities");
+        await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("web_search_options", new { })), HttpStatusCode.BadRequest, BadRequest, "web_search_options");
+        await Api.PostErrorAsync(http, "generate", new { inputs = "hi", parameters = new { adapter_parameters = new { adapter_ids = new[] { "a", "b" } } } }, HttpStatusCode.BadRequest, BadRequest, "parameters.adapter_parameters");
+        await Api.PostErrorAsync(http, "generate", new { inputs = "hi", parameters = new { typical_p = 0.5 } }, HttpStatusCode.BadRequest, BadRequest, "parameters.typical_p");
+        await Api.PostErrorAsync(http, "generate", new { inputs = "hi", parameters = new { watermark = true } }, HttpStatusCode.BadRequest, BadRequest, "parameters.watermark");
+        var schema = await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 4, ("response_format", new { type = "json_schema", json_schema = new { name = "x", schema = new { type = "object", not = new { } } } })), HttpStatusCode.BadRequest, BadRequest, "response_format.json_schema.schema");
+        Assert.Contains("'not' at #", Api.Text(schema["message"]));
         // Their "off" values are accepted: clients send them by default.
-        await Api.PostOkAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 2, ("logprobs", false), ("response_format", new { type = "text" }), ("tools", Array.Empty<object>())));
+        await Api.PostOkAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 2, ("logprobs", false), ("response_format", new { type = "text" }), ("tools", Array.Empty<object>()),
+            ("modalities", new[] { "text" }), ("function_call", "auto"), ("audio", null), ("n", 1)));
+        await Api.PostOkAsync(http, "generate", new { inputs = "hi", parameters = new { max_new_tokens = 2, watermark = false, best_of = 1, decoder_input_details = false, typical_p = (double?)null } });
     }
 
     [Fact]

@@ -32,6 +32,11 @@ public sealed class HealthTests(GatewayFixture server)
         var device = info["devices"]!.AsArray().Single()!;
         Assert.EndsWith("|0", Api.Text(device["key"]));
         Assert.True(Api.Int(device["adapter_slots"]) > 0);
+        // The device's slots: all of them = pinnable + swap (SwapSlots defaults to 1).
+        Assert.Equal(8, Api.Int(device["max_loras"]));
+        Assert.Equal(1, Api.Int(device["swap_slots"]));
+        Assert.Equal(Api.Int(device["max_loras"]), Api.Int(device["adapter_slots"]) + Api.Int(device["swap_slots"]));
+        Assert.InRange(Api.Int(device["occupied_slots"]), Api.Int(device["pinned_adapters"]), Api.Int(device["max_loras"]));
     }
 
     [Fact]

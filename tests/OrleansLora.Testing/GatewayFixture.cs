@@ -13,6 +13,7 @@ namespace OrleansLora.Testing;
 public class GatewayFixture : IAsyncLifetime
 {
     private WebApplication? _app;
+    private bool _stopped;
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"olora-gateway-{Guid.NewGuid():n}");
 
@@ -24,6 +25,11 @@ public class GatewayFixture : IAsyncLifetime
 
     /// <summary>The base model's name in <c>model</c> fields (the model directory's name).</summary>
     public string BaseModelName => "tiny";
+
+    /// <summary>The silo's Orleans gateway port, for Orleans clients (localhost clustering).</summary>
+    public int GatewayPort { get; } = FreePort.Next();
+
+    public string ClusterId { get; } = $"gateway-tests-{Guid.NewGuid():n}";
 
     /// <summary>The base address, for example http://127.0.0.1:41234/.</summary>
     public Uri BaseAddress { get; private set; } = null!;
@@ -57,8 +63,8 @@ public class GatewayFixture : IAsyncLifetime
             "--urls", "http://127.0.0.1:0",
             "--data", DataDirectory,
             "--silo-port", FreePort.Next().ToString(),
-            "--gateway-port", FreePort.Next().ToString(),
-            "--cluster-id", $"gateway-tests-{Guid.NewGuid():n}",
+            "--gateway-port", GatewayPort.ToString(),
+            "--cluster-id", ClusterId,
             "--Logging:LogLevel:Default=Warning",
             .. ExtraArguments,
         ];
@@ -87,11 +93,21 @@ public class GatewayFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops the server as SIGTERM does (drain, then leave); <see cref="DisposeAsync"/> does not stop it again.</summary>
+    public async Task StopAsync()
+    {
+        if (_app is not null && !_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync();
+        }
+    }
+
     public async Task DisposeAsync()
     {
         if (_app is not null)
         {
-            await _app.StopAsync();
+            await StopAsync();
             await _app.DisposeAsync();
         }
         try

@@ -11,7 +11,9 @@ public sealed record AdapterDescription
     /// <summary>The device key (<c>"{silo}|{device}"</c>) holding the weights while active; null when not active.</summary>
     [Id(4)] public string? Device { get; init; }
     [Id(5)] public string? Silo { get; init; }
-    /// <summary>"gpu" when pinned in a device slot, else "disk" (not active anywhere).</summary>
+    /// <summary>"gpu" when pinned in a device slot, "host" when active but not pinned (traffic swaps it into a slot), else "disk" (not active anywhere).</summary>
     [Id(6)] public string Residency { get; init; } = "disk";
     [Id(7)] public AdapterCounters Counters { get; init; } = new();
+    /// <summary>Whether it was registered to hold a device slot while active (else traffic decides its residency).</summary>
+    [Id(8)] public bool Pinned { get; init; }
 }

@@ -12,5 +12,8 @@ public sealed record GenerateChunk(
     [property: Id(2)] GenerateFinishReason? FinishReason = null,
     [property: Id(3)] GenerateUsage? Usage = null)
 {
+    /// <summary>With <see cref="GenerateRequest.Logprobs"/> set: one entry per token of <see cref="TokenIds"/>; else null.</summary>
+    [Id(4)] public IReadOnlyList<GeneratedLogprobs>? Logprobs { get; init; }
+
     public bool IsFinal => FinishReason is not null;
 }

@@ -25,4 +25,18 @@ public sealed record GenerateRequest
     [Id(13)] public string RequestId { get; init; } = Guid.NewGuid().ToString("n");
     /// <summary>Prepend BOS to a text prompt (chat templates decide for themselves).</summary>
     [Id(14)] public bool AddBos { get; init; } = true;
+    /// <summary>Grammar-constrained decoding (JSON, JSON Schema, regex, choice); null: free text.</summary>
+    [Id(15)] public OutputConstraint? Constraint { get; init; }
+    /// <summary>OpenAI tool definitions as a JSON array, rendered through the chat template's <c>tools</c>; null: none.</summary>
+    [Id(16)] public string? Tools { get; init; }
+    /// <summary>
+    /// Null: no log-probabilities. k in [0, 20]: every chunk carries, per token, the chosen token's log-probability and
+    /// the k most likely tokens' (<see cref="GenerateChunk.Logprobs"/>).
+    /// </summary>
+    [Id(17)] public int? Logprobs { get; init; }
+    /// <summary>
+    /// Samples of one prompt sent as separate requests to one adapter (OpenAI's <c>n</c>) share this key, so the engine
+    /// prefills the prompt once and copies its keys and values to the others (where the runner can); null: none.
+    /// </summary>
+    [Id(18)] public string? PrefixGroup { get; init; }
 }

@@ -17,6 +17,19 @@ public interface IAdapterGrain : IGrainWithStringKey
     /// </summary>
     IAsyncEnumerable<GenerateChunk> Generate(GenerateRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Tokenizes a text or chat prompt with the tokenizer and chat template a generation on this adapter uses (vLLM's
+    /// <c>/tokenize</c>). Runs on the adapter's worker silo, which holds the tokenizer; a bad prompt is
+    /// <see cref="Errors.InvalidRequestException"/>.
+    /// </summary>
+    Task<TokenizeResult> Tokenize(TokenizeQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Decodes token ids with this adapter's tokenizer, special tokens kept (vLLM's <c>/detokenize</c>); an id outside the
+    /// vocabulary is <see cref="Errors.InvalidRequestException"/> naming it (<c>tokens[i]</c>).
+    /// </summary>
+    Task<string> Detokenize(IReadOnlyList<int> tokens, CancellationToken cancellationToken = default);
+
     /// <summary>Registers (or re-registers) the adapter from the adapter store; validates it on a worker silo.</summary>
     Task<AdapterDescription> Register(AdapterRegistration registration);
 
@@ -35,7 +48,14 @@ public interface IAdapterGrain : IGrainWithStringKey
     /// <summary>Unpins the weights, forgets the registration and deactivates.</summary>
     Task Unload();
 
-    /// <summary>Asks the adapter to deactivate when idle so placement can move it (a saturated device sheds adapters this way).</summary>
+    /// <summary>Asks the adapter to migrate when idle to wherever placement chooses (it stays when placement chooses its silo).</summary>
     [AlwaysInterleave, OneWay]
     Task Shed();
+
+    /// <summary>
+    /// Asks the adapter to migrate to <paramref name="target"/> when idle (its requests finish where they run): how a
+    /// saturated device sheds work and how an overloaded silo rebalances request load. Ignored when the target has no devices.
+    /// </summary>
+    [AlwaysInterleave, OneWay]
+    Task Move(SiloAddress target);
 }

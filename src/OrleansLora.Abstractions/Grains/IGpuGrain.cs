@@ -1,7 +1,6 @@
 using Orleans.Concurrency;
 using OrleansLora.Adapters;
 using OrleansLora.Devices;
-using OrleansLora.Generation;
 
 namespace OrleansLora.Grains;
 
@@ -11,13 +10,6 @@ namespace OrleansLora.Grains;
 /// </summary>
 public interface IGpuGrain : IGrainWithStringKey
 {
-    /// <summary>
-    /// Activates the grain (it then publishes its load every second). The silo calls it every few
-    /// seconds, so an activation the runtime dropped (directory recovery after a silo failure) returns.
-    /// </summary>
-    [ResponseTimeout("00:00:10")]
-    Task Start();
-
     /// <summary>
     /// Reads the adapter from the silo's adapter store, validates it and holds it in a device slot until
     /// <see cref="Unpin"/> — when a pinnable slot is free; otherwise the adapter is served from host memory
@@ -35,8 +27,6 @@ public interface IGpuGrain : IGrainWithStringKey
     /// <summary>Validates an adapter from the store without pinning it (registration).</summary>
     Task<AdapterInfo> Validate(string adapterId, string source);
 
-    /// <summary>Runs a generation on the device; <paramref name="adapterId"/> null for the base model.</summary>
-    IAsyncEnumerable<GenerateChunk> Submit(string? adapterId, GenerateRequest request, CancellationToken cancellationToken = default);
-
+    /// <summary>The device's load now (placement reads the load its silo publishes, not this).</summary>
     Task<DeviceLoad> GetLoad();
 }

@@ -62,6 +62,9 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
     public int Layers { get; }
     public ScalarType Dtype { get; }
 
+    /// <summary>Bytes of the A and Bᵀ tables, every projection and layer (allocated whole, used or not).</summary>
+    public long Bytes => _tables.Values.Sum(t => t.A.NumberOfElements * t.A.ElementSize + t.B.NumberOfElements * t.B.ElementSize);
+
     /// <summary>Copies an adapter's weights into <paramref name="slot"/>, replacing whatever was there.</summary>
     public void Load(int slot, PeftAdapter adapter)
     {

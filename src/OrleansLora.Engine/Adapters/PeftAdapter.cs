@@ -163,7 +163,8 @@ public sealed class PeftAdapter : IDisposable
                 {
                     b = ReadFloat32(file, found[(layer, module, true)], config, isB: true, maxAbs);
                     // Folding the scaling here keeps it out of the per-step kernels entirely.
-                    b.mul_(config.Scaling);
+                    using var scaling = config.Scaling.ToScalar(); // held across the call, never left to the finalizer
+                    b.mul_(scaling);
                 }
                 catch
                 {

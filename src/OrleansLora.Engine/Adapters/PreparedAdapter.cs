@@ -1,6 +1,7 @@
 using OrleansLora.Engine.Checkpoints;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Runners;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Adapters;
@@ -12,26 +13,19 @@ namespace OrleansLora.Engine.Adapters;
 /// keeps these. Reference counted: the cache and a pending slot load may hold it at once, and the
 /// last <see cref="Release"/> frees the tensors.
 /// </summary>
-public sealed class PreparedAdapter
+public sealed class PreparedAdapter : HostAdapter
 {
     private readonly Dictionary<string, (Tensor A, Tensor Bt)> _modules;
-    private int _references = 1;
 
     private PreparedAdapter(PeftAdapterInfo info, Dictionary<string, (Tensor, Tensor)> modules, int[,] ranks, long bytes)
+        : base(info, bytes)
     {
-        Info = info;
         _modules = modules;
         Ranks = ranks;
-        ByteSize = bytes;
     }
 
-    public PeftAdapterInfo Info { get; }
-    public int Rank => Info.Rank;
     /// <summary>Rank per [layer, module] (<see cref="LoraTargetModules.All"/> order); 0 where the adapter leaves a projection alone.</summary>
     internal int[,] Ranks { get; }
-    /// <summary>Bytes of the prepared tensors.</summary>
-    public long ByteSize { get; }
-
     /// <summary>The projections present and their stacked factors.</summary>
     internal IEnumerable<KeyValuePair<string, (Tensor A, Tensor Bt)>> Modules => _modules;
 
@@ -125,28 +119,8 @@ public sealed class PreparedAdapter
         return new PreparedAdapter(info, modules, ranks, bytes);
     }
 
-    /// <summary>Takes another reference; false when the tensors are already freed.</summary>
-    internal bool TryRetain()
+    protected override void Free()
     {
-        int current;
-        do
-        {
-            current = Volatile.Read(ref _references);
-            if (current == 0)
-                return false;
-        }
-        while (Interlocked.CompareExchange(ref _references, current + 1, current) != current);
-        return true;
-    }
-
-    /// <summary>Drops a reference; the last one frees the tensors.</summary>
-    public void Release()
-    {
-        int left = Interlocked.Decrement(ref _references);
-        if (left < 0)
-            throw new InvalidOperationException($"adapter {Info.Name} was released more often than retained.");
-        if (left > 0)
-            return;
         foreach (var (a, bt) in _modules.Values)
         {
             a.Dispose();

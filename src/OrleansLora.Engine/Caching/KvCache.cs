@@ -9,7 +9,7 @@ namespace OrleansLora.Engine.Caching;
 /// steps write new keys/values in place (no reallocation per token), and a batch of sequences
 /// at different positions reads its slots in one gather.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache
 {
     private readonly Tensor[] _keys;   // per layer [slots, kvHeads, maxLen, headDim]
     private readonly Tensor[] _values; // per layer [slots, kvHeads, maxLen, headDim]
@@ -47,6 +47,24 @@ public sealed class KvCache : IDisposable
     public Tensor Values(int layer) => _values[layer];
 
     public bool TryAllocate(out int slot) => _free.TryPop(out slot);
+
+    /// <summary>
+    /// Copies the keys and values of the first <paramref name="positions"/> positions of slot <paramref name="source"/>
+    /// into slot <paramref name="destination"/> (every layer): a sequence that shares a prompt with a running one starts
+    /// with its prefill done.
+    /// </summary>
+    public void Copy(int source, int destination, int positions)
+    {
+        if ((uint)source >= (uint)SlotCount || (uint)destination >= (uint)SlotCount || source == destination)
+            throw new ArgumentOutOfRangeException(nameof(destination), $"slots must be distinct and in [0, {SlotCount}), got {source} and {destination}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, MaxSequenceLength);
+        if (positions == 0)
+            return;
+        using var scope = NewDisposeScope();
+        foreach (var layer in _keys.Concat(_values))
+            layer[destination].narrow(1, 0, positions).copy_(layer[source].narrow(1, 0, positions)); // [kvHeads, positions, headDim]
+    }
 
     public void Free(int slot)
     {

@@ -1,4 +1,5 @@
 using OrleansLora.Engine.Adapters;
+using OrleansLora.Engine.Runners;
 
 namespace OrleansLora.Engine.Generation;
 
@@ -9,8 +10,8 @@ namespace OrleansLora.Engine.Generation;
 /// </summary>
 internal sealed class AdapterHostCache(int capacity) : IDisposable
 {
-    private readonly Dictionary<string, LinkedListNode<(string Id, PreparedAdapter Adapter)>> _entries = new(StringComparer.Ordinal);
-    private readonly LinkedList<(string Id, PreparedAdapter Adapter)> _lru = new(); // most recently used first
+    private readonly Dictionary<string, LinkedListNode<(string Id, HostAdapter Adapter)>> _entries = new(StringComparer.Ordinal);
+    private readonly LinkedList<(string Id, HostAdapter Adapter)> _lru = new(); // most recently used first
     private long _hits, _misses, _evictions;
 
     public int Count => _entries.Count;
@@ -26,7 +27,7 @@ internal sealed class AdapterHostCache(int capacity) : IDisposable
     public void RecordMiss() => Interlocked.Increment(ref _misses);
 
     /// <summary>A reference to the cached adapter (the caller releases it), counted as a hit.</summary>
-    public bool TryTake(string id, out PreparedAdapter adapter)
+    public bool TryTake(string id, out HostAdapter adapter)
     {
         if (_entries.TryGetValue(id, out var node) && node.Value.Adapter.TryRetain())
         {
@@ -41,11 +42,11 @@ internal sealed class AdapterHostCache(int capacity) : IDisposable
     }
 
     /// <summary>Caches <paramref name="adapter"/> under its own reference, evicting the least recently used beyond capacity.</summary>
-    public void Add(string id, PreparedAdapter adapter)
+    public void Add(string id, HostAdapter adapter)
     {
         Remove(id);
         if (!adapter.TryRetain())
-            throw new ObjectDisposedException(nameof(PreparedAdapter), $"adapter {id} was freed before it was cached.");
+            throw new ObjectDisposedException(nameof(HostAdapter), $"adapter {id} was freed before it was cached.");
         _entries[id] = _lru.AddFirst((id, adapter));
         while (_entries.Count > capacity)
         {

@@ -18,6 +18,7 @@ internal sealed class AdapterQueues
 
     private readonly Dictionary<string, Queue> _queues = new(StringComparer.Ordinal);
     private long _tick;
+    private long _frontTick;
 
     public int Count { get; private set; }
 
@@ -31,6 +32,21 @@ internal sealed class AdapterQueues
         if (!_queues.TryGetValue(key, out var queue))
             _queues[key] = queue = new Queue { HeadSince = ++_tick };
         queue.Items.AddLast(s);
+        Count++;
+    }
+
+    /// <summary>
+    /// Puts a preempted sequence back at the head of its queue, and that queue ahead of every
+    /// other: it was admitted before anything that waits now.
+    /// </summary>
+    public void EnqueueFront(SequenceState s)
+    {
+        string key = KeyOf(s);
+        if (!_queues.TryGetValue(key, out var queue))
+            _queues[key] = queue = new Queue();
+        queue.Items.AddFirst(s);
+        // Below every enqueue tick; preemption takes the youngest first, so each later one (older) goes earlier.
+        queue.HeadSince = --_frontTick;
         Count++;
     }
 

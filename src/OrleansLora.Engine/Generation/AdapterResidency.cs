@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using OrleansLora.Engine.Adapters;
+using OrleansLora.Engine.Runners;
 
 namespace OrleansLora.Engine.Generation;
 
@@ -9,18 +9,17 @@ namespace OrleansLora.Engine.Generation;
 /// sequence or a pin is never evicted; an idle slot is given up only to an adapter that waits,
 /// and a busy one only after the scheduler marks it draining (see <see cref="InferenceEngine"/>).
 /// </summary>
-internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity) : IDisposable
+internal sealed class AdapterResidency(IModelRunner runner, int hostCapacity) : IDisposable
 {
     private readonly ConcurrentDictionary<string, AdapterRegistration> _registered = new(StringComparer.Ordinal);
-    private readonly string?[] _slotAdapter = new string?[table.SlotCount];
-    private readonly int[] _references = new int[table.SlotCount];
-    private readonly int[] _pins = new int[table.SlotCount];
-    private readonly long[] _lastUsed = new long[table.SlotCount];
-    private readonly long[] _activeSince = new long[table.SlotCount];
-    private readonly bool[] _draining = new bool[table.SlotCount];
+    private readonly string?[] _slotAdapter = new string?[runner.AdapterSlots];
+    private readonly int[] _references = new int[runner.AdapterSlots];
+    private readonly int[] _pins = new int[runner.AdapterSlots];
+    private readonly long[] _lastUsed = new long[runner.AdapterSlots];
+    private readonly long[] _activeSince = new long[runner.AdapterSlots];
+    private readonly bool[] _draining = new bool[runner.AdapterSlots];
     private long _clock, _loads, _evictions, _hits;
 
-    public AdapterSlotTable Table => table;
     public AdapterHostCache HostCache { get; } = new(hostCapacity);
     public long Loads => Interlocked.Read(ref _loads);
     public long Evictions => Interlocked.Read(ref _evictions);
@@ -44,8 +43,8 @@ internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity)
     /// <summary>Adds a validated adapter; a second registration of the same id is refused.</summary>
     public void Register(AdapterRegistration registration)
     {
-        if (registration.Info.Rank > table.MaxRank)
-            throw new ArgumentException($"adapter \"{registration.Id}\" has rank {registration.Info.Rank}; this engine's MaxLoraRank is {table.MaxRank}.", nameof(registration));
+        if (registration.Info.Rank > runner.MaxAdapterRank)
+            throw new ArgumentException($"adapter \"{registration.Id}\" has rank {registration.Info.Rank}; this engine's MaxLoraRank is {runner.MaxAdapterRank}.", nameof(registration));
         if (!_registered.TryAdd(registration.Id, registration))
             throw new ArgumentException($"adapter \"{registration.Id}\" is already registered.", nameof(registration));
     }
@@ -62,7 +61,7 @@ internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity)
                 throw new InvalidOperationException($"adapter \"{id}\" is in use ({_references[slot]} running sequences, {_pins[slot]} pins); unpin it and let its requests finish first.");
             _slotAdapter[slot] = null;
             _draining[slot] = false;
-            table.Clear(slot);
+            runner.EvictAdapter(slot);
         }
         HostCache.Remove(id);
         _registered.TryRemove(id, out _);
@@ -140,14 +139,14 @@ internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity)
         _references[slot] == 0 && _pins[slot] == 0 && (_draining[slot] || !isWanted(resident));
 
     /// <summary>Engine thread: copies <paramref name="adapter"/> into <paramref name="slot"/> (evicting its occupant), active from <paramref name="step"/>.</summary>
-    public void Install(int slot, string id, PreparedAdapter adapter, long step)
+    public void Install(int slot, string id, HostAdapter adapter, long step)
     {
         if (_references[slot] > 0 || _pins[slot] > 0)
             throw new InvalidOperationException($"slot {slot} is in use by \"{_slotAdapter[slot]}\".");
         if (_slotAdapter[slot] is not null)
             Interlocked.Increment(ref _evictions);
         _slotAdapter[slot] = null; // stays empty if the copy throws
-        table.Load(slot, adapter);
+        runner.LoadAdapter(slot, adapter);
         _slotAdapter[slot] = id;
         _draining[slot] = false;
         _activeSince[slot] = step;
@@ -188,7 +187,6 @@ internal sealed class AdapterResidency(AdapterSlotTable table, int hostCapacity)
 
     public void Dispose()
     {
-        HostCache.Dispose();
-        table.Dispose();
+        HostCache.Dispose(); // the device slots belong to the runner
     }
 }

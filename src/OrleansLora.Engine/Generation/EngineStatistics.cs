@@ -43,4 +43,23 @@ public sealed record EngineStatistics(
     public IReadOnlyDictionary<string, int> WaitingByAdapter { get; init; } = new Dictionary<string, int>();
     /// <summary>Generated tokens per second over the last few seconds.</summary>
     public double TokensPerSecond { get; init; }
+    /// <summary>Positions per KV block; 0 with the fixed-slot cache (the KvBlock* and Prefix* figures are then 0).</summary>
+    public int KvBlockSize { get; init; }
+    public int KvBlocks { get; init; }
+    /// <summary>Blocks some running sequence references.</summary>
+    public int KvBlocksUsed { get; init; }
+    /// <summary>Blocks a new sequence may take: free ones and unreferenced cached ones.</summary>
+    public int KvBlocksFree { get; init; }
+    /// <summary>Full blocks held by the prefix cache (referenced or not).</summary>
+    public int KvBlocksCached { get; init; }
+    /// <summary>Cached blocks evicted (least recently used first) to make room.</summary>
+    public long KvBlockEvictions { get; init; }
+    /// <summary>Tokens of admitted sequences looked up in the prefix cache.</summary>
+    public long PrefixLookupTokens { get; init; }
+    /// <summary>Of those, tokens whose keys/values were reused instead of computed.</summary>
+    public long PrefixHitTokens { get; init; }
+    /// <summary>Prefix hit rate: tokens reused ÷ tokens looked up (0 before any lookup).</summary>
+    public double PrefixHitRate => PrefixLookupTokens == 0 ? 0 : (double)PrefixHitTokens / PrefixLookupTokens;
+    /// <summary>Running sequences that gave their KV blocks to older ones and were computed again.</summary>
+    public long Preemptions { get; init; }
 }

@@ -9,5 +9,8 @@ namespace OrleansLora.Engine.Generation;
 /// </summary>
 public sealed record GenerationChunk(string TextDelta, IReadOnlyList<int> TokenIds, FinishReason? FinishReason = null, GenerationUsage? Usage = null)
 {
+    /// <summary>With <see cref="SamplingParams.Logprobs"/> set: one entry per token of <see cref="TokenIds"/>; else null.</summary>
+    public IReadOnlyList<SampleLogprobs>? Logprobs { get; init; }
+
     public bool IsFinal => FinishReason is not null;
 }

@@ -19,5 +19,17 @@ public sealed record GenerationRequest
     /// <summary>A registered adapter (<see cref="InferenceEngine.RegisterAdapter"/>) applied to this sequence; null: the base model.</summary>
     public string? AdapterId { get; init; }
 
+    /// <summary>
+    /// Edits this sequence's logits after the penalties and before sampling (a grammar's token mask,
+    /// say); it is handed every accepted token. One instance per request; null: none.
+    /// </summary>
+    public ILogitsProcessor? LogitsProcessor { get; init; }
+
+    /// <summary>
+    /// Samples of one prompt (OpenAI's <c>n</c>) share a key: while one of them is still prefilling the others wait, and
+    /// then start with its keys and values copied (one prefill for all), where the runner can copy them. Null: none.
+    /// </summary>
+    public string? PrefixGroup { get; init; }
+
     public string RequestId { get; init; } = Guid.NewGuid().ToString("n");
 }

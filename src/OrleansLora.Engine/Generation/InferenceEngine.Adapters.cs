@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OrleansLora.Engine.Adapters;
 
 namespace OrleansLora.Engine.Generation;
@@ -23,13 +22,13 @@ public sealed partial class InferenceEngine
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         if (_options.MaxLoras == 0)
             throw new InvalidOperationException($"this engine has no adapter slots ({InferenceEngineOptions.SectionName}:MaxLoras = 0).");
-        var info = PeftAdapter.Inspect(directory, _model.Config, AdapterLoadOptionsFor(adapterId));
+        var info = _runner.InspectAdapter(directory, AdapterLoadOptionsFor(adapterId));
         lock (_adapterGate)
         {
             if (_adapters is null)
             {
-                var residency = new AdapterResidency(new AdapterSlotTable(_model.Config, _options.MaxLoras, _options.MaxLoraRank, _options.AdapterScalarType), _options.MaxCpuLoras);
-                _model.Adapters = residency.Table;
+                var residency = new AdapterResidency(_runner, _options.MaxCpuLoras);
+                _loader = new AdapterLoader(_runner, residency, AdapterLoadOptionsFor, () => _wake.Release(), MaxConcurrentLoads, _logger);
                 _adapters = residency;
             }
             _adapters.Register(new AdapterRegistration(adapterId, info));
@@ -84,7 +83,7 @@ public sealed partial class InferenceEngine
             throw new AdapterCapacityException($"cannot pin adapter \"{id}\": all {residency.SlotCount} adapter slots are pinned or promised to pins ({pinned}); unpin one, or raise {InferenceEngineOptions.SectionName}:MaxLoras.");
         }
         _pendingPins.Add(pin);
-        EnsureLoading(id, prefetchLimit: int.MaxValue);
+        _loader!.EnsureLoading(id, prefetchLimit: int.MaxValue);
     }
 
     /// <summary>Drops one pin taken by <see cref="PinAdapterAsync"/> (or cancels one still waiting); the adapter stays resident until its slot is needed.</summary>
@@ -169,14 +168,9 @@ public sealed partial class InferenceEngine
         {
             var gone = new ArgumentException($"adapter \"{adapterId}\" was unregistered before this request ran.");
             _adapters!.Unregister(adapterId);
-            if (_ready.Remove(adapterId, out var ready))
-                ready.Adapter.Release();
-            _loading.TryRemove(adapterId, out _); // its result is dropped as stale when it arrives
-            _queues.RemoveWhere(s => s.Request.AdapterId == adapterId, s =>
-            {
-                Interlocked.Decrement(ref _queued);
-                s.Output.TryComplete(gone);
-            });
+            _loader!.Forget(adapterId);
+            _scheduler.Blocks?.Forget(adapterId); // a new registration under this id may bring other weights
+            _scheduler.RemoveWaiting(s => s.Request.AdapterId == adapterId, s => s.Output.TryComplete(gone));
             FailPins(adapterId, gone);
         }, CancellationToken.None);
     }
@@ -204,7 +198,7 @@ public sealed partial class InferenceEngine
 
     private AdapterResidencyLevel ResidencyOf(AdapterResidency residency, string id) =>
         residency.SlotOf(id) >= 0 ? AdapterResidencyLevel.Device
-        : _ready.ContainsKey(id) || residency.HostCache.Contains(id) ? AdapterResidencyLevel.Host
+        : _loader!.IsReady(id) || residency.HostCache.Contains(id) ? AdapterResidencyLevel.Host
         : AdapterResidencyLevel.Disk;
 
     private void RequireRegistered(string adapterId)
@@ -216,103 +210,13 @@ public sealed partial class InferenceEngine
     }
 
     /// <summary>Whether a waiting request or pin wants <paramref name="id"/> in a slot.</summary>
-    private bool IsWanted(string id) => _queues.HasWaiting(id) || _pendingPins.Exists(p => p.AdapterId == id);
+    private bool IsWanted(string id) => _scheduler.HasWaiting(id) || _pendingPins.Exists(p => p.AdapterId == id);
 
-    /// <summary>
-    /// Engine thread: starts reading <paramref name="id"/> from disk unless it is resident, prepared,
-    /// cached on the host or already loading. At most <paramref name="prefetchLimit"/> adapters are
-    /// loading or prepared-and-waiting at once, so a crowd of cold adapters does not fill host memory.
-    /// </summary>
-    private void EnsureLoading(string id, int prefetchLimit)
+    /// <summary>Engine thread: a disk read failed; whoever waited for the adapter fails with <paramref name="error"/>.</summary>
+    private void FailLoad(AdapterRegistration registration, Exception error)
     {
-        var residency = _adapters!;
-        if (residency.SlotOf(id) >= 0 || _ready.ContainsKey(id) || _loading.ContainsKey(id) || residency.HostCache.Contains(id))
-            return;
-        if (_loading.Count + _ready.Count >= prefetchLimit || !residency.TryGet(id, out var registration))
-            return;
-        StartRead(registration);
-    }
-
-    /// <summary>
-    /// Caller's thread, for a request just queued: when its adapter is neither in a slot, nor in
-    /// host memory, nor already being read (as the engine thread last published), the disk read
-    /// starts now. Otherwise it would start only when the step in flight ends, and the request
-    /// would join the batch a step later than the read needs. The published set may be a step old;
-    /// a read it starts needlessly is dropped or cached, never wrong.
-    /// </summary>
-    private void ReadOnArrival(string id)
-    {
-        if (_adapters is not { } residency || _shutdown.IsCancellationRequested || _warmAdapters.Contains(id) || _loading.ContainsKey(id))
-            return;
-        if (_loading.Count + Volatile.Read(ref _readyCount) >= _options.MaxLoras || !residency.TryGet(id, out var registration))
-            return;
-        StartRead(registration);
-    }
-
-    /// <summary>Any thread: reads and prepares <paramref name="registration"/> in the background (at most <see cref="MaxConcurrentLoads"/> at once) unless a read of it is in flight.</summary>
-    private void StartRead(AdapterRegistration registration)
-    {
-        if (!_loading.TryAdd(registration.Id, registration))
-            return;
-        _adapters!.HostCache.RecordMiss();
-        var config = _model.Config;
-        var dtype = _adapters.Table.Dtype;
-        var loadOptions = AdapterLoadOptionsFor(registration.Id);
-        var task = Task.Run(async () =>
-        {
-            await _loadGate.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                var started = Stopwatch.GetTimestamp();
-                // The weights are validated again: the files may have changed since registration.
-                var prepared = PreparedAdapter.Load(registration.Info.Directory, config, dtype, loadOptions);
-                _loaded.Enqueue(new AdapterLoadResult(registration, prepared, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
-            }
-            catch (Exception ex)
-            {
-                _loaded.Enqueue(new AdapterLoadResult(registration, null, ex, 0));
-            }
-            finally
-            {
-                _loadGate.Release();
-            }
-            _wake.Release();
-        });
-        _loadTasks[task] = 0;
-        task.ContinueWith(t => _loadTasks.TryRemove(t, out _), TaskScheduler.Default);
-    }
-
-    /// <summary>Engine thread: takes finished loads into the host cache and the ready set, or fails who waited on a failed one.</summary>
-    private void DrainLoaded()
-    {
-        while (_loaded.TryDequeue(out var result))
-        {
-            var registration = result.Registration;
-            var residency = _adapters!;
-            _loading.TryRemove(KeyValuePair.Create(registration.Id, registration));
-            if (!residency.IsCurrent(registration))
-            {
-                result.Adapter?.Release(); // unregistered while it loaded
-                continue;
-            }
-            if (result.Adapter is not { } prepared)
-            {
-                LogAdapterLoadFailed(_logger, result.Error, registration.Id, registration.Info.Directory);
-                var error = new InvalidOperationException($"adapter \"{registration.Id}\" could not be loaded from {registration.Info.Directory}: {result.Error?.Message}", result.Error);
-                _queues.RemoveWhere(s => s.Request.AdapterId == registration.Id, s =>
-                {
-                    Interlocked.Decrement(ref _queued);
-                    s.Output.TryComplete(error);
-                });
-                FailPins(registration.Id, error);
-                continue;
-            }
-            residency.HostCache.Add(registration.Id, prepared);
-            if (_ready.Remove(registration.Id, out var stale))
-                stale.Adapter.Release();
-            _ready[registration.Id] = new ReadyAdapter(prepared, result.ReadMilliseconds);
-            LogAdapterRead(_logger, registration.Id, result.ReadMilliseconds);
-        }
+        _scheduler.RemoveWaiting(s => s.Request.AdapterId == registration.Id, s => s.Output.TryComplete(error));
+        FailPins(registration.Id, error);
     }
 
     /// <summary>
@@ -328,34 +232,13 @@ public sealed partial class InferenceEngine
         slot = residency.FindSlot(IsWanted);
         if (slot < 0)
         {
-            EnsureLoading(id, prefetchLimit);
+            _loader!.EnsureLoading(id, prefetchLimit);
             return false;
         }
-        ReadyAdapter? ready = null;
-        if (_ready.Remove(id, out var prepared))
-            ready = prepared;
-        else if (residency.HostCache.TryTake(id, out var cached))
-            ready = new ReadyAdapter(cached, null);
-        if (ready is null)
-        {
-            EnsureLoading(id, prefetchLimit);
-            return false;
-        }
-        try
-        {
-            var started = Stopwatch.GetTimestamp();
-            residency.Install(slot, id, ready.Adapter, Interlocked.Read(ref _steps));
-            double copyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (ready.ReadMilliseconds is { } readMs)
-                _coldLoads.Add(readMs + copyMs);
-            else
-                _warmLoads.Add(copyMs);
-        }
-        finally
-        {
-            ready.Adapter.Release();
-        }
-        return true;
+        if (_loader!.TryInstall(id, slot, prefetchLimit, Interlocked.Read(ref _steps)))
+            return true;
+        slot = -1;
+        return false;
     }
 
     /// <summary>Engine thread: pins whose adapter can now take a slot are served first; cancelled ones leave.</summary>
@@ -398,32 +281,16 @@ public sealed partial class InferenceEngine
     {
         var residency = _adapters!;
         // Disk reads start while the batch is still full, so they overlap the running steps.
-        foreach (string id in _queues.WaitingAdapters)
-            EnsureLoading(id, _options.MaxLoras);
+        var loader = _loader!;
+        foreach (string id in _scheduler.WaitingAdapters)
+            loader.EnsureLoading(id, _options.MaxLoras);
         int needed = 0;
-        foreach (string id in _queues.WaitingAdapters.Concat(_pendingPins.Select(p => p.AdapterId)).Distinct(StringComparer.Ordinal))
+        foreach (string id in _scheduler.WaitingAdapters.Concat(_pendingPins.Select(p => p.AdapterId)).Distinct(StringComparer.Ordinal))
         {
-            if (residency.SlotOf(id) < 0 && (_ready.ContainsKey(id) || _loading.ContainsKey(id) || residency.HostCache.Contains(id)))
+            if (residency.SlotOf(id) < 0 && loader.IsOnTheWay(id))
                 needed++;
         }
         residency.Exchange(needed, Interlocked.Read(ref _steps), _options.AdapterExchangeSteps, IsWanted);
-        foreach (var (id, ready) in _ready.ToArray())
-        {
-            if (!IsWanted(id))
-            {
-                _ready.Remove(id);
-                ready.Adapter.Release();
-            }
-        }
-    }
-
-    /// <summary>At shutdown, after the engine thread and the loads have ended.</summary>
-    private void ReleaseAdapterBuffers()
-    {
-        foreach (var ready in _ready.Values)
-            ready.Adapter.Release();
-        _ready.Clear();
-        while (_loaded.TryDequeue(out var result))
-            result.Adapter?.Release();
+        loader.DropUnwanted(IsWanted);
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Engine.Modeling;
-using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Runners;
 using OrleansLora.Engine.Sampling;
 
 namespace OrleansLora.Engine.Generation;
@@ -12,51 +12,30 @@ public sealed partial class InferenceEngine
     private void Step()
     {
         var started = Stopwatch.GetTimestamp();
-        int budget = _options.MaxBatchTokens;
-        var members = new List<SequenceState>();
-        var parts = new List<BatchSequence>();
-        var tokens = new List<int>();
-        // Decoding sequences first (one token each), so a long prompt never delays them; prompts
-        // then take what is left of the token budget, a chunk at a time.
-        foreach (var s in _running.OrderBy(s => s.Pending > 1 ? 1 : 0))
-        {
-            int take = Math.Min(s.Pending, budget);
-            if (take == 0)
-                continue;
-            members.Add(s);
-            parts.Add(new BatchSequence(s.Slot, s.Processed, take, s.AdapterSlot));
-            for (int i = 0; i < take; i++)
-                tokens.Add(s.Tokens[s.Processed + i]);
-            budget -= take;
-        }
-
-        using var span = EngineTelemetry.StartStep(members.ConvertAll(m => m.TraceContext), members.Count, tokens.Count);
-        int vocab = _model.Config.VocabSize;
-        using var batch = new ForwardBatch(parts, tokens.ToArray(), _cache.MaxSequenceLength);
-        using var logits = _model.Forward(batch, _cache); // [members, vocab] float32, read in place
-        nint logitsPtr = TensorMemory.DataPointer(logits);
-
-        int prefill = 0;
+        _scheduler.EnsureBlocks(Preempted);
+        if (_scheduler.PlanStep() is not { } plan)
+            return;
+        var members = plan.Members;
+        using var span = EngineTelemetry.StartStep(members.Select(m => m.TraceContext).ToList(), members.Count, plan.TokenCount);
+        using var logits = _runner.Forward(plan.ToBatch()); // a row per member
+        int prefill = _scheduler.Advance(plan);
         var ready = new List<int>(members.Count); // members whose pending tokens are all in the cache now
         for (int i = 0; i < members.Count; i++)
         {
-            var s = members[i];
-            if (s.Processed < s.PromptLength)
-                prefill += parts[i].TokenCount;
-            s.Processed += parts[i].TokenCount;
-            if (s.Pending == 0)
-                ready.Add(i); // else the prompt chunk did not reach its end: no token to sample yet
+            if (plan.NeedsLogits(i))
+                ready.Add(i);
         }
         // Samplers are independent and top-p over a large vocabulary costs about a millisecond,
         // so a big batch samples in parallel (the forward is done; the cores are free).
         var next = new int[ready.Count];
+        var logprobs = new SampleLogprobs?[ready.Count];
         var errors = new Exception?[ready.Count];
-        unsafe void SampleOne(int j)
+        void SampleOne(int j)
         {
             // One sequence's bad logits (all NaN, say) fail that sequence, not the batch.
             try
             {
-                next[j] = members[ready[j]].Sampler.Sample(new ReadOnlySpan<float>((float*)logitsPtr + (long)ready[j] * vocab, vocab));
+                next[j] = members[ready[j]].Sampler.Sample(logits.Row(ready[j]), out logprobs[j]);
             }
             catch (Exception ex)
             {
@@ -68,7 +47,6 @@ public sealed partial class InferenceEngine
         else
             for (int j = 0; j < ready.Count; j++)
                 SampleOne(j);
-        GC.KeepAlive(logits);
         for (int j = 0; j < ready.Count; j++)
         {
             var s = members[ready[j]];
@@ -76,7 +54,7 @@ public sealed partial class InferenceEngine
             {
                 if (errors[j] is { } error)
                     throw error;
-                Emit(s, next[j]);
+                Emit(s, next[j], logprobs[j]);
             }
             catch (Exception ex)
             {
@@ -91,15 +69,16 @@ public sealed partial class InferenceEngine
         Volatile.Write(ref _lastStepMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    private void Emit(SequenceState s, int token)
+    private void Emit(SequenceState s, int token, SampleLogprobs? logprobs)
     {
+        IReadOnlyList<SampleLogprobs>? stepLogprobs = logprobs is null ? null : [logprobs];
         var sampling = s.Request.Sampling;
         bool eos = !sampling.IgnoreEos && Tokenizer.EosTokenIds.Contains(token);
         if (eos)
         {
             s.Sampler.Accept(token);
             s.Tokens.Add(token);
-            Finish(s, FinishReason.Stop, Flush(s), [token]); // counted and listed, but its text is not emitted
+            Finish(s, FinishReason.EndOfSequence, Flush(s), [token], stepLogprobs); // counted and listed, but its text is not emitted
             return;
         }
         s.Sampler.Accept(token);
@@ -107,15 +86,15 @@ public sealed partial class InferenceEngine
         var match = s.Stops.Append(s.Detokenizer.Append(token));
         if (match.Stopped)
         {
-            Finish(s, FinishReason.Stop, match.Text, [token]);
+            Finish(s, FinishReason.StopSequence, match.Text, [token], stepLogprobs);
             return;
         }
-        if (s.Generated >= sampling.MaxNewTokens || s.Tokens.Count >= _cache.MaxSequenceLength)
+        if (s.Generated >= sampling.MaxNewTokens || s.Tokens.Count >= _runner.MaxSequenceLength)
         {
-            Finish(s, FinishReason.Length, match.Text + Flush(s), [token]);
+            Finish(s, FinishReason.Length, match.Text + Flush(s), [token], stepLogprobs);
             return;
         }
-        s.Output.TryWrite(new GenerationChunk(match.Text, [token]));
+        s.Output.TryWrite(new GenerationChunk(match.Text, [token]) { Logprobs = stepLogprobs });
     }
 
     private static string Flush(SequenceState s)
@@ -124,13 +103,13 @@ public sealed partial class InferenceEngine
         return tail.Stopped ? tail.Text : tail.Text + s.Stops.Flush();
     }
 
-    private void Finish(SequenceState s, FinishReason reason, string text = "", IReadOnlyList<int>? lastTokens = null)
+    private void Finish(SequenceState s, FinishReason reason, string text = "", IReadOnlyList<int>? lastTokens = null, IReadOnlyList<SampleLogprobs>? lastLogprobs = null)
     {
         Release(s);
         if (reason != FinishReason.Cancelled)
         {
             var usage = new GenerationUsage(s.PromptLength, s.Generated, s.Sampler.Seed);
-            s.Output.TryWrite(new GenerationChunk(text, lastTokens ?? [], reason, usage));
+            s.Output.TryWrite(new GenerationChunk(text, lastTokens ?? [], reason, usage) { Logprobs = lastLogprobs });
         }
         s.Output.TryComplete();
     }
@@ -141,11 +120,24 @@ public sealed partial class InferenceEngine
         s.Output.TryComplete(error);
     }
 
+    /// <summary>A sequence gave its KV blocks to older ones: it waits again with its slots freed, its output so far kept.</summary>
+    private void Preempted(SequenceState s)
+    {
+        LogPreempted(_logger, s.Request.RequestId, s.Tokens.Count);
+        FreeSlots(s);
+    }
+
     private void Release(SequenceState s)
+    {
+        FreeSlots(s);
+        _scheduler.Remove(s);
+    }
+
+    private void FreeSlots(SequenceState s)
     {
         if (s.Slot >= 0)
         {
-            _cache.Free(s.Slot);
+            _runner.FreeSequence(s.Slot);
             s.Slot = -1;
         }
         if (s.AdapterSlot >= 0)
@@ -153,6 +145,5 @@ public sealed partial class InferenceEngine
             _adapters!.Release(s.AdapterSlot);
             s.AdapterSlot = -1;
         }
-        _running.Remove(s);
     }
 }

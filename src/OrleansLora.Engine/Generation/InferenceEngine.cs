@@ -8,93 +8,106 @@ using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Diagnostics;
 using OrleansLora.Engine.Modeling;
-using OrleansLora.Engine.Native;
+using OrleansLora.Engine.Runners;
 using OrleansLora.Engine.Sampling;
 using OrleansLora.Engine.Tokenization;
-using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Generation;
 
 /// <summary>
-/// Continuous batching on a dedicated thread: between steps sequences join (when a KV slot is
-/// free) and leave (finished or cancelled); each step runs ONE forward over every running
-/// sequence — a decode token for each, plus prompt chunks within <see cref="InferenceEngineOptions.MaxBatchTokens"/>.
-/// Callers never block on compute: <see cref="GenerateAsync"/> streams chunks through a channel.
-/// Requests wait in one queue per adapter; adapters move disk → host cache → device slot off the
-/// step path (InferenceEngine.Adapters.cs, docs/ENGINE.md "Adapters").
+/// Continuous batching on a dedicated thread, the thin loop that joins the parts: between steps
+/// sequences join (<see cref="BatchScheduler"/>: when a KV slot is free) and leave (finished or
+/// cancelled); each step runs ONE forward on the <see cref="IModelRunner"/> over every running
+/// sequence — a decode token for each, plus prompt chunks within <see cref="InferenceEngineOptions.MaxBatchTokens"/> —
+/// and samples the rows that are ready. Callers never block on compute: <see cref="GenerateAsync"/>
+/// streams chunks through a channel. Adapters move disk → host cache → device slot off the step
+/// path (<see cref="AdapterLoader"/>, <see cref="AdapterResidency"/>; pins in InferenceEngine.Adapters.cs).
+/// Nothing here touches a tensor.
 /// </summary>
 public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 {
-    private readonly LlamaModel _model;
-    private readonly KvCache _cache;
+    private readonly IModelRunner _runner;
     private readonly InferenceEngineOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<SequenceState> _incoming = new();
     private readonly ConcurrentQueue<Action> _control = new(); // adapter pin/unpin/unregister, run between steps
-    private readonly AdapterQueues _queues = new(); // waiting requests, one queue per adapter and one for the base model
-    private readonly List<SequenceState> _running = [];
+    private readonly BatchScheduler _scheduler;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _thread;
-    private int _queued;
     private long _steps, _generatedTokens, _prefillTokens;
     private double _lastStepMs;
     private int _runningCount, _freeSlots, _adapterSlotsUsed, _adapterSlotsPinned, _hostCached; // published by the engine thread for Statistics
     private IReadOnlyDictionary<string, int> _waitingByAdapter = new Dictionary<string, int>();
+    private int _kvBlocksUsed, _kvBlocksFree, _kvBlocksCached; // published by the engine thread (paged cache)
+    private long _prefixLookupTokens, _prefixHitTokens, _preemptions, _kvBlockEvictions;
     private readonly TokenRate _tokenRate = new();
     private int _disposed;
-    // Adapter tiers: created by the first RegisterAdapter, so an engine that serves no adapters pays nothing.
+    // Adapter tiers: created by the first RegisterAdapter, so an engine that serves no adapters pays
+    // nothing. _loader is set before _adapters, so a reader that sees _adapters sees the loader.
     private volatile AdapterResidency? _adapters;
+    private volatile AdapterLoader? _loader;
     private readonly Lock _adapterGate = new();
-    // Disk reads in flight: started by the engine thread, or by GenerateAsync's caller for a request on a cold adapter.
-    private readonly ConcurrentDictionary<string, AdapterRegistration> _loading = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ReadyAdapter> _ready = new(StringComparer.Ordinal);          // engine thread: prepared, waiting for a slot
-    private volatile IReadOnlySet<string> _warmAdapters = new HashSet<string>();                     // published by the engine thread: in a slot, the host cache or ready
-    private int _readyCount;                                                                          // published: _ready.Count
-    private readonly List<PendingPin> _pendingPins = [];                                              // engine thread
-    private readonly ConcurrentQueue<AdapterLoadResult> _loaded = new();
-    private readonly ConcurrentDictionary<Task, byte> _loadTasks = new();
-    private readonly SemaphoreSlim _loadGate = new(MaxConcurrentLoads);
-    private readonly LatencySamples _coldLoads = new(), _warmLoads = new();
+    private readonly List<PendingPin> _pendingPins = []; // engine thread
 
-    public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
+    /// <summary>Runs the engine over <paramref name="runner"/>, which it owns from here on (disposed with the engine).</summary>
+    public InferenceEngine(IModelRunner runner, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _model = model;
+        _runner = runner;
         Tokenizer = tokenizer;
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        if (options.Threads > 0)
-            set_num_threads(options.Threads);
-        _cache = model.CreateKvCache(new KvCacheOptions { BudgetBytes = options.KvCacheBytes, MaxSequenceLength = options.MaxSequenceLength, MaxSlots = Math.Max(options.MaxBatchSize, 1) });
+        var blocks = runner.KvBlocks is { } layout ? new KvBlockAllocator(layout, options.PrefixCaching) : null;
+        _scheduler = new BatchScheduler(options.MaxBatchSize, options.MaxBatchTokens, options.MaxQueuedRequests, blocks);
         _thread = new Thread(RunLoop) { IsBackground = true, Name = "olora-engine" };
         _thread.Start();
-        LogStarted(_logger, model.Directory, model.Dtype.ToString(), model.Quantization.ToString(), NativeKernels.Isa, _cache.SlotCount, _cache.MaxSequenceLength);
+        if (blocks is not null)
+            LogStartedPaged(_logger, runner.Description, blocks.BlockCount, blocks.BlockSize, runner.MaxSequenceLength, options.PrefixCaching);
+        else
+            LogStarted(_logger, runner.Description, runner.SequenceSlots, runner.MaxSequenceLength);
+    }
+
+    /// <summary>Runs the engine on <paramref name="model"/> on the CPU (a <see cref="CpuModelRunner"/>), owning it from here on.</summary>
+    public InferenceEngine(LlamaModel model, ITextTokenizer tokenizer, InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
+        : this(CpuRunner(model, options), tokenizer, options, logger)
+    {
+    }
+
+    private static CpuModelRunner CpuRunner(LlamaModel model, InferenceEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(); // before the KV cache is allocated
+        return new CpuModelRunner(model, ModelRunnerOptions.From(options));
     }
 
     /// <summary>Loads the model and tokenizer named by <paramref name="options"/> and starts the engine.</summary>
     public static InferenceEngine Create(InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
     {
         options.Validate();
-        NativeRuntime.EnsureInitialized();
-        var model = LlamaModel.Load(options.ModelPath, new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength });
+        var runner = CpuModelRunner.Load(
+            options.ModelPath,
+            new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength },
+            ModelRunnerOptions.From(options));
         try
         {
-            return new InferenceEngine(model, TokenizerLoader.Load(options.ModelPath), options, logger);
+            return new InferenceEngine(runner, TokenizerLoader.Load(options.ModelPath), options, logger);
         }
         catch
         {
-            model.Dispose();
+            runner.Dispose();
             throw;
         }
     }
 
     public ITextTokenizer Tokenizer { get; }
-    public LlamaModel Model => _model;
-    public int MaxSequenceLength => _cache.MaxSequenceLength;
+    /// <summary>What computes: the model, its KV cache and adapter slots on a device.</summary>
+    public IModelRunner Runner => _runner;
+    public int MaxSequenceLength => _runner.MaxSequenceLength;
 
     public EngineStatistics Statistics
     {
@@ -102,8 +115,9 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         {
             var (loads, evictions, hits) = AdapterCounters;
             var host = _adapters?.HostCache;
+            var loader = _loader;
             return new(
-                Volatile.Read(ref _runningCount), Volatile.Read(ref _queued), Volatile.Read(ref _freeSlots), _cache.SlotCount,
+                Volatile.Read(ref _runningCount), _scheduler.Queued, Volatile.Read(ref _freeSlots), _runner.SequenceSlots,
                 Interlocked.Read(ref _steps), Interlocked.Read(ref _generatedTokens), Interlocked.Read(ref _prefillTokens), Volatile.Read(ref _lastStepMs))
             {
                 AdapterSlots = _options.MaxLoras,
@@ -117,14 +131,23 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
                 HostCacheHits = host?.Hits ?? 0,
                 HostCacheMisses = host?.Misses ?? 0,
                 HostCacheEvictions = host?.Evictions ?? 0,
-                ColdLoads = _coldLoads.Count,
-                WarmLoads = _warmLoads.Count,
-                ColdLoadMillisecondsP50 = _coldLoads.Percentile(50),
-                ColdLoadMillisecondsP99 = _coldLoads.Percentile(99),
-                WarmLoadMillisecondsP50 = _warmLoads.Percentile(50),
-                WarmLoadMillisecondsP99 = _warmLoads.Percentile(99),
+                ColdLoads = loader?.ColdLoads.Count ?? 0,
+                WarmLoads = loader?.WarmLoads.Count ?? 0,
+                ColdLoadMillisecondsP50 = loader?.ColdLoads.Percentile(50) ?? 0,
+                ColdLoadMillisecondsP99 = loader?.ColdLoads.Percentile(99) ?? 0,
+                WarmLoadMillisecondsP50 = loader?.WarmLoads.Percentile(50) ?? 0,
+                WarmLoadMillisecondsP99 = loader?.WarmLoads.Percentile(99) ?? 0,
                 WaitingByAdapter = Volatile.Read(ref _waitingByAdapter),
                 TokensPerSecond = _tokenRate.PerSecond(Interlocked.Read(ref _generatedTokens)),
+                KvBlockSize = _scheduler.Blocks?.BlockSize ?? 0,
+                KvBlocks = _scheduler.Blocks?.BlockCount ?? 0,
+                KvBlocksUsed = Volatile.Read(ref _kvBlocksUsed),
+                KvBlocksFree = Volatile.Read(ref _kvBlocksFree),
+                KvBlocksCached = Volatile.Read(ref _kvBlocksCached),
+                KvBlockEvictions = Interlocked.Read(ref _kvBlockEvictions),
+                PrefixLookupTokens = Interlocked.Read(ref _prefixLookupTokens),
+                PrefixHitTokens = Interlocked.Read(ref _prefixHitTokens),
+                Preemptions = Interlocked.Read(ref _preemptions),
             };
         }
     }
@@ -171,16 +194,25 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
 
     private void PublishState()
     {
-        Volatile.Write(ref _runningCount, _running.Count);
-        Volatile.Write(ref _freeSlots, _cache.FreeSlots);
+        Volatile.Write(ref _runningCount, _scheduler.Running.Count);
+        Volatile.Write(ref _freeSlots, _runner.FreeSequenceSlots);
+        if (_scheduler.Blocks is { } blocks)
+        {
+            Volatile.Write(ref _kvBlocksUsed, blocks.UsedBlocks);
+            Volatile.Write(ref _kvBlocksFree, blocks.AvailableBlocks);
+            Volatile.Write(ref _kvBlocksCached, blocks.CachedBlocks);
+            Interlocked.Exchange(ref _kvBlockEvictions, blocks.Evictions);
+            Interlocked.Exchange(ref _prefixLookupTokens, blocks.LookupTokens);
+            Interlocked.Exchange(ref _prefixHitTokens, blocks.HitTokens);
+            Interlocked.Exchange(ref _preemptions, _scheduler.Preemptions);
+        }
         if (_adapters is { } residency)
         {
             Volatile.Write(ref _adapterSlotsUsed, residency.SlotsUsed);
             Volatile.Write(ref _adapterSlotsPinned, residency.SlotsPinned);
             Volatile.Write(ref _hostCached, residency.HostCache.Count);
-            Volatile.Write(ref _waitingByAdapter, _queues.CountsByAdapter());
-            _warmAdapters = residency.WarmIds.Concat(_ready.Keys).ToHashSet(StringComparer.Ordinal);
-            Volatile.Write(ref _readyCount, _ready.Count);
+            Volatile.Write(ref _waitingByAdapter, _scheduler.WaitingByAdapter());
+            _loader!.Publish();
         }
     }
 
@@ -198,6 +230,7 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         if (request.AdapterId is { } adapterId && (_adapters is null || !_adapters.IsRegistered(adapterId)))
             throw new ArgumentException($"adapter \"{adapterId}\" is not registered with this engine.", nameof(request));
         var prompt = PreparePrompt(request);
+        request.LogitsProcessor?.Start(Math.Min(request.Sampling.MaxNewTokens, _runner.MaxSequenceLength - prompt.Count));
         // Single writer is the engine thread, except the shutdown race below.
         var channel = Channel.CreateUnbounded<GenerationChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -211,17 +244,16 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             linked.Dispose();
             throw;
         }
-        if (Interlocked.Increment(ref _queued) > _options.MaxQueuedRequests)
+        if (!_scheduler.TryReserve())
         {
-            Interlocked.Decrement(ref _queued);
             linked.Dispose();
             throw new EngineOverloadedException($"the engine already has {_options.MaxQueuedRequests} requests waiting; retry later.");
         }
         var activity = EngineTelemetry.StartGenerate(request.AdapterId, prompt.Count);
         state.TraceContext = activity?.Context ?? default;
         _incoming.Enqueue(state);
-        if (request.AdapterId is { } cold)
-            ReadOnArrival(cold);
+        if (request.AdapterId is { } cold && !_shutdown.IsCancellationRequested)
+            _loader?.ReadOnArrival(cold, _options.MaxLoras);
         if (_shutdown.IsCancellationRequested)
         {
             // Dispose may have drained the queues before this request arrived: end it here so the
@@ -297,14 +329,14 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             throw new ArgumentException("the prompt is empty.", nameof(request));
         // Checked for text prompts too: a tokenizer larger than the model's embedding must not
         // reach index_select with an out-of-range id.
-        int vocab = _model.Config.VocabSize;
+        int vocab = _runner.Config.VocabSize;
         foreach (int id in tokens)
         {
             if ((uint)id >= (uint)vocab)
                 throw new ArgumentException($"prompt token id {id} is outside the model's vocabulary [0, {vocab}).", nameof(request));
         }
-        if (tokens.Count >= _cache.MaxSequenceLength)
-            throw new PromptTooLongException(tokens.Count, _cache.MaxSequenceLength);
+        if (tokens.Count >= _runner.MaxSequenceLength)
+            throw new PromptTooLongException(tokens.Count, _runner.MaxSequenceLength);
         return tokens;
     }
 
@@ -316,12 +348,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             try
             {
                 DrainControl();
-                DrainLoaded();
+                _loader?.DrainLoaded(FailLoad);
                 DrainIncoming();
                 DropCancelled();
                 Admit();
                 PublishState();
-                if (_running.Count == 0)
+                if (_scheduler.Running.Count == 0)
                 {
                     _wake.Wait(token);
                     continue;
@@ -335,12 +367,12 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             catch (Exception ex)
             {
                 // A failed step fails the sequences in it, never the engine.
-                LogStepFailed(_logger, ex, _running.Count);
-                foreach (var s in _running.ToArray())
+                LogStepFailed(_logger, ex, _scheduler.Running.Count);
+                foreach (var s in _scheduler.Running.ToArray())
                     Finish(s, ex);
             }
         }
-        foreach (var s in _running.Concat(_queues.All).Concat(_incoming).ToArray())
+        foreach (var s in _scheduler.Running.Concat(_scheduler.WaitingRequests).Concat(_incoming).ToArray())
             s.Output.TryComplete(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
         foreach (var pin in _pendingPins)
             pin.Done.TrySetException(new ObjectDisposedException(nameof(InferenceEngine), "the engine was shut down."));
@@ -354,74 +386,44 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             // Unregistered after GenerateAsync checked it: nothing would ever load it.
             if (s.Request.AdapterId is { } id && _adapters?.IsRegistered(id) != true)
             {
-                Interlocked.Decrement(ref _queued);
+                _scheduler.Unreserve();
                 s.Output.TryComplete(new ArgumentException($"adapter \"{id}\" was unregistered before this request ran."));
                 continue;
             }
-            _queues.Enqueue(s);
+            _scheduler.Enqueue(s);
         }
     }
 
     private void DropCancelled()
     {
-        for (int i = _running.Count - 1; i >= 0; i--)
-        {
-            if (_running[i].Cancellation.IsCancellationRequested)
-                Finish(_running[i], FinishReason.Cancelled);
-        }
-        _queues.RemoveWhere(s => s.Cancellation.IsCancellationRequested, s =>
-        {
-            Interlocked.Decrement(ref _queued);
-            s.Output.TryComplete();
-        });
+        foreach (var s in _scheduler.Running.Where(s => s.Cancellation.IsCancellationRequested).ToArray())
+            Finish(s, FinishReason.Cancelled);
+        _scheduler.RemoveWaiting(s => s.Cancellation.IsCancellationRequested, s => s.Output.TryComplete());
     }
 
     /// <summary>
-    /// Between steps, while KV slots and MaxBatchSize allow: pins first, then, again and again, the
-    /// waiting request whose queue head has waited longest among those that can run now. A
-    /// base-model request always can; an adapter's when the adapter is resident (and not draining)
-    /// or can take a free or idle slot with its weights already in host memory. The others wait
-    /// (their disk reads start in the background) while the rest go ahead; then busy slots are
-    /// marked draining for adapters left outside.
+    /// Between steps: pins first, then the scheduler admits waiting requests; an adapter's request
+    /// runs when the adapter is resident (and not draining) or can take a free or idle slot with its
+    /// weights already in host memory. The others wait (their disk reads start in the background)
+    /// while the rest go ahead; then busy slots are marked draining for adapters left outside.
     /// </summary>
     private void Admit()
     {
         var residency = _adapters;
         if (residency is not null)
             ServePendingPins();
-        while (_running.Count < _options.MaxBatchSize && _cache.FreeSlots > 0 && _queues.Count > 0)
-        {
-            SequenceState? chosen = null;
-            int adapterSlot = -1;
-            foreach (var head in _queues.HeadsByWait())
-            {
-                if (head.Request.AdapterId is not { } id)
-                {
-                    chosen = head;
-                    adapterSlot = -1;
-                    break;
-                }
-                if (residency!.TryResident(id, out adapterSlot) || TryInstall(id, _options.MaxLoras, out adapterSlot))
-                {
-                    chosen = head;
-                    break;
-                }
-            }
-            if (chosen is null)
-                break;
-            _queues.DequeueHead(chosen);
-            Interlocked.Decrement(ref _queued);
-            if (adapterSlot >= 0)
-            {
-                residency!.Acquire(adapterSlot);
-                chosen.AdapterSlot = adapterSlot;
-            }
-            _cache.TryAllocate(out int slot);
-            chosen.Slot = slot;
-            _running.Add(chosen);
-        }
+        _scheduler.Admit(_runner, AdapterSlotForRequest);
         if (residency is not null)
             ExchangeSlots();
+    }
+
+    private bool AdapterSlotForRequest(string adapterId, out int slot)
+    {
+        var residency = _adapters!;
+        if (!residency.TryResident(adapterId, out slot) && !TryInstall(adapterId, _options.MaxLoras, out slot))
+            return false;
+        residency.Acquire(slot);
+        return true;
     }
 
     public void Dispose()
@@ -430,13 +432,10 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             return;
         _shutdown.Cancel();
         _thread.Join();
-        // Loads in flight read files only; wait for them so none outlives the tensors' owner.
-        Task.WaitAll([.. _loadTasks.Keys]);
-        ReleaseAdapterBuffers();
-        _cache.Dispose();
-        _model.Adapters = null;
+        // Loads in flight read files only; the loader waits for them so none outlives the runner.
+        _loader?.Dispose();
         _adapters?.Dispose();
-        _model.Dispose();
+        _runner.Dispose();
         // _shutdown and _wake stay undisposed: a racing GenerateAsync may still read or release
         // them, and neither holds an OS handle here.
     }
@@ -447,17 +446,17 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: model {Model}, dtype {Dtype}, quantization {Quantization}, kernels {Isa}, {Slots} KV slots of {MaxLength} positions")]
-    private static partial void LogStarted(ILogger logger, string model, string dtype, string quantization, string isa, int slots, int maxLength);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: {Runner}, {Blocks} KV blocks of {BlockSize} positions (sequences up to {MaxLength}), prefix caching {PrefixCaching}")]
+    private static partial void LogStartedPaged(ILogger logger, string runner, int blocks, int blockSize, int maxLength, bool prefixCaching);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Sequence {RequestId} preempted at {Tokens} tokens: its KV blocks went to older sequences; it will be computed again")]
+    private static partial void LogPreempted(ILogger logger, string requestId, int tokens);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Engine started: {Runner}, {Slots} KV slots of {MaxLength} positions")]
+    private static partial void LogStarted(ILogger logger, string runner, int slots, int maxLength);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sequence {RequestId} failed after its step")]
     private static partial void LogSequenceFailed(ILogger logger, Exception exception, string requestId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Adapter {AdapterId} could not be loaded from {Directory}; its waiting requests fail")]
-    private static partial void LogAdapterLoadFailed(ILogger logger, Exception? exception, string adapterId, string directory);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Adapter {AdapterId} read from disk and prepared in {Milliseconds} ms")]
-    private static partial void LogAdapterRead(ILogger logger, string adapterId, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Engine step failed; failing its {Count} sequences")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, int count);

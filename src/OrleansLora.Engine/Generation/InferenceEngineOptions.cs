@@ -1,5 +1,4 @@
 using OrleansLora.Engine.Quantization;
-using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Generation;
 
@@ -63,8 +62,20 @@ public sealed record InferenceEngineOptions
     /// </summary>
     public string? AdapterRoot { get; init; }
 
-    /// <summary>Bytes of KV cache; divided into sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
+    /// <summary>Bytes of KV cache: blocks of <see cref="KvBlockSize"/> positions, or sequence slots of <see cref="MaxSequenceLength"/> positions.</summary>
     public long KvCacheBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// Positions per KV block (paged cache: admission by free blocks, prefix caching, preemption);
+    /// 0: the fixed-slot cache, one slot of <see cref="MaxSequenceLength"/> positions per sequence.
+    /// </summary>
+    public int KvBlockSize { get; init; } = 16;
+
+    /// <summary>
+    /// With a paged cache: full blocks are kept after their sequence ends and reused by a later
+    /// request with the same adapter and the same leading tokens (LRU eviction).
+    /// </summary>
+    public bool PrefixCaching { get; init; } = true;
 
     /// <summary>Longest prompt + generation; 0 means the model's max_position_embeddings.</summary>
     public int MaxSequenceLength { get; init; } = 2048;
@@ -81,9 +92,6 @@ public sealed record InferenceEngineOptions
     /// <summary>Threads libtorch may use (0: all cores).</summary>
     public int Threads { get; init; }
 
-    /// <summary>The scalar type <see cref="AdapterDtype"/> names (after <see cref="Validate"/>).</summary>
-    public ScalarType AdapterScalarType => AdapterDtype == "float32" ? ScalarType.Float32 : ScalarType.BFloat16;
-
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -93,6 +101,8 @@ public sealed record InferenceEngineOptions
             throw new ArgumentException($"{SectionName}:KvCacheBytes must be positive, got {KvCacheBytes}.", nameof(KvCacheBytes));
         if (MaxSequenceLength < 0)
             throw new ArgumentException($"{SectionName}:MaxSequenceLength must be >= 0, got {MaxSequenceLength}.", nameof(MaxSequenceLength));
+        if (KvBlockSize is < 0 or > 4096)
+            throw new ArgumentException($"{SectionName}:KvBlockSize must be in [0, 4096] (0: fixed slots), got {KvBlockSize}.", nameof(KvBlockSize));
         if (MaxBatchSize < 1)
             throw new ArgumentException($"{SectionName}:MaxBatchSize must be >= 1, got {MaxBatchSize}.", nameof(MaxBatchSize));
         if (MaxBatchTokens < MaxBatchSize)

@@ -1,4 +1,5 @@
 using OrleansLora.Engine.Adapters;
+using OrleansLora.Engine.Runners;
 
 namespace OrleansLora.Engine.Generation;
 
@@ -6,4 +7,4 @@ namespace OrleansLora.Engine.Generation;
 /// A prepared adapter held for a slot (one reference), with the disk-read time when it came
 /// from disk for this demand (a cold load) or null when the host cache had it (a warm load).
 /// </summary>
-internal sealed record ReadyAdapter(PreparedAdapter Adapter, double? ReadMilliseconds);
+internal sealed record ReadyAdapter(HostAdapter Adapter, double? ReadMilliseconds);

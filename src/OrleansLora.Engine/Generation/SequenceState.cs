@@ -12,7 +12,7 @@ internal sealed class SequenceState
         Request = request;
         PromptLength = promptTokens.Count;
         Tokens = [.. promptTokens];
-        Sampler = new SequenceSampler(request.Sampling, promptTokens);
+        Sampler = new SequenceSampler(request.Sampling, promptTokens, request.LogitsProcessor);
         Detokenizer = new IncrementalDetokenizer(tokenizer, promptTokens);
         Stops = new StopSequenceMatcher(request.Sampling.StopSequences);
         Output = output;
@@ -26,6 +26,10 @@ internal sealed class SequenceState
     /// <summary>How many of <see cref="Tokens"/> have keys/values in the cache.</summary>
     public int Processed { get; set; }
     public int Slot { get; set; } = -1;
+    /// <summary>With a paged KV cache: the blocks holding this sequence's positions while it runs.</summary>
+    public Caching.KvSequenceBlocks? Blocks { get; set; }
+    /// <summary>Times this sequence gave its KV blocks up to older sequences and was computed again.</summary>
+    public int Preemptions { get; set; }
     /// <summary>Adapter slot while running, -1 for the base model or before admission.</summary>
     public int AdapterSlot { get; set; } = -1;
     public SequenceSampler Sampler { get; }

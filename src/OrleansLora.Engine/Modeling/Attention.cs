@@ -1,6 +1,7 @@
 using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
@@ -19,7 +20,10 @@ public sealed class Attention : IDisposable
     private readonly int _kvHeads;
     private readonly int _headDim;
     private readonly int? _window;
-    private readonly double _scale;
+    // Scalars held for the model's life: an implicit double → Scalar conversion per call makes a
+    // Scalar the GC may finalize while libtorch still reads it ("Unknown scalar type" under load).
+    private static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    private readonly Scalar _scale;
 
     /// <param name="qkv">q_proj, k_proj and v_proj stacked by rows, so one matmul projects all three.</param>
     public Attention(ModelConfig config, ILinearLayer qkv, ILinearLayer o)
@@ -28,7 +32,7 @@ public sealed class Attention : IDisposable
         _kvHeads = config.NumKeyValueHeads;
         _headDim = config.HeadDim;
         _window = config.EffectiveSlidingWindow;
-        _scale = 1.0 / Math.Sqrt(_headDim);
+        _scale = (1.0 / Math.Sqrt(_headDim)).ToScalar();
         QkvProj = qkv;
         OProj = o;
     }
@@ -37,7 +41,7 @@ public sealed class Attention : IDisposable
     public ILinearLayer OProj { get; }   // heads*headDim → hidden
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
-    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, int layer, Tensor cos, Tensor sin, LoraContext? lora = null)
+    public Tensor Forward(Tensor x, ForwardBatch batch, IKvCache kv, int layer, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
         long tokens = x.size(0);
@@ -54,6 +58,14 @@ public sealed class Attention : IDisposable
         var k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
         var v = qkv.narrow(1, qWidth + kvWidth, kvWidth).view(tokens, _kvHeads, _headDim);                       // [tokens, kvHeads, D]
 
+        if (kv is PagedKvCache paged)
+        {
+            var attended = AttendPaged(q, k, v, batch, paged, layer).to(x.dtype);
+            var pagedOut = OProj.Forward(attended);
+            lora?.Apply(layer, LoraTargetModules.OProj, attended, pagedOut);
+            return pagedOut.MoveToOuterDisposeScope();
+        }
+        var cache = (KvCache)kv;
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
         // Advanced indices around a slice: the indexed view is [tokens, kvHeads, D].
@@ -77,6 +89,56 @@ public sealed class Attention : IDisposable
         return projected.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Appends the batch's keys/values to their blocks and attends every row through the block
+    /// tables on the native kernels (float32 rows; online softmax in float32). q: [tokens, heads, D],
+    /// k and v: [tokens, kvHeads, D]. Returns [tokens, heads*D] float32.
+    /// </summary>
+    private unsafe Tensor AttendPaged(Tensor q, Tensor k, Tensor v, ForwardBatch batch, PagedKvCache cache, int layer)
+    {
+        var plan = batch.PagedPlan(cache.BlockSize);
+        var q32 = q.to(ScalarType.Float32).contiguous();
+        var k32 = k.to(ScalarType.Float32).contiguous();
+        var v32 = v.to(ScalarType.Float32).contiguous();
+        int tokens = (int)q.size(0);
+        int width = _heads * _headDim, kvWidth = _kvHeads * _headDim;
+        var output = empty(tokens, width, dtype: ScalarType.Float32);
+        var keys = cache.Keys(layer);
+        var values = cache.Values(layer);
+        int code = cache.Dtype == ScalarType.Float32 ? NativeMethods.DtypeF32 : NativeMethods.DtypeBf16;
+        int n = batch.Sequences.Count;
+        int window = _window ?? 0;
+        fixed (long* slots = plan.SlotMapping)
+        fixed (int* tables = plan.BlockTables)
+        fixed (int* lengths = plan.ContextLengths)
+        fixed (int* starts = plan.QueryStarts)
+        {
+            void* kp = (void*)TensorMemory.DataPointer(keys);
+            void* vp = (void*)TensorMemory.DataPointer(values);
+            float* qp = (float*)TensorMemory.DataPointer(q32);
+            float* op = (float*)TensorMemory.DataPointer(output);
+            Check(NativeMethods.KvAppend(code, (float*)TensorMemory.DataPointer(k32), kvWidth, (float*)TensorMemory.DataPointer(v32), kvWidth,
+                slots, tokens, kp, vp, cache.BlockCount, cache.BlockSize, _kvHeads, _headDim), "olora_kv_append");
+            Check(plan.AllDecode
+                ? NativeMethods.PagedAttentionDecode(code, qp, width, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
+                    tables, plan.MaxBlocks, plan.MaxBlocks, lengths, n, _heads, _kvHeads, _headDim, window)
+                : NativeMethods.PagedAttentionPrefill(code, qp, width, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
+                    tables, plan.MaxBlocks, plan.MaxBlocks, starts, lengths, n, _heads, _kvHeads, _headDim, window), "olora_paged_attention");
+        }
+        GC.KeepAlive(keys);
+        GC.KeepAlive(values);
+        GC.KeepAlive(q32);
+        GC.KeepAlive(k32);
+        GC.KeepAlive(v32);
+        return output;
+    }
+
+    private static void Check(int rc, string kernel)
+    {
+        if (rc != NativeStatus.Ok)
+            throw new InvalidOperationException($"{kernel} failed: {NativeStatus.Describe(rc)} ({rc}).");
+    }
+
     /// <summary>One query row per sequence, all sequences in one computation. q: [B, heads, D].</summary>
     private Tensor AttendDecode(Tensor q, Tensor keys, Tensor values, AttentionPlan plan)
     {
@@ -97,7 +159,7 @@ public sealed class Attention : IDisposable
         int groups = _heads / _kvHeads;
         var qg = q.view(b, _kvHeads, groups, _headDim);                          // [B, kvHeads, G, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);               // [B, kvHeads, G, L]
-        scores = scores.to(ScalarType.Float32).masked_fill_(plan.DecodeMask!, double.NegativeInfinity);
+        scores = scores.to(ScalarType.Float32).masked_fill_(plan.DecodeMask!, NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
         return matmul(probs, v).view(b, _heads * _headDim);                      // [B, heads*D]
     }
@@ -112,7 +174,7 @@ public sealed class Attention : IDisposable
         var v = values[s.Slot].narrow(1, 0, len).unsqueeze(1);   // [kvHeads, 1, L, D]
         var qg = q.view(t, _kvHeads, groups, _headDim).permute(1, 2, 0, 3); // [kvHeads, G, T, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);          // [kvHeads, G, T, L]
-        scores = scores.to(ScalarType.Float32).masked_fill_(mask, double.NegativeInfinity);
+        scores = scores.to(ScalarType.Float32).masked_fill_(mask, NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
         return matmul(probs, v).permute(2, 0, 1, 3).reshape(t, _heads * _headDim); // [T, heads*D]
     }
@@ -120,6 +182,7 @@ public sealed class Attention : IDisposable
     public void Dispose()
     {
         QkvProj.Dispose();
+        _scale.Dispose();
         OProj.Dispose();
     }
 }

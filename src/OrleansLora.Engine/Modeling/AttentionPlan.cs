@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Modeling;
@@ -57,7 +58,10 @@ internal sealed class AttentionPlan : IDisposable
     private static Tensor Mask(Tensor j, Tensor p, int? window)
     {
         var masked = j > p;
-        return window is { } w ? masked.logical_or(j <= p - w) : masked;
+        if (window is not { } w)
+            return masked;
+        using var width = w.ToScalar(); // held across the call, never left to the finalizer
+        return masked.logical_or(j <= p - width);
     }
 
     public int DecodeCount { get; }

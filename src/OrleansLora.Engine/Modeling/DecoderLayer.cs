@@ -13,7 +13,7 @@ public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attenti
     public SwiGluMlp Mlp { get; } = mlp;
 
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
-    public Tensor Forward(Tensor x, ForwardBatch batch, KvCache cache, Tensor cos, Tensor sin, LoraContext? lora = null)
+    public Tensor Forward(Tensor x, ForwardBatch batch, IKvCache cache, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
         var h = x + Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin, lora);

@@ -75,6 +75,11 @@ public sealed class ForwardBatch : IDisposable
     /// <summary>Index tensors and masks for attention, built by the first layer and reused by the rest.</summary>
     internal AttentionPlan AttentionPlan(int? window) => _plan ??= new AttentionPlan(this, window);
 
+    private PagedAttentionPlan? _pagedPlan;
+
+    /// <summary>The paged kernels' arrays (block tables, slot mapping), built by the first layer and reused by the rest.</summary>
+    internal PagedAttentionPlan PagedPlan(int blockSize) => _pagedPlan ??= new PagedAttentionPlan(this, blockSize);
+
     public void Dispose()
     {
         _plan?.Dispose();

@@ -45,6 +45,9 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Bytes of weights a decode step reads: every linear layer (embedding rows are negligible).</summary>
     public long LinearWeightBytes => _lmHead.WeightBytes + _layers.Sum(l =>
         l.Attention.QkvProj.WeightBytes + l.Attention.OProj.WeightBytes + l.Mlp.GateUp.WeightBytes + l.Mlp.Down.WeightBytes);
+
+    /// <summary>Bytes of weights held: the linear layers and the embedding (tied: the head's rows); the norms are negligible.</summary>
+    public long WeightBytes => LinearWeightBytes + (_embed is null ? 0 : _embed.NumberOfElements * _embed.ElementSize);
     public int MaxSequenceLength => _rope.MaxPositions;
     public IReadOnlyList<DecoderLayer> Layers => _layers;
 
@@ -146,6 +149,10 @@ public sealed class LlamaModel : IDisposable
     public KvCache CreateKvCache(KvCacheOptions options) =>
         new(Config, options with { MaxSequenceLength = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, MaxSequenceLength) : MaxSequenceLength }, Dtype);
 
+    /// <summary>Allocates a paged KV cache for this model: blocks of <paramref name="blockSize"/> positions from a memory budget.</summary>
+    public PagedKvCache CreatePagedKvCache(long budgetBytes, int blockSize, int maxSequenceLength = 0, long maxBlocks = 0) =>
+        new(Config, budgetBytes, blockSize, maxSequenceLength > 0 ? Math.Min(maxSequenceLength, MaxSequenceLength) : MaxSequenceLength, maxBlocks, Dtype);
+
     /// <summary>
     /// Runs the batch, writing its keys/values into the cache, and returns float32 logits
     /// [sequences, vocab] for each sequence's last token, or [tokens, vocab] for every token when
@@ -153,6 +160,8 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     public Tensor Forward(ForwardBatch batch, KvCache cache, bool allPositions = false)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(cache);
         if (cache.MaxSequenceLength > MaxSequenceLength)
             throw new ArgumentException($"KV cache holds {cache.MaxSequenceLength} positions but rotary tables cover {MaxSequenceLength}.", nameof(cache));
         // A negative slot would wrap to the last one and a repeated slot would race its own
@@ -164,6 +173,45 @@ public sealed class LlamaModel : IDisposable
                 throw new ArgumentException($"slot {s.Slot} is outside [0, {cache.SlotCount}) or used twice in one batch.", nameof(batch));
             used[s.Slot] = true;
         }
+        return ForwardLayers(batch, cache, allPositions);
+    }
+
+    /// <summary>
+    /// <see cref="Forward(ForwardBatch, KvCache, bool)"/> over a paged cache: each sequence's
+    /// <see cref="BatchSequence.BlockTable"/> says where its positions live.
+    /// </summary>
+    public Tensor Forward(ForwardBatch batch, PagedKvCache cache, bool allPositions = false)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (cache.MaxSequenceLength > MaxSequenceLength)
+            throw new ArgumentException($"KV cache holds {cache.MaxSequenceLength} positions but rotary tables cover {MaxSequenceLength}.", nameof(cache));
+        // A block outside the pools would be written out of bounds, and a block two sequences of
+        // one batch write would mix their keys: refuse both (shared prefix blocks are only read).
+        var written = new HashSet<int>();
+        foreach (var s in batch.Sequences)
+        {
+            var table = s.BlockTable ?? throw new ArgumentException($"sequence {s.Slot} of a paged batch has no block table.", nameof(batch));
+            int end = s.StartPosition + s.TokenCount;
+            int needed = (end + cache.BlockSize - 1) / cache.BlockSize;
+            if (table.Length < needed)
+                throw new ArgumentException($"sequence {s.Slot} reaches position {end} but its block table holds {table.Length} blocks of {cache.BlockSize}.", nameof(batch));
+            for (int b = 0; b < needed; b++)
+            {
+                if ((uint)table[b] >= (uint)cache.BlockCount)
+                    throw new ArgumentException($"sequence {s.Slot} names KV block {table[b]}, outside [0, {cache.BlockCount}).", nameof(batch));
+            }
+            for (int b = s.StartPosition / cache.BlockSize; b < needed; b++)
+            {
+                if (!written.Add(table[b]))
+                    throw new ArgumentException($"KV block {table[b]} is written by two sequences of one batch.", nameof(batch));
+            }
+        }
+        return ForwardLayers(batch, cache, allPositions);
+    }
+
+    private Tensor ForwardLayers(ForwardBatch batch, IKvCache cache, bool allPositions)
+    {
         using var scope = NewDisposeScope();
         var x = _embed is not null
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Modeling;
@@ -5,16 +6,24 @@ namespace OrleansLora.Engine.Modeling;
 /// <summary>RMSNorm as transformers computes it: the statistics in float32, the weight applied in the input dtype.</summary>
 public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
 {
+    // Held, not converted per call: a temporary Scalar may be finalized while libtorch still reads it.
+    private static readonly Scalar Two = 2.ToScalar();
+    private readonly Scalar _eps = eps.ToScalar();
+
     public Tensor Weight { get; } = weight; // [hidden]
 
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var variance = x32.pow(2).mean([-1L], keepdim: true);
-        var normed = (x32 * (variance + eps).rsqrt()).to(x.dtype);
+        var variance = x32.pow(Two).mean([-1L], keepdim: true);
+        var normed = (x32 * variance.add_(_eps).rsqrt_()).to(x.dtype);
         return (Weight * normed).MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => Weight.Dispose();
+    public void Dispose()
+    {
+        Weight.Dispose();
+        _eps.Dispose();
+    }
 }

@@ -12,20 +12,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_check_finite")]
     public static partial long CheckFinite(int dtype, void* data, long n, float maxAbs);
 
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_set_isa")]
-    public static partial int SetIsa(int isa);
-
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_isa")]
     public static partial int GetIsa();
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_detect_isa")]
-    public static partial int DetectIsa();
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_set_num_threads")]
-    public static partial int SetNumThreads(int threads);
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_num_threads")]
-    public static partial int GetNumThreads();
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_gemm_f32")]
     public static partial int GemmF32(float* x, long xRowStride, float* w, long wRowStride, float* y, long yRowStride, int m, int n, int k, int accumulate);
@@ -38,9 +26,6 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_dequantize")]
     public static partial int Nf4Dequantize(byte* codes, float* absmax, long numel, float* output);
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_nf4_code_book")]
-    public static partial int Nf4CodeBook(float* output);
 
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_linear_ex")]
     public static partial int Int8LinearEx(float* x, long xRowStride, float* y, long yRowStride, int m, int n, int k, sbyte* q, float* scales, int accumulate, int compute);
@@ -64,11 +49,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_int8_dequantize")]
     public static partial int Int8Dequantize(sbyte* q, float* scales, int n, int k, float* output);
 
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv")]
-    public static partial int Sgmv(int dtype, void* x, long xRowStride, void* y, long yRowStride,
-        int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
-        int inFeatures, int outFeatures, int* slotRanks, float* slotScales, float* scratch, long scratchElems);
-
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_mixed")]
     public static partial int SgmvMixed(int dtype, int weightDtype, void* x, long xRowStride, void* y, long yRowStride,
         int* segStarts, int* segSlots, int numSegments, void* aTable, void* bTable, int numSlots, int maxRank,
@@ -77,12 +57,4 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_convert_2d")]
     public static partial int Convert2d(int srcDtype, void* src, long srcRowStride, long srcColStride,
         int dstDtype, void* dst, long dstRowStride, int rows, int cols, float scale);
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_shrink")]
-    public static partial int SgmvShrink(int dtype, void* x, long xRowStride, float* v, long vRowStride,
-        int* segStarts, int* segSlots, int numSegments, void* aTable, int numSlots, int maxRank, int inFeatures, int* slotRanks);
-
-    [LibraryImport(KernelsLibrary, EntryPoint = "olora_sgmv_expand")]
-    public static partial int SgmvExpand(int dtype, float* v, long vRowStride, void* y, long yRowStride,
-        int* segStarts, int* segSlots, int numSegments, void* bTable, int numSlots, int maxRank, int outFeatures, int* slotRanks, float* slotScales);
 }

@@ -83,7 +83,7 @@ public static class NativeRuntime
                 1 => "already weak",
                 2 => "made weak at start-up",
                 _ => throw new InvalidOperationException(
-                    $"{torchSharp} needs {GlibcxxVersion}, which this system's libstdc++ lacks, and it could not be patched (code {rc}). " +
+                    $"{torchSharp} needs {GlibcxxVersion}, which this system's libstdc++ lacks, and it could not be patched (code {rc}: {NativeStatus.Describe(rc)}). " +
                     "Build with 'dotnet build' (it patches the output) or make the file writable once."),
             };
         }

@@ -60,7 +60,7 @@ internal static class TensorChecks
     /// <summary>Turns a native return code into an exception (after validation, only a bug gets here).</summary>
     public static void Check(int rc, string function)
     {
-        if (rc < 0)
-            throw new InvalidOperationException($"{function} failed with code {rc} ({(rc == -3 ? "invalid argument" : "error")}).");
+        if (rc < NativeStatus.Ok)
+            throw new InvalidOperationException($"{function} failed with code {rc} ({NativeStatus.Describe(rc)}).");
     }
 }

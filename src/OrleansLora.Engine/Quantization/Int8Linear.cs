@@ -40,7 +40,7 @@ public sealed unsafe class Int8Linear : ILinearLayer
             int rc = NativeMethods.Int8Quantize((float*)TensorMemory.DataPointer(weight), n, k,
                 (sbyte*)TensorMemory.DataPointer(q), (float*)TensorMemory.DataPointer(scales));
             GC.KeepAlive(weight);
-            if (rc == -3)
+            if (rc == NativeStatus.InvalidArgument)
                 throw new ArgumentException("weight holds non-finite values; int8 cannot represent them.", nameof(weight));
             TensorChecks.Check(rc, "olora_int8_quantize");
             return new Int8Linear(q, scales, compute);

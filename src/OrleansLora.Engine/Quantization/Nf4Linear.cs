@@ -45,7 +45,7 @@ public sealed unsafe class Nf4Linear : ILinearLayer
             int rc = NativeMethods.Nf4Quantize((float*)TensorMemory.DataPointer(weight), numel,
                 (byte*)TensorMemory.DataPointer(codes), (float*)TensorMemory.DataPointer(absmax));
             GC.KeepAlive(weight);
-            if (rc == -3)
+            if (rc == NativeStatus.InvalidArgument)
                 throw new ArgumentException("weight holds non-finite values; NF4 cannot represent them.", nameof(weight));
             TensorChecks.Check(rc, "olora_nf4_quantize");
             return new Nf4Linear(codes, absmax, n, k, compute);

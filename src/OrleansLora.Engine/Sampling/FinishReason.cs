@@ -1,14 +1,16 @@
 namespace OrleansLora.Engine.Sampling;
 
 /// <summary>
-/// Why a sequence stopped generating. Deliberately coarse: the OpenAI wire format only distinguishes
-/// "stop" from "length", and the API layer can tell EOS from a stop string by looking at whether a stop
-/// sequence was matched.
+/// Why a sequence stopped generating. EOS and a stop string are told apart because LoRAX reports them
+/// apart (<c>eos_token</c> / <c>stop_sequence</c>); OpenAI folds both into <c>stop</c>.
 /// </summary>
 public enum FinishReason
 {
-    /// <summary>An EOS token was sampled or a stop sequence completed.</summary>
-    Stop,
+    /// <summary>An end-of-sequence token was sampled (and <see cref="SamplingParams.IgnoreEos"/> was off).</summary>
+    EndOfSequence,
+
+    /// <summary>One of <see cref="SamplingParams.StopSequences"/> completed in the text.</summary>
+    StopSequence,
 
     /// <summary>max_new_tokens was reached, or the sequence hit the model's context length.</summary>
     Length,

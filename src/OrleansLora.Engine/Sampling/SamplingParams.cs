@@ -34,6 +34,15 @@ public sealed record SamplingParams
     /// <summary>When true, EOS tokens do not end generation (benchmarks).</summary>
     public bool IgnoreEos { get; init; }
 
+    /// <summary>
+    /// Null: no log-probabilities. k in [0, <see cref="MaxLogprobs"/>]: each step reports the chosen token's
+    /// log-probability and the k most likely tokens' (<see cref="SampleLogprobs"/>), as vLLM's <c>logprobs</c>.
+    /// </summary>
+    public int? Logprobs { get; init; }
+
+    /// <summary>The most alternatives a step reports (OpenAI's <c>top_logprobs</c> limit).</summary>
+    public const int MaxLogprobs = 20;
+
     public static SamplingParams Greedy { get; } = new() { Temperature = 0f };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>
@@ -51,6 +60,8 @@ public sealed record SamplingParams
             throw new ArgumentException($"frequency_penalty must be in [-2, 2], got {FrequencyPenalty}.", nameof(FrequencyPenalty));
         if (MaxNewTokens < 1)
             throw new ArgumentException($"max_new_tokens must be >= 1, got {MaxNewTokens}.", nameof(MaxNewTokens));
+        if (Logprobs is < 0 or > MaxLogprobs)
+            throw new ArgumentException($"logprobs must be in [0, {MaxLogprobs}], got {Logprobs}.", nameof(Logprobs));
         if (StopSequences.Any(string.IsNullOrEmpty))
             throw new ArgumentException("stop sequences must not be empty strings.", nameof(StopSequences));
     }

@@ -38,13 +38,15 @@ public sealed class SequenceSampler
 
     /// <param name="p">Validated here; an invalid value throws <see cref="ArgumentException"/>.</param>
     /// <param name="promptTokens">Feeds the repetition penalty, which (as in HF/vLLM) also covers the prompt.</param>
-    public SequenceSampler(SamplingParams p, IReadOnlyList<int> promptTokens)
+    /// <param name="processor">Edits each row after the penalties and before the choice (e.g. a grammar mask); null: none.</param>
+    public SequenceSampler(SamplingParams p, IReadOnlyList<int> promptTokens, ILogitsProcessor? processor = null)
     {
         ArgumentNullException.ThrowIfNull(p);
         ArgumentNullException.ThrowIfNull(promptTokens);
         p.Validate();
 
         Params = p;
+        Processor = processor;
         Seed = p.Seed ?? DrawRandomSeed();
         _rng = new Xoshiro256StarStar(Seed);
         _trackSeen = p.RepetitionPenalty != 1f;
@@ -61,6 +63,9 @@ public sealed class SequenceSampler
 
     public SamplingParams Params { get; }
 
+    /// <summary>The request's logits processor, or null.</summary>
+    public ILogitsProcessor? Processor { get; }
+
     /// <summary>The seed actually in use: the requested one, or the random one drawn when none was given, so a
     /// response can report it and the client can replay the generation.</summary>
     public ulong Seed { get; }
@@ -70,8 +75,16 @@ public sealed class SequenceSampler
     /// actually continues with. NaN logits count as -inf (never chosen).
     /// </summary>
     /// <exception cref="InvalidOperationException">Every logit is -inf or NaN, so no token can be chosen.</exception>
-    public int Sample(ReadOnlySpan<float> logits)
+    public int Sample(ReadOnlySpan<float> logits) => Sample(logits, out _);
+
+    /// <summary>
+    /// Chooses the next token as <see cref="Sample(ReadOnlySpan{float})"/> does and, when
+    /// <see cref="SamplingParams.Logprobs"/> is set, reports the log-probabilities of the row it chose from
+    /// (after penalties and the processor, before temperature); null otherwise. The choice is the same either way.
+    /// </summary>
+    public int Sample(ReadOnlySpan<float> logits, out SampleLogprobs? logprobs)
     {
+        logprobs = null;
         if (logits.IsEmpty)
             throw new ArgumentException("logits must not be empty.", nameof(logits));
 
@@ -84,14 +97,48 @@ public sealed class SequenceSampler
             Span<float> scores = work.AsSpan(0, n);
             CopyReplacingNaN(logits, scores);
             ApplyPenalties(scores);
+            if (Processor is { } processor)
+            {
+                processor.Process(scores);
+                CopyReplacingNaN(scores, scores); // a processor's NaN counts as -inf, like the model's
+            }
 
             float max = Max(scores);
             if (max == float.NegativeInfinity)
                 throw new InvalidOperationException("all logits are -inf/NaN");
-            if (Params.Temperature == 0f)
-                return scores.IndexOf(max); // first occurrence: ties go to the lowest id, as torch.argmax
+            if (Params.Logprobs is not { } top)
+            {
+                if (Params.Temperature == 0f)
+                    return scores.IndexOf(max); // first occurrence: ties go to the lowest id, as torch.argmax
+                return Draw(work, n, max);
+            }
 
-            return Draw(work, n, max);
+            // Drawing overwrites the scores with softmax numerators, so the chosen token's score is read from a copy.
+            var distribution = LogSoftmax.Of(work, n, max, top);
+            int token;
+            float chosenScore;
+            if (Params.Temperature == 0f)
+            {
+                token = scores.IndexOf(max);
+                chosenScore = max;
+            }
+            else
+            {
+                float[] copy = ArrayPool<float>.Shared.Rent(n);
+                try
+                {
+                    scores.CopyTo(copy);
+                    token = Draw(work, n, max);
+                    chosenScore = copy[token];
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(copy);
+                }
+            }
+
+            logprobs = new SampleLogprobs(new TokenLogprob(token, distribution.Logprob(chosenScore)), distribution.Top);
+            return token;
         }
         finally
         {
@@ -99,10 +146,11 @@ public sealed class SequenceSampler
         }
     }
 
-    /// <summary>Records a generated token so later steps penalise it.</summary>
+    /// <summary>Records a generated token so later steps penalise it, and passes it to the logits processor.</summary>
     public void Accept(int token)
     {
         ThrowIfNegative(token, nameof(token));
+        Processor?.Accept(token);
         if (_trackSeen)
             _seen.Add(token);
         if (_trackCounts)

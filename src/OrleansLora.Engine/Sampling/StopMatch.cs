@@ -10,6 +10,6 @@ namespace OrleansLora.Engine.Sampling;
 /// <param name="StopSequence">The stop sequence that completed, or null while generation may go on.</param>
 public readonly record struct StopMatch(string Text, string? StopSequence)
 {
-    /// <summary>True when a stop sequence completed: generation must end, with <see cref="FinishReason.Stop"/>.</summary>
+    /// <summary>True when a stop sequence completed: generation must end, with <see cref="FinishReason.StopSequence"/>.</summary>
     public bool Stopped => StopSequence is not null;
 }

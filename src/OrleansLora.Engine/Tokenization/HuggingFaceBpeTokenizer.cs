@@ -8,7 +8,7 @@ namespace OrleansLora.Engine.Tokenization;
 /// matched first, each plain segment is normalized, pre-tokenized and BPE-encoded; decoding maps
 /// tokens back to bytes (byte-level or "▁" + &lt;0xNN&gt; byte fallback). Thread-safe.
 /// </summary>
-internal sealed class HuggingFaceBpeTokenizer : ITextTokenizer
+internal sealed class HuggingFaceBpeTokenizer : ITextTokenizer, ITokenByteSource
 {
     private readonly BpeTokenizerParts _parts;
     private readonly AddedTokenMatcher _matcher;
@@ -125,5 +125,23 @@ internal sealed class HuggingFaceBpeTokenizer : ITextTokenizer
         while (strip < decoding.StripLeadingSpaces && strip < text.Length && text[strip] == ' ')
             strip++;
         return strip == 0 ? text : text[strip..];
+    }
+
+    public byte[]? GetTokenBytes(int id)
+    {
+        if (_addedById.TryGetValue(id, out var added))
+            return added.Special ? null : Encoding.UTF8.GetBytes(added.Content);
+        string? token = _parts.Model.IdToToken(id);
+        if (token is null)
+            return null;
+        if (_byteFallbackValue[id] >= 0)
+            return [(byte)_byteFallbackValue[id]];
+        if (_parts.Decoding.ByteLevel)
+        {
+            var bytes = new List<byte>(token.Length);
+            ByteLevelAlphabet.AppendBytes(token, bytes);
+            return bytes.ToArray();
+        }
+        return Encoding.UTF8.GetBytes(_parts.Decoding.Marker is char marker ? token.Replace(marker, ' ') : token);
     }
 }

@@ -11,7 +11,7 @@ namespace OrleansLora.Engine.Tokenization;
 /// tokenizer, so each text segment gets SentencePiece's dummy "▁" prefix. Decoding reads the
 /// pieces directly (see <see cref="Decode"/>). Thread-safe.
 /// </summary>
-internal sealed class SentencePieceModelTokenizer : ITextTokenizer
+internal sealed class SentencePieceModelTokenizer : ITextTokenizer, ITokenByteSource
 {
     private readonly LlamaTokenizer _inner;
     private readonly AddedTokenMatcher _matcher;
@@ -118,5 +118,20 @@ internal sealed class SentencePieceModelTokenizer : ITextTokenizer
             first = false;
         }
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+    }
+
+    public byte[]? GetTokenBytes(int id)
+    {
+        if (_addedById.TryGetValue(id, out var added))
+            return added.Special ? null : Encoding.UTF8.GetBytes(added.Content);
+        string? piece = (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
+        if (piece is null)
+            return null;
+        if (_byteValue[id] >= 0)
+            return [(byte)_byteValue[id]];
+        // Control pieces (<unk>, <s>, </s>) are not text.
+        if (id == _inner.BeginningOfSentenceId || id == _inner.EndOfSentenceId || id == _inner.UnknownId)
+            return null;
+        return Encoding.UTF8.GetBytes(piece.Replace(Marker, ' '));
     }
 }

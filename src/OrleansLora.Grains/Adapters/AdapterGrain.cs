@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Placement;
+using Orleans.Runtime.Placement;
 using Orleans.Storage;
 using OrleansLora.Adapters;
 using OrleansLora.Devices;
@@ -31,6 +33,9 @@ public sealed partial class AdapterGrain(
     ILocalSiloDetails localSilo,
     OrleansLoraMetrics metrics,
     RequestDeadlines deadlines,
+    AdapterTraffic traffic,
+    DeviceLoadView loads,
+    IOptions<WorkerOptions> worker,
     TimeProvider time,
     ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
 {
@@ -42,6 +47,7 @@ public sealed partial class AdapterGrain(
     private Task? _placing;
     private int _active;
     private bool _shedRequested, _dirty;
+    private SiloAddress? _moveTo; // where rebalancing or shedding asked this adapter to go
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -82,6 +88,7 @@ public sealed partial class AdapterGrain(
             }
         }
         _pinned = false;
+        traffic.Forget(_id); // its load leaves this silo with it
         // In-memory storage lives in grains of the stopping silo: a write would only fail, loudly.
         bool storageStops = siloStopping && ServiceProvider.GetKeyedService<IGrainStorage>(GrainStorageNames.Adapters) is MemoryGrainStorage;
         if (_dirty && state.State.Registered && !storageStops)
@@ -111,10 +118,9 @@ public sealed partial class AdapterGrain(
         _active++;
         try
         {
-            IGpuGrain device;
             try
             {
-                device = await ReadyDevice(cancellationToken);
+                await ReadyDevice(cancellationToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -123,12 +129,14 @@ public sealed partial class AdapterGrain(
                 throw;
             }
             metrics.RequestQueued(tag, time.GetElapsedTime(started).TotalMilliseconds);
+            if (DeviceKey.TryParse(_deviceKey!, out _, out int deviceIndex))
+                traffic.Record(_id, deviceIndex);
             using var deadline = deadlines.Create(cancellationToken);
             deadline.Start(DeadlinePhase.FirstToken);
             IAsyncEnumerator<GenerateChunk> stream;
             try
             {
-                stream = Submit(device, request, deadline.Token).GetAsyncEnumerator(deadline.Token);
+                stream = Submit(request, deadline.Token).GetAsyncEnumerator(deadline.Token);
             }
             catch (Exception ex)
             {
@@ -183,7 +191,7 @@ public sealed partial class AdapterGrain(
             _active--;
             Count(tag, outcome, errorType, usage, time.GetElapsedTime(started).TotalMilliseconds);
             if (_active == 0 && _shedRequested)
-                Move();
+                Migrate();
         }
     }
 
@@ -233,6 +241,7 @@ public sealed partial class AdapterGrain(
             Silo = _deviceKey is null ? null : localSilo.SiloAddress.ToParsableString(),
             Residency = _pinned ? "gpu" : _deviceKey is not null ? "host" : "disk",
             Counters = state.State.Counters,
+            Pinned = state.State.Pinned,
         });
     }
 
@@ -257,21 +266,47 @@ public sealed partial class AdapterGrain(
 
     public Task Shed()
     {
+        // Placement would keep it here (this silo holds its weights), so choose among the other silos; alone, deactivate.
+        var others = loads.Fresh().Select(l => l.Silo).Where(s => !s.Equals(localSilo.SiloAddress)).Distinct().ToList();
+        var target = loads.Choose(_id, others);
+        if (target is null)
+        {
+            DeactivateOnIdle();
+            return Task.CompletedTask;
+        }
+        return Move(target);
+    }
+
+    public Task Move(SiloAddress target)
+    {
         _shedRequested = true;
+        _moveTo = target;
         if (_active == 0)
-            Move();
+            Migrate();
         return Task.CompletedTask;
     }
 
     /// <summary>
     /// Migrates rather than deactivates: a deactivated grain is re-created on whatever silo the next
-    /// caller's cached address names (the shedding silo, usually), without asking placement; migration
-    /// asks the placement director, which steers away from the silo that shed it, and forwards callers.
+    /// caller's cached address names (this silo, usually), without asking placement; migration asks the
+    /// placement director (with the target as its placement hint, when one was given) and forwards callers.
+    /// Orleans captures the request context when migration is asked for, so the hint is set only around it.
     /// </summary>
-    private void Move()
+    private void Migrate()
     {
         _shedRequested = false;
-        this.MigrateOnIdle();
+        if (_moveTo is { } target)
+            RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
+        try
+        {
+            this.MigrateOnIdle();
+        }
+        finally
+        {
+            if (_moveTo is not null)
+                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            _moveTo = null;
+        }
     }
 
     private async Task RegisterCore(AdapterRegistration registration, bool validate)
@@ -285,13 +320,15 @@ public sealed partial class AdapterGrain(
             info = await WithPlacementDeadline(_ => GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, 0)).Validate(_id, source));
         }
         bool moved = state.State.Registered && state.State.Source != source;
+        bool pinChanged = state.State.Registered && state.State.Pinned != registration.Pinned;
+        state.State.Pinned = registration.Pinned;
         if (!state.State.Registered)
             state.State.CreatedAt = time.GetUtcNow();
         state.State.Registered = true;
         state.State.Source = source;
         state.State.Info = info;
         await state.WriteOrRecreateAsync(logger, _id);
-        await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Add(new AdapterRegistration(_id, source));
+        await GrainFactory.GetGrain<IAdapterCatalogGrain>(0).Add(new AdapterRegistration(_id, source, registration.Pinned));
         if (moved && _deviceKey is not null)
         {
             // New weights: the device re-reads them on the next pin.
@@ -299,6 +336,18 @@ public sealed partial class AdapterGrain(
             _pinned = false;
             _deviceKey = null;
             _placing = null;
+        }
+        else if (pinChanged && _deviceKey is not null && !_isBase)
+        {
+            // Pinned now, or no longer: the device takes or releases the pin; the adapter stays where it is.
+            var device = GrainFactory.GetGrain<IGpuGrain>(_deviceKey);
+            if (registration.Pinned)
+                _pinned = (await device.Pin(_id, source)).Pinned;
+            else
+            {
+                await device.Unpin(_id);
+                _pinned = false;
+            }
         }
         LogRegistered(logger, _id, source);
     }
@@ -320,21 +369,37 @@ public sealed partial class AdapterGrain(
     }
 
     /// <summary>
-    /// The device is on this silo (placement put the adapter beside it), so the tokens stream from its
-    /// engine directly: going through <see cref="IGpuGrain.Submit"/> costs a grain call per token per
-    /// request, which the cluster bench measured as a large share of the CPU at 32 concurrent requests.
-    /// Pins, loads and load reports still go through the GPU grain.
+    /// The device is on this silo (the adapter only ever uses a device of its own silo), so the tokens stream
+    /// from its engine directly: a grain call per token per request would cost a large share of the CPU (the
+    /// cluster bench measured it at 32 concurrent requests). Pins and registrations go through the GPU grain.
     /// </summary>
-    private IAsyncEnumerable<GenerateChunk> Submit(IGpuGrain device, GenerateRequest request, CancellationToken cancellationToken)
+    private IAsyncEnumerable<GenerateChunk> Submit(GenerateRequest request, CancellationToken cancellationToken) =>
+        EngineRequests.Submit(LocalEngine(), _isBase ? null : _id, request, cancellationToken);
+
+    private Engine.Generation.InferenceEngine LocalEngine()
     {
-        string? adapterId = _isBase ? null : _id;
-        return DeviceKey.TryParse(_deviceKey!, out var silo, out int index) && silo.Equals(localSilo.SiloAddress) && index < engines.Count
-            ? EngineRequests.Submit(engines[index], adapterId, request, cancellationToken)
-            : device.Submit(adapterId, request, cancellationToken);
+        if (!DeviceKey.TryParse(_deviceKey!, out var silo, out int index) || !silo.Equals(localSilo.SiloAddress) || index >= engines.Count)
+            throw new InvalidOperationException($"adapter \"{_id}\" holds device \"{_deviceKey}\", which is not on its silo {localSilo.SiloAddress}.");
+        return engines[index];
+    }
+
+    /// <summary>On the engine this adapter runs on: its tokenizer and chat template are the ones a generation uses.</summary>
+    public async Task<TokenizeResult> Tokenize(TokenizeQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await ReadyDevice(cancellationToken);
+        return await EngineTokenizing.TokenizeAsync(LocalEngine(), query, cancellationToken);
+    }
+
+    public async Task<string> Detokenize(IReadOnlyList<int> tokens, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        await ReadyDevice(cancellationToken);
+        return EngineTokenizing.Detokenize(LocalEngine(), tokens);
     }
 
     /// <summary>The device holding this adapter, pinning it first if needed (once; a failed or timed-out attempt is retried by the next call).</summary>
-    private async Task<IGpuGrain> ReadyDevice(CancellationToken cancellationToken)
+    private async Task ReadyDevice(CancellationToken cancellationToken)
     {
         if (!_isBase && !state.State.Registered)
         {
@@ -344,7 +409,6 @@ public sealed partial class AdapterGrain(
         if (_placing is null || _placing.IsFaulted || _placing.IsCanceled)
             _placing = PlaceOnDevice();
         await _placing.WaitAsync(cancellationToken);
-        return GrainFactory.GetGrain<IGpuGrain>(_deviceKey!);
     }
 
     private Task PlaceOnDevice() => WithPlacementDeadline(async cancellationToken =>
@@ -363,15 +427,26 @@ public sealed partial class AdapterGrain(
             _deviceKey = best.Key;
             return;
         }
-        var pin = await GrainFactory.GetGrain<IGpuGrain>(best.Key).Pin(_id, state.State.Source, cancellationToken);
-        _deviceKey = best.Key;
-        _pinned = pin.Pinned;
-        if (state.State.Info != pin.Info)
+        var gpu = GrainFactory.GetGrain<IGpuGrain>(best.Key);
+        AdapterInfo info;
+        if (state.State.Pinned || worker.Value.PinOnActivation)
         {
-            state.State.Info = pin.Info;
+            var pin = await gpu.Pin(_id, state.State.Source, cancellationToken);
+            (info, _pinned) = (pin.Info, pin.Pinned);
+        }
+        else
+        {
+            // Registered with the engine only: its requests bring it into a slot (traffic decides residency).
+            info = await gpu.Validate(_id, state.State.Source);
+            _pinned = false;
+        }
+        _deviceKey = best.Key;
+        if (state.State.Info != info)
+        {
+            state.State.Info = info;
             _dirty = true;
         }
-        LogPinned(logger, _id, best.Key, pin.Pinned);
+        LogPinned(logger, _id, best.Key, _pinned);
     });
 
     /// <summary>

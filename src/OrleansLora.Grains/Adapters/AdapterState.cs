@@ -11,4 +11,6 @@ public sealed class AdapterState
     [Id(2)] public AdapterInfo? Info { get; set; }
     [Id(3)] public DateTimeOffset CreatedAt { get; set; }
     [Id(4)] public AdapterCounters Counters { get; set; } = new();
+    /// <summary>Registered with <c>pinned</c>: holds a device slot while active.</summary>
+    [Id(5)] public bool Pinned { get; set; }
 }

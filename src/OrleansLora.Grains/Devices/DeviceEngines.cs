@@ -13,13 +13,14 @@ public sealed class DeviceEngines : IAsyncDisposable
 {
     private readonly InferenceEngine[] _engines;
 
-    public DeviceEngines(IOptions<WorkerOptions> worker, IOptions<InferenceEngineOptions> engine, AdapterStore store, ILoggerFactory loggers)
+    public DeviceEngines(IOptions<WorkerOptions> worker, IOptions<InferenceEngineOptions> engine, AdapterStore store, LocalDevices devices, ILoggerFactory loggers)
     {
         // The engines read adapter files only inside the adapter store (every file checked at open).
         var options = engine.Value with { AdapterRoot = store.Root };
         options.Validate();
         worker.Value.Validate(options.MaxLoras);
-        _engines = new InferenceEngine[worker.Value.Devices];
+        // Every target is the CPU engine today: DeviceResolver refuses CUDA targets until the CUDA runner can serve.
+        _engines = new InferenceEngine[devices.Count];
         try
         {
             for (int i = 0; i < _engines.Length; i++)

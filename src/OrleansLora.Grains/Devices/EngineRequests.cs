@@ -12,30 +12,16 @@ internal static class EngineRequests
 {
     public static GenerationRequest ToEngine(InferenceEngine engine, string? adapterId, GenerateRequest request)
     {
-        int given = (request.Prompt is not null ? 1 : 0) + (request.Messages is not null ? 1 : 0) + (request.PromptTokenIds is not null ? 1 : 0);
-        if (given != 1)
-            throw new InvalidRequestException("give exactly one of prompt, messages or prompt token ids.", "prompt");
-        if (request.MaxTokens < 1 || request.MaxTokens > engine.MaxSequenceLength)
-            throw new InvalidRequestException($"max_tokens must be in [1, {engine.MaxSequenceLength}], got {request.MaxTokens}.", "max_tokens");
+        // Again on the worker: the gateway and the .NET client check first, but a caller may skip both.
+        GenerateRequestValidator.Validate(request, maxSequenceLength: engine.MaxSequenceLength);
         string? prompt = request.Prompt;
         bool addBos = request.AddBos;
         if (request.Messages is { } messages)
         {
-            if (messages.Count == 0)
-                throw new InvalidRequestException("messages must not be empty.", "messages");
-            foreach (var m in messages)
-            {
-                if (m.Role is not ("system" or "user" or "assistant"))
-                    throw new InvalidRequestException($"message role \"{m.Role}\" is not one of system, user, assistant.", "messages");
-            }
             var template = engine.Tokenizer.ChatTemplate;
-            prompt = template.Render(messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList());
+            prompt = EngineChat.Render(template, messages, request.Tools);
             addBos = !template.IncludesBos;
         }
-        if (prompt is not null && prompt.Length == 0)
-            throw new InvalidRequestException("the prompt is empty.", "prompt");
-        if (request.PromptTokenIds is { Count: 0 })
-            throw new InvalidRequestException("the prompt is empty.", "prompt");
         var sampling = new SamplingParams
         {
             Temperature = request.Temperature,
@@ -48,17 +34,8 @@ internal static class EngineRequests
             MaxNewTokens = request.MaxTokens,
             StopSequences = request.Stop,
             IgnoreEos = request.IgnoreEos,
+            Logprobs = request.Logprobs,
         };
-        if (request.TopK < 0)
-            throw new InvalidRequestException($"top_k must be >= 0, got {request.TopK}.", "top_k");
-        try
-        {
-            sampling.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidRequestException(ex.Message, ToWireName(ex.ParamName));
-        }
         return new GenerationRequest
         {
             Prompt = prompt,
@@ -67,6 +44,8 @@ internal static class EngineRequests
             Sampling = sampling,
             AdapterId = adapterId,
             RequestId = request.RequestId,
+            PrefixGroup = request.PrefixGroup,
+            LogitsProcessor = EngineChat.Processor(engine.Tokenizer, request.Constraint, request.MaxTokens),
         };
     }
 
@@ -108,18 +87,31 @@ internal static class EngineRequests
                     throw wire;
                 }
                 var c = chunks.Current;
+                var logprobs = c.Logprobs?.Select(l => ToWire(engine.Tokenizer, l)).ToArray();
                 yield return new GenerateChunk(
                     c.TextDelta,
                     c.TokenIds.ToArray(),
                     c.FinishReason switch
                     {
-                        FinishReason.Stop => GenerateFinishReason.Stop,
+                        FinishReason.EndOfSequence => GenerateFinishReason.EndOfSequence,
+                        FinishReason.StopSequence => GenerateFinishReason.StopSequence,
                         FinishReason.Length => GenerateFinishReason.Length,
+                        FinishReason.Cancelled => GenerateFinishReason.Cancelled,
                         _ => null,
                     },
-                    c.Usage is { } u ? new GenerateUsage(u.PromptTokens, u.CompletionTokens, u.Seed) : null);
+                    c.Usage is { } u ? new GenerateUsage(u.PromptTokens, u.CompletionTokens, u.Seed) : null) { Logprobs = logprobs };
             }
         }
+    }
+
+    private static GeneratedLogprobs ToWire(ITextTokenizer tokenizer, SampleLogprobs logprobs)
+    {
+        LogprobToken Token(TokenLogprob t)
+        {
+            var piece = TokenPiece.Of(tokenizer, t.TokenId);
+            return new LogprobToken(t.TokenId, piece.Text, piece.Bytes, t.Logprob, piece.Special);
+        }
+        return new GeneratedLogprobs(Token(logprobs.Chosen), logprobs.Top.Select(Token).ToArray());
     }
 
     private static Exception? Translate(Exception ex, string? adapterId) => ex switch
@@ -146,6 +138,7 @@ internal static class EngineRequests
         "FrequencyPenalty" => "frequency_penalty",
         "MaxNewTokens" => "max_tokens",
         "StopSequences" => "stop",
+        "Logprobs" => "logprobs",
         _ => param,
     };
 }

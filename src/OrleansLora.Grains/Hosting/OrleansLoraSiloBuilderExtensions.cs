@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
+using OrleansLora.Engine.Cuda;
 using OrleansLora.Engine.Generation;
 using OrleansLora.Grains.Deadlines;
 using OrleansLora.Grains.Devices;
@@ -33,10 +35,15 @@ public static class OrleansLoraSiloBuilderExtensions
         services.AddMetrics();
         services.AddSingleton<OrleansLoraMetrics>();
         services.AddSingleton<AdapterStore>();
-        services.AddSingleton(sp => new LocalDevices(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.Devices));
+        services.AddSingleton(sp => LocalDevices.Resolve(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, CudaLibrary.Probe,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DeviceResolver))));
         services.AddSingleton<DeviceEngines>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddPlacementDirector<AdapterPlacement, AdapterPlacementDirector>();
+        services.AddSingleton<DeviceLoadView>();
+        services.AddSingleton<AdapterTraffic>();
+        services.AddSingleton<AdapterRebalancer>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceLoadPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
         return builder;
@@ -51,6 +58,9 @@ public static class OrleansLoraSiloBuilderExtensions
         var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
         int maxLoras = configuration.GetSection(InferenceEngineOptions.SectionName).GetValue<int?>(nameof(InferenceEngineOptions.MaxLoras)) ?? new InferenceEngineOptions().MaxLoras;
         worker.Validate(maxLoras);
+        // cuda:N without that device fails here, before anything starts (the DI singleton resolves it again
+        // with the real logger, for auto's one fallback line).
+        DeviceResolver.Resolve(DeviceSpec.Parse(worker.Devices), CudaLibrary.Probe, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         (configuration.GetSection(DeadlineOptions.SectionName).Get<DeadlineOptions>() ?? new DeadlineOptions()).Validate();
     }
 }

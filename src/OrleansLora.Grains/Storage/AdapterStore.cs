@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OrleansLora.Adapters;
 using OrleansLora.Engine.Files;
+using OrleansLora.Errors;
 
 namespace OrleansLora.Grains.Storage;
 
@@ -31,12 +32,12 @@ public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
 
     /// <summary>
     /// The real path of <paramref name="source"/>'s directory (its path under the root when it does not
-    /// exist); throws <see cref="ArgumentException"/> saying why when it is refused.
+    /// exist); throws <see cref="AdapterSourceRefusedException"/> saying why when it is refused.
     /// </summary>
     public string Resolve(string source)
     {
         if (!TryResolve(source, out var dir, out var why))
-            throw new ArgumentException($"adapter source \"{source}\" is refused: {why}", nameof(source));
+            throw new AdapterSourceRefusedException(AdapterSources.Refusal(source, why));
         return dir;
     }
 
@@ -56,22 +57,12 @@ public sealed class AdapterStore(IOptions<AdapterStoreOptions> options)
     private bool TryResolve(string source, out string directory, out string why)
     {
         directory = "";
-        if (string.IsNullOrWhiteSpace(source))
+        if (!AdapterSources.IsWellFormed(source, out why) || Path.IsPathRooted(source))
         {
-            why = "it is empty.";
-            return false;
-        }
-        if (Path.IsPathRooted(source) || source.Contains('\\') || source.Contains(':') || source.Contains('\0'))
-        {
-            why = "absolute paths are not allowed; give a path relative to the adapter store.";
+            why = why.Length > 0 ? why : "absolute paths are not allowed; give a path relative to the adapter store.";
             return false;
         }
         var parts = source.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0 || parts.Any(p => p is "." or ".." || p.StartsWith('.')))
-        {
-            why = "\".\", \"..\" and hidden path segments are not allowed.";
-            return false;
-        }
         string lexical = Path.Combine(Root, Path.Combine(parts));
         try
         {

@@ -22,7 +22,10 @@ public static class EmbeddedDefaults
         ("demo-poet", 4, ["q_proj", "k_proj", "v_proj", "o_proj"]),
     ];
 
-    /// <summary>Fills in <c>OrleansLora:Engine:ModelPath</c> and <c>OrleansLora:AdapterStore:Root</c> when they are missing.</summary>
+    /// <summary>
+    /// Fills in <c>OrleansLora:Engine:ModelPath</c> and <c>OrleansLora:AdapterStore:Root</c> when they are missing, on a
+    /// silo with devices: a gateway-only silo reads neither (adapter metadata comes through the grains).
+    /// </summary>
     public static void Apply(IConfigurationManager configuration, ServerOptions server)
     {
         string data = Path.GetFullPath(server.DataDirectory);
@@ -36,7 +39,7 @@ public static class EmbeddedDefaults
                 RandomModelWriter.Write(ModelPresets.Tiny, model, seed: 1);
             configuration[modelKey] = model;
         }
-        if (string.IsNullOrWhiteSpace(configuration[rootKey]))
+        if (string.IsNullOrWhiteSpace(configuration[rootKey]) && server.HasDevices)
         {
             string root = Path.Combine(data, "adapters");
             Directory.CreateDirectory(root);

@@ -4,11 +4,13 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using OrleansLora.Server.Configuration;
+using OrleansLora.Server.Hosting.Drain;
 using OrleansLora.Server.Http;
 using OrleansLora.Server.Http.Health;
 using OrleansLora.Server.Http.Lorax;
 using OrleansLora.Server.Http.Management;
 using OrleansLora.Server.Http.OpenAi;
+using OrleansLora.Server.Http.Tokenize;
 using OrleansLora.Server.Observability;
 
 namespace OrleansLora.Server.Hosting;
@@ -26,6 +28,9 @@ public static class OrleansLoraGatewayExtensions
         builder.Services.AddSingleton(Options.Create(gateway));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ClusterView>();
+        builder.Services.AddSingleton<SiloReadiness>();
+        builder.Services.AddSingleton<LoraRequestsInfo>();
+        builder.AddOrleansLoraDrain();
         builder.Services.Configure<JsonOptions>(o => GatewayJson.Configure(o.SerializerOptions));
         // Every endpoint: reading a larger body throws BadHttpRequestException (413), which ErrorMapping shapes.
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = gateway.MaxRequestBodyBytes);
@@ -49,6 +54,8 @@ public static class OrleansLoraGatewayExtensions
         app.UseRouting();
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseMiddleware<DrainMiddleware>();
+        app.UseMiddleware<LoraRequestsInfoMiddleware>();
         app.MapProbes();
         // The exporter maps every method; a scrape is a GET (a POST is a 405 like on any other GET endpoint).
         app.MapPrometheusScrapingEndpoint().WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
@@ -57,6 +64,7 @@ public static class OrleansLoraGatewayExtensions
             app.MapInfo();
             app.MapOpenAiApi();
             app.MapLoraxApi();
+            app.MapTokenizeApi();
             app.MapAdaptersApi();
             app.MapOpenApi().WithMetadata(PublicEndpoint.Instance);
         }

@@ -37,6 +37,7 @@ public static class OrleansLoraServerExtensions
     /// </summary>
     public static ServerOptions AddOrleansLoraServer(this IHostApplicationBuilder builder)
     {
+        AdvertisedAddress.Resolve(builder.Configuration);
         var server = builder.Configuration.GetSection(ServerOptions.SectionName).Get<ServerOptions>() ?? new ServerOptions();
         server.Validate();
         var listenAddress = server.Clustering == ClusteringMode.Localhost ? IPAddress.Loopback : IPAddress.Parse(server.AdvertisedAddress);
@@ -65,6 +66,7 @@ public static class OrleansLoraServerExtensions
                     o.ServiceId = server.ServiceId;
                 });
                 silo.ConfigureEndpoints(IPAddress.Parse(server.AdvertisedAddress), server.SiloPort, server.GatewayPort, listenOnAnyHostAddress: false);
+                silo.UseOrleansLoraKubernetesHosting(builder.Configuration);
             }
             silo.Configure<SiloMessagingOptions>(o =>
             {

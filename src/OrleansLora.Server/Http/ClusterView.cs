@@ -3,30 +3,19 @@ using OrleansLora.Adapters;
 using OrleansLora.Devices;
 using OrleansLora.Errors;
 using OrleansLora.Grains;
+using OrleansLora.Grains.Placement;
 using OrleansLora.Server.Configuration;
 
 namespace OrleansLora.Server.Http;
 
 /// <summary>
-/// What the gateway knows of the cluster without activating adapter grains: the devices' published load
-/// (cached for a second) and the base model's name; turns a <c>model</c> field into an adapter grain key.
+/// What the gateway knows of the cluster without activating adapter grains: the devices' load as this silo last
+/// received it (<see cref="DeviceLoadView"/>, no grain call) and the base model's name; turns a <c>model</c> field
+/// into an adapter grain key.
 /// </summary>
-public sealed class ClusterView(IGrainFactory grains, IOptions<GatewayOptions> options, TimeProvider time)
+public sealed class ClusterView(IGrainFactory grains, DeviceLoadView view, IOptions<GatewayOptions> options)
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
-    private readonly Lock _lock = new();
-    private (DateTimeOffset At, Task<IReadOnlyList<DeviceLoad>> Loads)? _cached;
-
-    public Task<IReadOnlyList<DeviceLoad>> LoadsAsync()
-    {
-        lock (_lock)
-        {
-            var now = time.GetUtcNow();
-            if (_cached is not { } c || now - c.At > CacheFor || c.Loads.IsFaulted)
-                _cached = (now, grains.GetGrain<IClusterLoadGrain>(0).GetLoads());
-            return _cached.Value.Loads;
-        }
-    }
+    public Task<IReadOnlyList<DeviceLoad>> LoadsAsync() => Task.FromResult(view.Fresh());
 
     /// <summary>The configured base model name, else the one the workers publish, else "base".</summary>
     public async Task<string> BaseModelNameAsync()

@@ -14,6 +14,7 @@ internal static class ErrorMapping
     {
         InvalidRequestException e => (400, new ApiError(e.Message, "invalid_request_error", e.Param, "invalid_parameter"), null),
         AdapterValidationException e => (400, new ApiError(e.Message, "invalid_request_error", null, "invalid_adapter"), null),
+        AdapterSourceRefusedException e => (400, new ApiError(e.Message, "invalid_request_error", null, "invalid_parameter"), null),
         AdapterNotFoundException e => (404, new ApiError(e.Message, "invalid_request_error", "model", "model_not_found"), null),
         AdapterConflictException e => (409, new ApiError(e.Message, "invalid_request_error", "model", "adapter_conflict"), null),
         ContextLengthExceededException e => (413, new ApiError(e.Message, "invalid_request_error", "messages", "context_length_exceeded"), null),

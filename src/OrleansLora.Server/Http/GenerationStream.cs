@@ -57,17 +57,20 @@ public sealed class GenerationStream : IAsyncDisposable
         throw new InvalidOperationException("the generation stream ended without a final chunk.");
     }
 
-    /// <summary>Reads the rest of the stream: the whole text, the token ids, the finish reason and usage.</summary>
-    public async Task<(string Text, List<int> TokenIds, GenerateFinishReason FinishReason, GenerateUsage Usage)> ReadToEndAsync()
+    /// <summary>Reads the rest of the stream: the whole text, the log-probabilities when asked, the finish reason and usage.</summary>
+    public async Task<GenerationResult> ReadToEndAsync()
     {
         var text = new StringBuilder();
-        var tokens = new List<int>();
+        var logprobs = new List<GeneratedLogprobs>();
+        int tokens = 0;
         await foreach (var chunk in ReadAllAsync())
         {
             text.Append(chunk.TextDelta);
-            tokens.AddRange(chunk.TokenIds);
+            tokens += chunk.TokenIds.Count;
+            if (chunk.Logprobs is { } l)
+                logprobs.AddRange(l);
             if (chunk.IsFinal)
-                return (text.ToString(), tokens, chunk.FinishReason!.Value, chunk.Usage ?? new GenerateUsage(0, tokens.Count, 0));
+                return new GenerationResult(text.ToString(), logprobs, chunk.FinishReason!.Value, chunk.Usage ?? new GenerateUsage(0, tokens, 0));
         }
         throw new InvalidOperationException("the generation stream ended without a final chunk.");
     }

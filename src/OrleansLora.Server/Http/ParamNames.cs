@@ -23,6 +23,7 @@ public sealed class ParamNames(IReadOnlyDictionary<string, string> renames)
         ["repetition_penalty"] = "parameters.repetition_penalty",
         ["stop"] = "parameters.stop",
         ["seed"] = "parameters.seed",
+        ["response_format"] = "parameters.response_format",
     });
 
     /// <summary>This endpoint's spelling of <paramref name="param"/> (unchanged when it has none of its own).</summary>

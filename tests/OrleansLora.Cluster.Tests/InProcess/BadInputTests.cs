@@ -43,9 +43,9 @@ public sealed class BadInputTests(ClusterFixture fixture)
     [Fact]
     public async Task SourceOutsideTheStoreIsRefused()
     {
-        var ex = await Assert.ThrowsAsync<AdapterValidationException>(() => Client.RegisterAdapterAsync("escape", "../model"));
+        var ex = await Assert.ThrowsAsync<AdapterSourceRefusedException>(() => Client.RegisterAdapterAsync("escape", "../model"));
         Assert.Contains("\"..\"", ex.Message);
-        await Assert.ThrowsAsync<AdapterValidationException>(() => Client.RegisterAdapterAsync("escape2", "/etc"));
+        await Assert.ThrowsAsync<AdapterSourceRefusedException>(() => Client.RegisterAdapterAsync("escape2", "/etc"));
     }
 
     [Fact]
@@ -81,6 +81,36 @@ public sealed class BadInputTests(ClusterFixture fixture)
     {
         var ex = await Assert.ThrowsAsync<ContextLengthExceededException>(() => Client.GenerateAsync(null, new GenerateRequest { PromptTokenIds = Enumerable.Repeat(42, 400).ToArray(), MaxTokens = 2 }));
         Assert.Equal(400, ex.PromptTokens);
+    }
+
+    [Fact]
+    public async Task TheClientRefusesBeforeSendingAndTheWorkerChecksWhatSkippedTheClient()
+    {
+        // The client: synchronously, at the call, nothing sent.
+        var early = Assert.Throws<InvalidRequestException>(() => Client.StreamAsync(null, Prompt("hello") with { Temperature = float.NaN }));
+        Assert.Equal("temperature", early.Param);
+
+        // A caller that talks to the grain directly gets the same check, on the worker.
+        var grain = fixture.Client.GetGrain<OrleansLora.Grains.IAdapterGrain>(TestFiles.AdapterId(2));
+        foreach (var (bad, param) in new (GenerateRequest, string)[]
+        {
+            (Prompt("hello") with { TopP = 1.5f }, "top_p"),
+            (Prompt("hello") with { RepetitionPenalty = 0 }, "repetition_penalty"),
+            (Prompt("hello") with { Stop = ["ok", ""] }, "stop"),
+            (Prompt("hello") with { Logprobs = 21 }, "logprobs"),
+            (new GenerateRequest { Messages = [new ChatMessageItem("wizard", "hi")] }, "messages[0].role"),
+            (Prompt("hello", 100_000), "max_tokens"),
+        })
+        {
+            var ex = await Assert.ThrowsAsync<InvalidRequestException>(async () =>
+            {
+                await foreach (var _ in grain.Generate(bad))
+                {
+                }
+            });
+            Assert.Equal(param, ex.Param);
+        }
+        await StillServes();
     }
 
     private async Task StillServes()

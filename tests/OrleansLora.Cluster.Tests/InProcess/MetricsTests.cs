@@ -55,7 +55,8 @@ public sealed class MetricsTests(ClusterFixture fixture)
         Assert.Equal(generated, sums.GetValueOrDefault("olora.adapter.generated_tokens|"));
         Assert.Equal(3 + 4 + 5, generated);
         Assert.Contains(devices.Keys, k => k.StartsWith("olora.device.batch_size|", StringComparison.Ordinal));
-        Assert.Contains(devices.Keys, k => k.StartsWith("olora.device.adapter_slots_used|", StringComparison.Ordinal));
+        foreach (var gauge in new[] { "max_loras", "adapter_slots", "adapter_slots_swap", "adapter_slots_used", "adapter_slots_pinned", "requests_per_second", "kv_blocks", "kv_blocks_used", "kv_blocks_cached", "prefix_hit_rate" })
+            Assert.Contains(devices.Keys, k => k.StartsWith($"olora.device.{gauge}|", StringComparison.Ordinal));
     }
 
     [Fact]

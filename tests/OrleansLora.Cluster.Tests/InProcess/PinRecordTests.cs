@@ -23,7 +23,7 @@ public sealed class PinRecordTests(SwapSlotClusterFixture fixture) : IClassFixtu
         string[] first = [.. Enumerable.Range(0, 2 * SwapSlotClusterFixture.Pinnable).Select(TestFiles.AdapterId)];
         foreach (var id in first)
             Assert.Equal("gpu", (await client.DescribeAdapterAsync(id)).Residency);
-        var keys = (await fixture.Client.GetGrain<IClusterLoadGrain>(0).GetLoads()).Select(l => l.Key).ToList();
+        var keys = fixture.Loads().Select(l => l.Key).ToList();
         Assert.Equal(2, keys.Count);
 
         // The runtime drops both GPU grains; each comes back as a new activation.

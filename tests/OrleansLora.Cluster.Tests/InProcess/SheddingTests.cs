@@ -20,20 +20,35 @@ public sealed class SheddingTests(SheddingClusterFixture fixture) : IClassFixtur
         string[] pair = crowded.Take(2).Select(d => d.AdapterId).ToArray();
         string busyDevice = crowded.Key!;
 
-        // Sixteen long requests on two adapters of one device whose batch holds two: it stays saturated
-        // (two running, more waiting) for several seconds while the other silo sits idle with free slots.
+        // Long requests on two adapters of one device whose batch holds two, kept twelve deep for a fixed
+        // wall-clock span well past ShedAfter (1 s): the device stays saturated (two running, more waiting)
+        // however fast this machine decodes, while the other silo sits idle with free slots. A fixed request
+        // count saturated a fast CI machine for only 1.3 s. Feeding then stops, since an adapter migrates only
+        // once its own work is done.
         static GenerateRequest Request(int maxTokens) => new() { Prompt = "Once upon a time", MaxTokens = maxTokens, Temperature = 0, IgnoreEos = true };
-        var streams = Enumerable.Range(0, 16).Select(i => client.GenerateAsync(pair[i % 2], Request(120))).ToList();
+        var streams = new List<Task<GenerateResult>>();
+        var started = DateTime.UtcNow;
+        var feeder = Task.Run(async () =>
+        {
+            while (DateTime.UtcNow - started < TimeSpan.FromSeconds(5))
+            {
+                lock (streams)
+                {
+                    while (streams.Count(t => !t.IsCompleted) < 12)
+                        streams.Add(client.GenerateAsync(pair[streams.Count % 2], Request(120)));
+                }
+                await Task.Delay(50);
+            }
+        });
 
         var observed = new List<string>(); // what the busy device published, for the failure message
-        var started = DateTime.UtcNow;
         string? movedTo = null;
         string? moved = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (movedTo is null && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);
-            var busy = (await fixture.Client.GetGrain<IClusterLoadGrain>(0).GetLoads()).Where(l => l.Key == busyDevice);
+            var busy = fixture.Loads().Where(l => l.Key == busyDevice);
             observed.AddRange(busy.Select(l => $"{(DateTime.UtcNow - started).TotalSeconds:F1}s: running {l.RunningSequences}/{l.MaxBatchSize}, waiting {l.WaitingRequests}, pinned {l.PinnedAdapters}"));
             foreach (var id in pair)
             {
@@ -44,6 +59,7 @@ public sealed class SheddingTests(SheddingClusterFixture fixture) : IClassFixtur
             }
         }
 
+        await feeder;
         var results = await Task.WhenAll(streams);
         Assert.True(movedTo is not null, $"neither {pair[0]} nor {pair[1]} left {busyDevice} within 90 s of saturating it; its device published: {string.Join("; ", observed.Distinct().Take(40))}");
         Assert.NotNull(moved);

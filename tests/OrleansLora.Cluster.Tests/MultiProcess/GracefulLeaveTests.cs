@@ -15,7 +15,7 @@ public sealed class GracefulLeaveTests(ITestOutputHelper output) : IDisposable
 {
     private const int Adapters = 8;
     private const int PinnablePerDevice = 2;
-    private static readonly string[] SmallDevices = ["--OrleansLora:Engine:MaxLoras=3", "--OrleansLora:Worker:SwapSlots=1"];
+    private static readonly string[] SmallDevices = ["--OrleansLora:Engine:MaxLoras=3", "--OrleansLora:Worker:SwapSlots=1", "--OrleansLora:Worker:PinOnActivation=true", "--OrleansLora:Worker:Rebalance=false"];
     private readonly SiloCluster _cluster = new("graceful-leave", Adapters, output);
 
     [Fact]

@@ -37,11 +37,13 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IDisposable
         });
         using var host = builder.Build();
         await host.StartAsync();
-        var cluster = host.Services.GetRequiredService<IClusterClient>();
         var client = host.Services.GetRequiredService<OrleansLoraClient>();
         var chat = host.Services.GetRequiredService<IChatClient>();
 
-        await Phases.WaitUntil(async () => (await cluster.GetGrain<IClusterLoadGrain>(0).GetLoads()).Count == 2, TimeSpan.FromSeconds(60), "start-up", "both devices publishing");
+        // Each silo places from the loads it received: both must know both devices (/ready counts them).
+        using (var httpA = new GatewayClient(a.BaseUrl))
+        using (var httpB = new GatewayClient(b.BaseUrl))
+            await Phases.WaitUntil(async () => await httpA.ReadyDevicesAsync() == 2 && await httpB.ReadyDevicesAsync() == 2, TimeSpan.FromSeconds(60), "start-up", "both devices known to both silos");
 
         // Generation through IChatClient, whole and streamed, on an adapter.
         var options = new ChatOptions { ModelId = TestFiles.AdapterId(0), MaxOutputTokens = 6, Temperature = 0, Seed = 1 };

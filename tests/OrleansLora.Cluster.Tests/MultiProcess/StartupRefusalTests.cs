@@ -41,6 +41,14 @@ public sealed class StartupRefusalTests(ITestOutputHelper output) : IDisposable
         await AssertRefused(Start("next-token-0", ["--OrleansLora:Deadlines:NextToken=00:00:00"]), "configuration error: OrleansLora:Deadlines:NextToken must be in (0, 1 h]");
 
     [Fact]
+    public async Task ACudaDeviceWithoutAGpuIsRefusedWithTheReason() =>
+        await AssertRefused(Start("cuda-0", ["--devices", "cuda:0"]), "configuration error: OrleansLora:Worker:Devices = cuda:0, but no CUDA device is usable: ");
+
+    [Fact]
+    public async Task AMalformedDevicesValueIsRefused() =>
+        await AssertRefused(Start("devices-gpu", ["--devices", "gpu0"]), "configuration error: OrleansLora:Worker:Devices = 'gpu0' is invalid ('gpu0' is not cuda:N)");
+
+    [Fact]
     public async Task ASiloGivenAnotherSilosPortFailsAtStartNamingThePort()
     {
         var first = Start("first");

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrleansLora.Errors;
 using OrleansLora.Grains.Storage;
 
 namespace OrleansLora.Cluster.Tests.Storage;
@@ -60,7 +61,7 @@ public sealed class AdapterStoreTests : IDisposable
     [InlineData("good\0x", "absolute")]
     public void EscapesAreRefusedWithTheReason(string source, string reason)
     {
-        var ex = Assert.Throws<ArgumentException>(() => _store.Resolve(source));
+        var ex = Assert.Throws<AdapterSourceRefusedException>(() => _store.Resolve(source));
         Assert.Contains(reason, ex.Message);
         Assert.DoesNotContain(Path.Combine(_dir, "outside"), ex.Message);
         Assert.False(_store.Contains(source));
@@ -82,11 +83,11 @@ public sealed class AdapterStoreTests : IDisposable
         Directory.CreateSymbolicLink(link, Path.Combine(_dir, "root"));
         var store = new AdapterStore(Options.Create(new AdapterStoreOptions { Root = link }));
         Assert.Equal(Path.Combine(_dir, "root", "good"), store.Resolve("good"));
-        Assert.Throws<ArgumentException>(() => store.Resolve("dotdotlink"));
+        Assert.Throws<AdapterSourceRefusedException>(() => store.Resolve("dotdotlink"));
         // Re-pointing the link later does not move the sandbox.
         Directory.Delete(link);
         Directory.CreateSymbolicLink(link, Path.Combine(_dir, "outside"));
-        Assert.Throws<ArgumentException>(() => store.Resolve("victim"));
+        Assert.Throws<AdapterSourceRefusedException>(() => store.Resolve("victim"));
     }
 
     [Fact]

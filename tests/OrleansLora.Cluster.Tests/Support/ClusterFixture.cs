@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
+using OrleansLora.Devices;
 using OrleansLora.Grains;
 using OrleansLora.Grains.Devices;
 using OrleansLora.Grains.Hosting;
+using OrleansLora.Grains.Placement;
 
 namespace OrleansLora.Cluster.Tests.Support;
 
@@ -35,11 +37,17 @@ public class ClusterFixture : IAsyncLifetime
         builder.Properties["OrleansLora:Worker:Devices"] = "1";
         builder.Properties["OrleansLora:Worker:SwapSlots"] = "1";
         builder.Properties["OrleansLora:AdapterStore:Root"] = Files.AdapterRoot;
+        // Tests here check where adapters are and what devices hold: measured-load rebalancing would move
+        // adapters under them. RebalancingTests turns it on.
+        builder.Properties["OrleansLora:Worker:Rebalance"] = "false";
+        // These tests check pins and pinnable slots: every adapter pins when it activates (the default lets
+        // traffic decide; the gateway's tests cover that).
+        builder.Properties["OrleansLora:Worker:PinOnActivation"] = "true";
         Configure(builder);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-        await WaitForDevices(2);
+        await WaitForDevices(Cluster.Silos.Count(s => s.Name != GatewaySiloName)); // one device per worker
     }
 
     /// <summary>Silos in the cluster: the third (when there is one) is the gateway-only silo.</summary>
@@ -50,14 +58,21 @@ public class ClusterFixture : IAsyncLifetime
     {
     }
 
-    /// <summary>Waits until <paramref name="count"/> devices have published their load (placement needs it).</summary>
+    /// <summary>Each silo's view of the cluster's device load (what its placement decides from).</summary>
+    public IReadOnlyList<DeviceLoadView> Views =>
+        Cluster.Silos.OfType<InProcessSiloHandle>().Select(s => s.SiloHost.Services.GetRequiredService<DeviceLoadView>()).ToList();
+
+    /// <summary>The devices' load as the first silo last received it.</summary>
+    public IReadOnlyList<DeviceLoad> Loads() => Views[0].Fresh();
+
+    /// <summary>Waits until every silo's view holds <paramref name="count"/> devices (placement on any silo needs them).</summary>
     public async Task WaitForDevices(int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await Client.GetGrain<IClusterLoadGrain>(0).GetLoads()).Count < count)
+        while (Views.Any(v => v.Fresh().Count < count))
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"fewer than {count} devices published their load within 60 s.");
+                throw new TimeoutException($"within 60 s, not every silo's view held {count} devices: [{string.Join(", ", Views.Select(v => v.Fresh().Count))}].");
             await Task.Delay(100);
         }
     }
@@ -76,7 +91,7 @@ public class ClusterFixture : IAsyncLifetime
             siloBuilder.AddMemoryGrainStorage(GrainStorageNames.Adapters);
             siloBuilder.AddOrleansLora(siloBuilder.Configuration);
             if (siloBuilder.Configuration["Orleans:Name"] == GatewaySiloName)
-                siloBuilder.Services.PostConfigure<WorkerOptions>(o => o.Devices = 0);
+                siloBuilder.Services.PostConfigure<WorkerOptions>(o => o.Devices = "0");
         }
     }
 }

@@ -20,6 +20,13 @@ public sealed class GatewayClient(string baseUrl) : IDisposable
         return ((int)response.StatusCode, await ReadAsync(response));
     }
 
+    /// <summary>The devices <c>/ready</c> counts (fresh loads this silo received; 0 while not ready). Every role serves it.</summary>
+    public async Task<int> ReadyDevicesAsync()
+    {
+        var (status, body) = await GetAsync("/ready");
+        return status == 200 ? body.GetProperty("devices").GetInt32() : 0;
+    }
+
     /// <summary>The devices <c>/info</c> lists, with their pinnable slots and pins.</summary>
     public async Task<IReadOnlyList<(string Key, int Slots, int Pinned)>> DevicesAsync()
     {

@@ -21,12 +21,13 @@ public sealed class SiloCluster(string name, int adapters, ITestOutputHelper out
     /// killed silo dead in about 2 s (one missed 1 s probe pair, one vote); a test that kills nothing leaves
     /// Orleans' probe settings alone, since on a starved machine a slow start-up can miss 1 s probes too.
     /// </summary>
-    public SiloProcess Start(string silo, string role, IEnumerable<string>? extra = null, int? siloPort = null, int? gatewayPort = null, bool fastFailureDetection = true)
+    /// <param name="adapterStore">False starts the silo without <c>--adapters</c> (a gateway-only silo needs no adapter store).</param>
+    public SiloProcess Start(string silo, string role, IEnumerable<string>? extra = null, int? siloPort = null, int? gatewayPort = null, bool fastFailureDetection = true, bool adapterStore = true)
     {
         var process = new SiloProcess(silo, Files.Root,
         [
             "--role", role, "--clustering", "Redis", "--redis", Redis.ConnectionString, "--cluster-id", ClusterId,
-            "--model", Files.ModelPath, "--adapters", Files.AdapterRoot, "--data", Path.Combine(Files.Root, silo),
+            "--model", Files.ModelPath, .. adapterStore ? ["--adapters", Files.AdapterRoot] : Array.Empty<string>(), "--data", Path.Combine(Files.Root, silo),
             "--OrleansLora:Engine:MaxLoraRank=16", "--OrleansLora:Engine:MaxBatchSize=8",
             "--OrleansLora:Engine:MaxSequenceLength=256", "--OrleansLora:Engine:KvCacheBytes=33554432", "--OrleansLora:Engine:Threads=1",
             "--Orleans:Membership:TableRefreshTimeout=00:00:02", "--Orleans:Membership:IAmAliveTablePublishTimeout=00:00:05",

@@ -71,7 +71,7 @@ public sealed class GenerationBehaviourTests(TinyModelFixture model) : IClassFix
         string stop = free.Text.Substring(free.Text.Length / 2, 4);
         int at = free.Text.IndexOf(stop, StringComparison.Ordinal);
         var stopped = await Run(engine, request with { Sampling = request.Sampling with { StopSequences = [stop] } });
-        Assert.Equal(FinishReason.Stop, stopped.Last.FinishReason);
+        Assert.Equal(FinishReason.StopSequence, stopped.Last.FinishReason);
         Assert.Equal(free.Text[..at], stopped.Text);
         Assert.True(stopped.Tokens.Count < free.Tokens.Count);
     }
@@ -94,7 +94,7 @@ public sealed class GenerationBehaviourTests(TinyModelFixture model) : IClassFix
         using var eosEngine = CreateEngine(dir.Path);
         Assert.Contains(eos, eosEngine.Tokenizer.EosTokenIds);
         var run = await Run(eosEngine, request);
-        Assert.Equal(FinishReason.Stop, run.Last.FinishReason);
+        Assert.Equal(FinishReason.EndOfSequence, run.Last.FinishReason);
         Assert.Equal(free.Take(at + 1), run.Tokens);
         Assert.Equal(at + 1, run.Last.Usage!.CompletionTokens);
     }

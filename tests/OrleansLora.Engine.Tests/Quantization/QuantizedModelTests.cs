@@ -4,6 +4,7 @@ using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
 using OrleansLora.Engine.Quantization;
+using OrleansLora.Engine.Runners;
 using OrleansLora.Engine.Sampling;
 using OrleansLora.Engine.Tests.Support;
 using Xunit.Abstractions;
@@ -168,7 +169,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
             MaxSequenceLength = 128,
             KvCacheBytes = 8L * 1024 * 1024,
         });
-        Assert.Equal(QuantizationMode.Nf4, engine.Model.Quantization);
+        Assert.Equal(QuantizationMode.Nf4, Assert.IsType<CpuModelRunner>(engine.Runner).Model.Quantization);
         var sampling = new SamplingParams { Temperature = 0.7f, Seed = 5, MaxNewTokens = 12, IgnoreEos = true };
         var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
         {

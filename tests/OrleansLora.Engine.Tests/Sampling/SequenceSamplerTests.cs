@@ -390,4 +390,38 @@ public sealed class SequenceSamplerTests
         // One vocab-sized float buffer is 512 KB; 20 steps must stay far below even one.
         Assert.True(allocated < 64 * 1024, $"{allocated} bytes allocated over 20 steps");
     }
+    private sealed class RecordingProcessor(int masked) : ILogitsProcessor
+    {
+        public float[]? Seen { get; private set; }
+        public List<int> Accepted { get; } = [];
+
+        public void Process(Span<float> logits)
+        {
+            Seen = logits.ToArray();
+            logits[masked] = float.NegativeInfinity;
+        }
+
+        public void Accept(int tokenId) => Accepted.Add(tokenId);
+    }
+
+    [Fact]
+    public void LogitsProcessor_SeesPenalisedLogits_AndItsMaskDecides()
+    {
+        // Token 1 is in the prompt: a repetition penalty of 2 halves it before the processor sees it.
+        var processor = new RecordingProcessor(masked: 4);
+        var sampler = new SequenceSampler(SamplingParams.Greedy with { RepetitionPenalty = 2f }, [1], processor);
+        int chosen = sampler.Sample(FiveLogits);
+        Assert.Equal([1.0f, 1.0f, 0.5f, -1.0f, 1.5f], processor.Seen!);
+        Assert.Equal(0, chosen); // 4 (1.5) was masked; 0 and 1 tie at 1.0, the lowest id wins
+        sampler.Accept(chosen);
+        Assert.Equal([0], processor.Accepted);
+    }
+
+    [Fact]
+    public void LogitsProcessor_ThatMasksEverything_Throws()
+    {
+        var all = new RecordingProcessor(masked: 0);
+        var sampler = new SequenceSampler(SamplingParams.Greedy, [], all);
+        Assert.Throws<InvalidOperationException>(() => sampler.Sample([1f]));
+    }
 }

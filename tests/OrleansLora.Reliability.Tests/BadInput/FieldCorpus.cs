@@ -43,6 +43,36 @@ public static class FieldCorpus
             yield return c;
         foreach (var c in Management())
             yield return c;
+        foreach (var c in Tokenizer())
+            yield return c;
+    }
+
+    private static IEnumerable<BadInputCase> Tokenizer()
+    {
+        var tokenize = new (string Field, IEnumerable<(string, string?)> Values)[]
+        {
+            ("model", [.. NotAString, .. BadNames]),
+            ("prompt", [("absent", null), ("a number", "1"), ("an object", "{}"), ("an array", "[\"a\"]")]),
+            ("messages", [("a string", "\"x\""), ("beside a prompt", "[{\"role\":\"user\",\"content\":\"b\"}]")]),
+            ("add_special_tokens", NotABool!),
+            ("add_generation_prompt", [.. NotABool, ("with a prompt", "true")]),
+            ("tools", [("a string", "\"x\""), ("with a prompt", "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]")]),
+        };
+        foreach (var (field, values) in tokenize)
+        {
+            foreach (var (label, raw) in values)
+                yield return Field("tokenize", "tokenize", JsonBodies.Tokenize, field, label, raw);
+        }
+        var detokenize = new (string Field, IEnumerable<(string, string?)> Values)[]
+        {
+            ("model", [.. NotAString, ("path traversal", "\"../x\"")]),
+            ("tokens", [("absent", null), ("null", "null"), ("a string", "\"x\""), ("an object", "{}"), ("[-1]", "[-1]"), ("[\"1\"]", "[\"1\"]"), ("[1.5]", "[1.5]"), ("[null]", "[null]"), ("an id past the vocabulary", "[1,99999999]"), ("2^31", "[2147483648]")]),
+        };
+        foreach (var (field, values) in detokenize)
+        {
+            foreach (var (label, raw) in values)
+                yield return Field("detokenize", "detokenize", JsonBodies.Detokenize, field, label, raw);
+        }
     }
 
     private static IEnumerable<BadInputCase> OpenAiCommon(string endpoint, string path, Func<JsonObject> body)
@@ -60,7 +90,7 @@ public static class FieldCorpus
             ("presence_penalty", [.. NotAFloat, ("2.5", "2.5"), ("-2.5", "-2.5")]),
             ("frequency_penalty", [.. NotAFloat, ("2.5", "2.5"), ("-2.5", "-2.5")]),
             ("ignore_eos", NotABool),
-            ("n", [.. NotAnInt, ("0", "0"), ("2", "2"), ("-1", "-1")]),
+            ("n", [.. NotAnInt, ("0", "0"), ("17", "17"), ("-1", "-1")]),
             ("logit_bias", [("a string", "\"x\""), ("a number", "1"), ("an array", "[1]"), ("a bias (unsupported)", "{\"50256\": -100}")]),
             ("stream", [.. NotABool, ("null", "null")]),
             ("stream_options", [.. NotAnObject, ("include_usage a string", "{\"include_usage\": \"yes\"}"), ("include_usage null", "{\"include_usage\": null}")]),
@@ -88,7 +118,9 @@ public static class FieldCorpus
             ("[null]", "[null]", "messages[0]"), ("[1]", "[1]", "messages[0]"), ("[\"hi\"]", "[\"hi\"]", "messages[0]"), ("[[]]", "[[]]", "messages[0]"),
             ("a second message null", "[{\"role\":\"user\",\"content\":\"hi\"}, null]", "messages[1]"),
             ("a message without role", "[{\"content\":\"x\"}]", "messages[0].role"),
-            ("role tool", "[{\"role\":\"tool\",\"content\":\"x\"}]", "messages[0].role"),
+            ("role function (legacy)", "[{\"role\":\"function\",\"content\":\"x\"}]", "messages[0].role"),
+            ("tool_calls on a user turn", "[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]", "messages[0].tool_calls"),
+            ("tool_calls arguments not JSON", "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{x\"}}]}]", "messages[0].tool_calls[0]"),
             ("role USER", "[{\"role\":\"USER\",\"content\":\"x\"}]", "messages[0].role"),
             ("role a number", "[{\"role\":1,\"content\":\"x\"}]", "messages[0].role"),
             ("role null", "[{\"role\":null,\"content\":\"x\"}]", "messages[0].role"),
@@ -116,11 +148,16 @@ public static class FieldCorpus
         var fields = new (string Field, IEnumerable<(string, string)> Values)[]
         {
             ("max_completion_tokens", [.. NotAnInt, ("0", "0"), ("-1", "-1"), ("3 against max_tokens 2", "3")]),
-            ("logprobs", [.. NotABool, ("true (unsupported)", "true")]),
-            ("top_logprobs", [.. NotAnInt, ("-1", "-1"), ("21", "21"), ("3 (unsupported)", "3")]),
-            ("tools", [("a string", "\"x\""), ("a number", "1"), ("an object", "{}"), ("a function (unsupported)", "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]")]),
+            ("logprobs", NotABool),
+            ("top_logprobs", [.. NotAnInt, ("-1", "-1"), ("21", "21"), ("3 without logprobs", "3")]),
+            ("audio", [("an object (unsupported)", "{\"voice\":\"alloy\",\"format\":\"wav\"}")]),
+            ("modalities", [("a string", "\"text\""), ("audio (unsupported)", "[\"text\",\"audio\"]")]),
+            ("web_search_options", [("an object (unsupported)", "{}")]),
+            ("function_call", [("a named function (unsupported)", "{\"name\":\"f\"}")]),
+            ("tools", [("a string", "\"x\""), ("a number", "1"), ("an object", "{}"), ("a function without a name", "[{\"type\":\"function\",\"function\":{}}]"), ("a non-function tool", "[{\"type\":\"retrieval\",\"function\":{\"name\":\"f\"}}]")]),
+            ("tool_choice", [("a number", "1"), ("an unknown mode", "\"sometimes\""), ("required without tools", "\"required\""), ("a function not among the tools", "{\"type\":\"function\",\"function\":{\"name\":\"nope\"}}")]),
             ("functions", [("a string", "\"x\""), ("an object", "{}"), ("a function (unsupported)", "[{\"name\":\"f\"}]")]),
-            ("response_format", [("a string", "\"json\""), ("a number", "1"), ("an array", "[]"), ("json_object", "{\"type\":\"json_object\"}"), ("type a number", "{\"type\":5}"), ("no type", "{}")]),
+            ("response_format", [("a string", "\"json\""), ("a number", "1"), ("an array", "[]"), ("json_schema without a schema", "{\"type\":\"json_schema\"}"), ("a schema with an unenforced keyword", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"array\",\"uniqueItems\":true}}}"), ("a pattern with a lookahead", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"string\",\"pattern\":\"(?=a)\"}}}"), ("type a number", "{\"type\":5}"), ("no type", "{}")]),
         };
         foreach (var (field, values) in fields)
         {
@@ -135,10 +172,10 @@ public static class FieldCorpus
         var fields = new (string Field, IEnumerable<(string, string?)> Values)[]
         {
             ("prompt", [("absent", null), ("null", "null"), ("a number", "1"), ("an object", "{}"), ("empty array", "[]"), ("two prompts", "[\"a\",\"b\"]"), ("[1]", "[1]"), ("[null]", "[null]"), ("token ids", "[[1,2,3]]"), ("empty", "\"\"")]),
-            ("logprobs", [.. NotAnInt, ("-1", "-1"), ("6", "6"), ("2 (unsupported)", "2")]),
+            ("logprobs", [.. NotAnInt, ("-1", "-1"), ("21", "21")]),
             ("suffix", [.. NotAString, ("a suffix (unsupported)", "\"end\"")]),
-            ("best_of", [.. NotAnInt, ("0", "0"), ("2", "2")]),
-            ("echo", [.. NotABool, ("null", "null"), ("true (unsupported)", "true")]),
+            ("best_of", [.. NotAnInt, ("0", "0"), ("17", "17")]),
+            ("echo", [.. NotABool, ("null", "null")]),
             ("model", [("a number", "1"), ("path traversal", "\"../x\""), ("129 characters", $"\"{new string('m', 129)}\"")]),
             ("max_tokens", [("a string", "\"2\""), ("0", "0"), ("5000", "5000")]),
             ("temperature", [("1e309", "1e309"), ("3", "3")]),
@@ -176,6 +213,12 @@ public static class FieldCorpus
                 ("parameters.stop", [("a number", "1"), ("[1]", "[1]"), ("[null]", "[null]"), ("[\"\"]", "[\"\"]")]),
                 ("parameters.details", [.. NotABool, ("null", "null")]),
                 ("parameters.return_full_text", NotABool!),
+                ("parameters.top_n_tokens", [.. NotAnInt, ("-1", "-1"), ("21", "21")]),
+                ("parameters.decoder_input_details", [.. NotABool, ("true (unsupported)", "true")]),
+                ("parameters.best_of", [.. NotAnInt, ("0", "0"), ("2 (unsupported)", "2")]),
+                ("parameters.typical_p", [.. NotAFloat, ("0.5 (unsupported)", "0.5")]),
+                ("parameters.watermark", [.. NotABool, ("true (unsupported)", "true")]),
+                ("parameters.adapter_parameters", [("a string", "\"x\""), ("merged adapters (unsupported)", "{\"adapter_ids\":[\"a\",\"b\"]}")]),
             ]);
         }
         foreach (var (field, values) in fields)

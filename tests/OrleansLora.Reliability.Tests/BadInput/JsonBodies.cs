@@ -27,6 +27,10 @@ public static class JsonBodies
         ["parameters"] = new JsonObject { ["adapter_id"] = "demo-sql", ["max_new_tokens"] = 2 },
     };
 
+    public static JsonObject Tokenize() => new() { ["model"] = "demo-sql", ["prompt"] = "Hi" };
+
+    public static JsonObject Detokenize() => new() { ["model"] = "demo-sql", ["tokens"] = new JsonArray(17250, 0) };
+
     /// <summary>A load of a name nobody registered, from the demo adapter's directory.</summary>
     public static JsonObject Load() => new() { ["lora_name"] = "bad-input-never-loaded", ["lora_path"] = "demo-sql" };
 

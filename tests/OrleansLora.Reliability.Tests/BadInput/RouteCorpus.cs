@@ -10,6 +10,7 @@ public static class RouteCorpus
         ("generate_stream", HttpMethod.Post, "generate_stream", false), ("adapters", HttpMethod.Get, "v1/adapters", false),
         ("adapter", HttpMethod.Get, "v1/adapters/demo-sql", false), ("info", HttpMethod.Get, "info", false), ("metrics", HttpMethod.Get, "metrics", false),
         ("load", HttpMethod.Post, "v1/load_lora_adapter", true), ("unload", HttpMethod.Post, "v1/unload_lora_adapter", true),
+        ("tokenize", HttpMethod.Post, "tokenize", false), ("detokenize", HttpMethod.Post, "detokenize", false),
         ("unknown route", HttpMethod.Get, "v1/nope", false),
     ];
 

@@ -39,6 +39,33 @@ public sealed class AbortedGenerationTests(HostileGatewayFixture server)
     }
 
     [Fact]
+    public async Task A_chat_stream_of_three_choices_whose_adapter_grain_is_deactivated_ends_with_one_error_event_and_frees_every_sample()
+    {
+        string adapter = server.WriteAdapter();
+        using var http = server.CreateClient();
+        var engine = server.Services.GetRequiredService<DeviceEngines>()[0];
+        int runningBefore = engine.Statistics.RunningSequences;
+        var body = Api.Chat(adapter, "Hello", 1000, ("stream", true), ("ignore_eos", true), ("n", 3), ("temperature", 1.0));
+        var (response, reader) = await Api.OpenStreamAsync(http, "v1/chat/completions", body, HostileGatewayFixture.UserKey);
+        using (response)
+        using (reader)
+        {
+            await DeactivateAsync(adapter);
+            var events = DataLines(await reader.ReadToEndAsync().WaitAsync(Deadline));
+            Assert.Equal("[DONE]", events[^1]);
+            AssertWorkerUnavailable(JsonNode.Parse(events[^2])!);
+            Assert.Single(events, e => e.StartsWith("{\"error\"", StringComparison.Ordinal));
+        }
+        // No sample keeps generating for nobody.
+        var deadline = DateTime.UtcNow + Deadline;
+        while (engine.Statistics.RunningSequences > runningBefore)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{engine.Statistics.RunningSequences - runningBefore} samples still run after the stream ended");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task A_LoRAX_stream_whose_adapter_grain_is_deactivated_ends_with_a_worker_unavailable_event()
     {
         string adapter = server.WriteAdapter();

@@ -5,7 +5,10 @@ using OrleansLora.Server.Configuration;
 
 namespace OrleansLora.Server.Http.Health;
 
-/// <summary>Probes (<c>/health</c>: the process serves; <c>/ready</c>: a device has published load recently) and <c>/info</c>.</summary>
+/// <summary>
+/// Probes (<c>/live</c> and <c>/health</c>: the process serves; <c>/ready</c>: this silo can serve, see
+/// <see cref="SiloReadiness"/>) and <c>/info</c>.
+/// </summary>
 public static class HealthApi
 {
     public static string Version { get; } =
@@ -15,6 +18,7 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapProbes(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" })).WithTags("Health").WithMetadata(PublicEndpoint.Instance);
+        app.MapGet("/live", () => TypedResults.Ok(new { status = "ok" })).WithTags("Health").WithMetadata(PublicEndpoint.Instance);
         app.MapGet("/ready", Ready).WithTags("Health").WithMetadata(PublicEndpoint.Instance);
         return app;
     }
@@ -25,17 +29,15 @@ public static class HealthApi
         return app;
     }
 
-    private static async Task<IResult> Ready(ClusterView cluster, IOptions<GatewayOptions> options, TimeProvider time)
+    private static async Task<IResult> Ready(SiloReadiness readiness)
     {
-        var loads = await cluster.LoadsAsync();
-        var now = time.GetUtcNow();
-        int fresh = loads.Count(l => now - l.PublishedAt <= options.Value.ReadyLoadAge);
-        if (fresh == 0)
+        var report = await readiness.CheckAsync();
+        if (!report.Ready)
         {
-            var error = new ApiError("no device has published its load yet: no worker silo is ready.", "service_unavailable_error", null, "not_ready");
+            var error = new ApiError(report.Reason ?? "not ready.", "service_unavailable_error", null, report.Code);
             return TypedResults.Json(new ApiErrorResponse(error), GatewayJson.Options, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
-        return TypedResults.Json(new { status = "ready", devices = fresh }, GatewayJson.Options);
+        return TypedResults.Json(new { status = "ready", devices = report.Devices }, GatewayJson.Options);
     }
 
     private static async Task<InfoResponse> Info(ClusterView cluster, IOptions<InferenceEngineOptions> engine, IOptions<ServerOptions> server)
@@ -44,7 +46,8 @@ public static class HealthApi
         var e = engine.Value;
         var devices = loads.OrderBy(l => l.Key, StringComparer.Ordinal)
             .Select(l => new DeviceInfo(l.Key, l.Silo.ToParsableString(), l.DeviceIndex, l.AdapterSlots, l.PinnedAdapters, l.RunningSequences, l.WaitingRequests,
-                l.MaxBatchSize, l.TokensPerSecond, l.CachedAdapters.Count, l.PublishedAt))
+                l.MaxBatchSize, l.TokensPerSecond, l.CachedAdapters.Count, l.PublishedAt, l.MaxLoras, l.SwapSlots, l.OccupiedSlots, l.RequestsPerSecond,
+                l.DeviceKind, l.DeviceName, l.MemoryTotalBytes, l.MemoryUsedBytes))
             .ToList();
         return new InfoResponse(await cluster.BaseModelNameAsync(), e.MaxLoras, e.MaxLoraRank, e.MaxSequenceLength, server.Value.Role.ToString().ToLowerInvariant(), Version, devices);
     }

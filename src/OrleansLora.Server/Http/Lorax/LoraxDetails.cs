@@ -2,9 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace OrleansLora.Server.Http.Lorax;
 
-/// <summary><c>details</c>: finish_reason is "length", "eos_token" or "stop_sequence"; tokens only when not streamed.</summary>
+/// <summary><c>details</c>: finish_reason is "length", "eos_token" or "stop_sequence"; tokens and top_tokens only when not streamed.</summary>
 public sealed record LoraxDetails(string FinishReason, int PromptTokens, int GeneratedTokens, ulong? Seed)
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<LoraxToken>? Tokens { get; init; }
+
+    /// <summary>With <c>top_n_tokens</c>: per generated token, the most likely tokens at its position, best first.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<IReadOnlyList<LoraxToken>>? TopTokens { get; init; }
 }

@@ -8,6 +8,9 @@ public sealed record LoraxGenerateRequest : IValidatedRequest
     public string? Inputs { get; init; }
     public LoraxParameters? Parameters { get; init; }
 
+    /// <summary>The most alternatives <c>top_n_tokens</c> lists (the engine's limit; TGI's default limit is 5).</summary>
+    public const int MaxTopNTokens = 20;
+
     /// <summary>LoRAX's (TGI's) ranges: sampling parameters strictly positive, top_p strictly inside (0, 1).</summary>
     public void Validate()
     {
@@ -22,8 +25,19 @@ public sealed record LoraxGenerateRequest : IValidatedRequest
         if (p.TopK is <= 0)
             throw new InvalidRequestException($"parameters.top_k must be > 0, got {p.TopK}.", "parameters.top_k");
         FieldChecks.Range(p.TopP, "parameters.top_p", 0, 1, minIncluded: false, maxIncluded: false);
-        FieldChecks.Above(p.RepetitionPenalty, "parameters.repetition_penalty", 0);
-        FieldChecks.AtLeast(p.MaxNewTokens, "parameters.max_new_tokens", 1);
         FieldChecks.Stops(p.Stop, "parameters.stop", int.MaxValue);
+        FieldChecks.ObjectOrNull(p.ResponseFormat, "parameters.response_format");
+        if (p.TopNTokens is < 0 or > MaxTopNTokens)
+            throw new InvalidRequestException($"parameters.top_n_tokens must be in [0, {MaxTopNTokens}], got {p.TopNTokens}.", "parameters.top_n_tokens");
+        if (p.DecoderInputDetails)
+            throw new InvalidRequestException("parameters.decoder_input_details is not supported: the engine computes logits for each sequence's last position only, so prompt tokens have no log-probabilities.", "parameters.decoder_input_details");
+        if (FieldChecks.IsSet(p.AdapterParameters))
+            throw new InvalidRequestException("parameters.adapter_parameters (merging several adapters per request) is not supported: name one adapter in adapter_id.", "parameters.adapter_parameters");
+        if (p.TypicalP is not null)
+            throw new InvalidRequestException("parameters.typical_p is not supported: use top_p or top_k.", "parameters.typical_p");
+        if (p.Watermark)
+            throw new InvalidRequestException("parameters.watermark is not supported.", "parameters.watermark");
+        if (p.BestOf is not null and not 1)
+            throw new InvalidRequestException($"parameters.best_of must be 1 (several candidates per request: use /v1/completions with best_of), got {p.BestOf}.", "parameters.best_of");
     }
 }

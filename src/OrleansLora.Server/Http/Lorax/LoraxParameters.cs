@@ -22,5 +22,26 @@ public sealed record LoraxParameters
     public IReadOnlyList<string>? Stop { get; init; }
 
     public bool Details { get; init; }
+
+    /// <summary>TGI's: with each generated token, this many (0-20) of the most likely tokens at its position.</summary>
+    public int? TopNTokens { get; init; }
+
+    /// <summary>Refused when true: prompt-token log-probabilities need logits at every prompt position, which the engine does not keep.</summary>
+    public bool DecoderInputDetails { get; init; }
+
+    /// <summary>Refused above 1: several candidates per request are only on the OpenAI completions API.</summary>
+    public int? BestOf { get; init; }
+
+    /// <summary>Refused when set: LoRAX merges several adapters per request with it; adapters here are served one per request.</summary>
+    public System.Text.Json.JsonElement? AdapterParameters { get; init; }
+
+    /// <summary>Refused when set: typical sampling is not implemented (use top_p or top_k).</summary>
+    public float? TypicalP { get; init; }
+
+    /// <summary>Refused when true: no watermarking.</summary>
+    public bool Watermark { get; init; }
     public bool ReturnFullText { get; init; }
+
+    /// <summary><c>{"type": "json_object", "schema": {...}}</c>: the output is JSON valid against the schema (any object without one).</summary>
+    public System.Text.Json.JsonElement? ResponseFormat { get; init; }
 }

@@ -1,8 +1,8 @@
 using Orleans.Runtime;
 using OrleansLora.Adapters;
+using OrleansLora.Devices;
 using OrleansLora.Errors;
 using OrleansLora.Grains;
-using OrleansLora.Grains.Storage;
 
 namespace OrleansLora.Server.Http.Management;
 
@@ -23,24 +23,22 @@ public static class AdaptersApi
         return app;
     }
 
-    private static async Task<IResult> Load(HttpContext http, ClusterView cluster, AdapterStore store)
+    /// <summary>
+    /// Registers through the adapter grain, which a worker validates from its adapter store: the gateway reads no
+    /// adapter files (a gateway-only silo needs no store) and refuses only what is malformed from the text.
+    /// </summary>
+    private static async Task<IResult> Load(HttpContext http, ClusterView cluster)
     {
         var body = await RequestBody.ReadAsync<LoadLoraAdapterRequest>(http.Request, http.RequestAborted);
         if (body.LoraName == await cluster.BaseModelNameAsync())
             throw new InvalidRequestException($"lora_name \"{body.LoraName}\" is the base model's name.", "lora_name");
         string path = string.IsNullOrEmpty(body.LoraPath) ? body.LoraName! : body.LoraPath;
-        try
-        {
-            store.Resolve(path);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidRequestException(ErrorMapping.MessageOf(ex), "lora_path");
-        }
+        if (!AdapterSources.IsWellFormed(path, out var why))
+            throw new InvalidRequestException(AdapterSources.Refusal(path, why), "lora_path");
         AdapterDescription description;
         try
         {
-            description = await cluster.Adapter(body.LoraName!).Register(new AdapterRegistration(body.LoraName!, path));
+            description = await cluster.Adapter(body.LoraName!).Register(new AdapterRegistration(body.LoraName!, path, body.Pinned ?? false));
         }
         catch (AdapterNotFoundException)
         {
@@ -49,6 +47,10 @@ public static class AdaptersApi
         catch (AdapterValidationException ex)
         {
             return Error(400, ex.Message, "lora_path", "invalid_adapter");
+        }
+        catch (AdapterSourceRefusedException ex)
+        {
+            return Error(400, ex.Message, "lora_path", "invalid_parameter");
         }
         return TypedResults.Json(ToEntry(description, await CachedOn(cluster)), GatewayJson.Options);
     }
@@ -88,7 +90,8 @@ public static class AdaptersApi
                 {
                 }
             }
-            return new AdapterEntry(r.AdapterId, r.Source ?? r.AdapterId, "registered", devices.Count > 0 ? "host" : "disk", null, null, null, null, null, devices, null, null);
+            return new AdapterEntry(r.AdapterId, r.Source ?? r.AdapterId, "registered", devices.Count > 0 ? "host" : "disk", r.Pinned, null, null, null, null, null,
+                [.. devices.Select(d => d.Key)], [.. devices.Select(d => d.DeviceName)], null, null);
         }));
         return new AdapterList(entries);
     }
@@ -115,26 +118,27 @@ public static class AdaptersApi
         }
     }
 
-    private static async Task<Dictionary<string, List<string>>> CachedOn(ClusterView cluster)
+    private static async Task<Dictionary<string, List<DeviceLoad>>> CachedOn(ClusterView cluster)
     {
-        var map = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var map = new Dictionary<string, List<DeviceLoad>>(StringComparer.Ordinal);
         foreach (var load in await cluster.LoadsAsync())
         {
             foreach (var id in load.CachedAdapters)
             {
                 if (!map.TryGetValue(id, out var list))
                     map[id] = list = [];
-                list.Add(load.Key);
+                list.Add(load);
             }
         }
         return map;
     }
 
-    private static AdapterEntry ToEntry(AdapterDescription d, Dictionary<string, List<string>> cachedOn)
+    private static AdapterEntry ToEntry(AdapterDescription d, Dictionary<string, List<DeviceLoad>> cachedOn)
     {
         var c = d.Counters;
-        return new AdapterEntry(d.AdapterId, d.Source, d.Device is null ? "registered" : "active", d.Residency, d.Info?.Rank, d.Info?.LoraAlpha, d.Info?.TargetModules,
-            d.Silo, d.Device, cachedOn.GetValueOrDefault(d.AdapterId) ?? [], d.CreatedAt, new AdapterCountersDto(c.Requests, c.PromptTokens, c.GeneratedTokens, c.Errors, c.Cancelled));
+        var devices = cachedOn.GetValueOrDefault(d.AdapterId) ?? [];
+        return new AdapterEntry(d.AdapterId, d.Source, d.Device is null ? "registered" : "active", d.Residency, d.Pinned, d.Info?.Rank, d.Info?.LoraAlpha, d.Info?.TargetModules,
+            d.Silo, d.Device, [.. devices.Select(l => l.Key)], [.. devices.Select(l => l.DeviceName)], d.CreatedAt, new AdapterCountersDto(c.Requests, c.PromptTokens, c.GeneratedTokens, c.Errors, c.Cancelled));
     }
 
     private static IResult Error(int status, string message, string param, string code) =>

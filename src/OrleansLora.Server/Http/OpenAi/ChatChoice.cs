@@ -3,5 +3,6 @@ namespace OrleansLora.Server.Http.OpenAi;
 /// <summary>A non-streamed chat choice.</summary>
 public sealed record ChatChoice(int Index, ChatMessageDto Message, string? FinishReason)
 {
-    public object? Logprobs => null;
+    /// <summary>Null unless the request asked for log-probabilities.</summary>
+    public ChatLogprobs? Logprobs { get; init; }
 }

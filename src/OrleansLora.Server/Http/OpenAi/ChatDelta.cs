@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace OrleansLora.Server.Http.OpenAi;
 
-/// <summary>A streamed chat delta: the role in the first chunk, then content.</summary>
+/// <summary>A streamed chat delta: the role in the first chunk, then content or tool calls.</summary>
 public sealed record ChatDelta
 {
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -10,4 +10,7 @@ public sealed record ChatDelta
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ToolCallDto>? ToolCalls { get; init; }
 }

@@ -13,4 +13,15 @@ public sealed record ChatMessageDto
     /// <summary>The OpenAI SDK sends it on assistant messages; always null here.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Refusal { get; init; }
+
+    /// <summary>Calls an assistant turn made (requests) or makes (answers).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ToolCallDto>? ToolCalls { get; init; }
+
+    /// <summary>The call a "tool" message answers.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ToolCallId { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Name { get; init; }
 }

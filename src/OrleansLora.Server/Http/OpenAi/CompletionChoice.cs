@@ -3,5 +3,6 @@ namespace OrleansLora.Server.Http.OpenAi;
 /// <summary>A text completion choice (streamed or not).</summary>
 public sealed record CompletionChoice(int Index, string Text, string? FinishReason)
 {
-    public object? Logprobs => null;
+    /// <summary>Null unless the request asked for log-probabilities.</summary>
+    public CompletionLogprobs? Logprobs { get; init; }
 }

@@ -9,28 +9,40 @@ public sealed record CompletionRequest : OpenAiSamplingRequest
     [JsonConverter(typeof(StringOrArrayConverter))]
     public IReadOnlyList<string>? Prompt { get; init; }
 
-    /// <summary>Refused when above 0: the engine returns no log-probabilities.</summary>
+    /// <summary>Set: each choice carries the log-probability of every generated token and this many (0-20) of the most likely ones.</summary>
     public int? Logprobs { get; init; }
+
+    public override int? LogprobCount() => Logprobs;
 
     /// <summary>Refused when not empty: no fill-in-the-middle.</summary>
     public string? Suffix { get; init; }
 
     public int? BestOf { get; init; }
+
+    /// <summary>Each choice's text starts with the prompt (not with <see cref="Logprobs"/>: no prompt log-probabilities).</summary>
     public bool Echo { get; init; }
+
+    /// <summary><c>text</c>, <c>json_object</c> or <c>json_schema</c>, as on chat (vLLM accepts it here too).</summary>
+    public System.Text.Json.JsonElement? ResponseFormat { get; init; }
 
     public override void Validate()
     {
         base.Validate();
-        if (BestOf is not null and not 1)
-            throw new InvalidRequestException($"best_of must be 1 (several candidates per request are not supported), got {BestOf}.", "best_of");
+        if (BestOf is { } bestOf)
+        {
+            if (bestOf < (N ?? 1) || bestOf > MaxChoices)
+                throw new InvalidRequestException($"best_of must be in [n, {MaxChoices}] (n = {N ?? 1}), got {bestOf}.", "best_of");
+            if (Stream && bestOf > (N ?? 1))
+                throw new InvalidRequestException("best_of above n cannot be streamed: the best candidates are only known at the end.", "best_of");
+        }
         if (Prompt is not { Count: 1 })
             throw new InvalidRequestException("prompt is required: one string (arrays of several prompts are not supported).", "prompt");
-        if (Echo)
-            throw new InvalidRequestException("echo is not supported.", "echo");
-        if (Logprobs is < 0 or > 5)
-            throw new InvalidRequestException($"logprobs must be in [0, 5], got {Logprobs}.", "logprobs");
-        if (Logprobs is > 0)
-            throw new InvalidRequestException("logprobs is not supported: the engine returns no log-probabilities.", "logprobs");
+        if (Echo && Logprobs is not null)
+            throw new InvalidRequestException("echo with logprobs is not supported: it needs the prompt tokens' log-probabilities, which the engine does not compute (it keeps each sequence's last-position logits only).", "echo");
+        // OpenAI allows 5; vLLM (and this server) up to 20, the engine's limit.
+        if (Logprobs is < 0 or > MaxTopLogprobs)
+            throw new InvalidRequestException($"logprobs must be in [0, {MaxTopLogprobs}], got {Logprobs}.", "logprobs");
+        FieldChecks.ObjectOrNull(ResponseFormat, "response_format");
         if (!string.IsNullOrEmpty(Suffix))
             throw new InvalidRequestException("suffix is not supported.", "suffix");
     }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The CUDA backend's checks on a machine WITH an NVIDIA GPU (issue 14): builds the CUDA library there, runs
+# every CUDA kernel against the CPU kernel of its contract (outputs poisoned first), the end-to-end check and a
+# benchmark, prints one line per check and writes OUT_DIR/gpu-check.json. Needs nvcc, cmake, a C++ compiler and
+# python3 (the end-to-end part also torch, transformers, peft, safetensors, numpy); no .NET, no internet.
+# Last line: "gpu-check: N passed, M failed". Sized to finish well within 8 minutes on an H100/H200.
+#
+#   scripts/gpu-check.sh OUT_DIR             the checks (a GPU is required)
+#   scripts/gpu-check.sh OUT_DIR --dry-run   what runs without a GPU: the script's own parsing, the C ABI's
+#                                            no-device answer through ctypes, the build when nvcc exists
+#
+# STATUS: written and dry-run without a GPU; NOT YET RUN ON A GPU (docs/GPU.md). The end-to-end check reports
+# FAIL until the CUDA runner has a whole-model forward.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+out=${1:?usage: scripts/gpu-check.sh OUT_DIR [--dry-run]}
+dry_run=0
+[ "${2:-}" = "--dry-run" ] && dry_run=1
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+build=${OLORA_GPU_CHECK_BUILD:-artifacts/gpu-check-build}
+start=$(date +%s)
+status_lines=()
+
+line() {  # PASS|FAIL name detail
+  printf '%s %s\n' "$1" "$2${3:+  $3}"
+  status_lines+=("$1 $2")
+}
+
+# Compile for this GPU only (fast); without one, for the CI pair.
+arch="80;90"
+if command -v nvidia-smi >/dev/null && cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1) && [ -n "$cap" ]; then
+  arch=${cap//./}
+fi
+
+if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="$PATH:/usr/local/cuda/bin"
+  echo "== build (sm $arch, $(nvcc --version | grep -o 'release [0-9.]*'))"
+  if cmake -S native-kernels -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
+       -DOLORA_BUILD_TESTS=OFF -DOLORA_BUILD_BENCHMARKS=OFF >"$out/build.log" 2>&1 &&
+     cmake --build "$build" -j "$(nproc)" --target olora_kernels olora_cuda cuda_check cuda_runner_check >>"$out/build.log" 2>&1; then
+    line PASS "build libolora_cuda.so, cuda_check, cuda_runner_check (sm $arch)"
+  else
+    line FAIL "build (see $out/build.log)" "$(grep -m 3 -E 'error' "$out/build.log" | tr '\n' ' ')"
+  fi
+else
+  line FAIL "build: nvcc not found"
+fi
+
+if [ "$dry_run" -eq 0 ]; then
+  if [ -x "$build/cuda_check" ]; then
+    echo "== float32 kernels vs CPU (cuda_check)"
+    timeout 120 "$build/cuda_check" | tee "$out/cuda_check.log"
+    echo "== runner kernels vs CPU, benchmark (cuda_runner_check --bench)"
+    timeout 240 "$build/cuda_runner_check" --bench | tee "$out/runner_check.log"
+  fi
+  echo "== end to end (Python ctypes vs transformers + PEFT)"
+  timeout 180 python3 scripts/gpu_check.py e2e --library "$build/libolora_cuda.so" --out "$out" | tee "$out/e2e.log"
+else
+  echo "== dry run: parsing self-test and the C ABI through ctypes without a GPU"
+  python3 scripts/gpu_check.py self-test --library "$build/libolora_cuda.so" | tee "$out/self-test.log"
+fi
+
+printf '%s\n' "${status_lines[@]}" >"$out/script.log"
+python3 scripts/gpu_check.py summarize --out "$out" --seconds $(( $(date +%s) - start )) --arch "$arch" \
+  "$out/script.log" "$out"/cuda_check.log "$out"/runner_check.log "$out"/e2e.log "$out"/self-test.log

@@ -1,0 +1,42 @@
+using OrleansLora.Devices;
+
+namespace OrleansLora.Grains.Devices;
+
+/// <summary>Reads a device's load from its engine's statistics (no call into the engine's queue).</summary>
+internal static class DeviceLoadReader
+{
+    public static DeviceLoad Read(DeviceEngines devices, int index, SiloAddress silo, IReadOnlyList<string> cached, double requestsPerSecond, DateTimeOffset now)
+    {
+        var s = devices[index].Statistics;
+        var device = devices[index].Runner.DescribeDevice();
+        return new DeviceLoad
+        {
+            Silo = silo,
+            DeviceIndex = index,
+            DeviceKind = device.Kind,
+            DeviceName = device.Name,
+            MemoryTotalBytes = device.MemoryTotalBytes,
+            MemoryUsedBytes = device.MemoryUsedBytes,
+            MaxLoras = s.AdapterSlots,
+            AdapterSlots = devices.PinnableSlots,
+            OccupiedSlots = s.AdapterSlotsUsed,
+            PinnedAdapters = s.AdapterSlotsPinned,
+            RunningSequences = s.RunningSequences,
+            WaitingRequests = s.WaitingRequests,
+            MaxBatchSize = devices.Options.MaxBatchSize,
+            TokensPerSecond = s.TokensPerSecond,
+            StepMilliseconds = s.LastStepMilliseconds,
+            AdapterLoads = s.AdapterLoads,
+            AdapterEvictions = s.AdapterEvictions,
+            CachedAdapters = cached,
+            RequestsPerSecond = requestsPerSecond,
+            PublishedAt = now,
+            BaseModel = devices.BaseModelName,
+            KvBlocks = s.KvBlocks,
+            KvBlocksUsed = s.KvBlocksUsed,
+            KvBlocksCached = s.KvBlocksCached,
+            PrefixHitRate = s.PrefixHitRate,
+            Preemptions = s.Preemptions,
+        };
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Time.Testing;
+using OrleansLora.Adapters;
+using OrleansLora.Grains.Placement;
+using static OrleansLora.Cluster.Tests.Placement.TestLoads;
+
+namespace OrleansLora.Cluster.Tests.Placement;
+
+/// <summary>The placement choice from a silo's local view, on synthetic silos and a fake clock.</summary>
+public sealed class DeviceLoadViewTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-12-04T00:00:00Z"));
+    private DeviceLoadView View() => new(_time);
+
+    [Fact]
+    public void PrefersTheSiloWithMoreFreeSlots()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 8, pinned: 7)]);
+        view.Update(y, [Load(y, slots: 8, pinned: 2)]);
+        Assert.Equal(y, view.Choose("fresh-adapter", [x, y]));
+    }
+
+    [Fact]
+    public void PrefersASiloThatAlreadyHoldsTheWeightsWhenItHasRoom()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 8, pinned: 6, cached: "warm-adapter")]);
+        view.Update(y, [Load(y, slots: 8, pinned: 0)]);
+        Assert.Equal(x, view.Choose("warm-adapter", [x, y]));
+    }
+
+    [Fact]
+    public void PrefersTheSiloWithLessRequestLoadOverMoreFreeSlots()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 8, pinned: 1, rps: 30, cached: "a")]);
+        view.Update(y, [Load(y, slots: 8, pinned: 4, rps: 5, cached: "b")]);
+        Assert.Equal(y, view.Choose("new-adapter", [x, y]));
+    }
+
+    [Fact]
+    public void ABurstOfPlacementsNeverExceedsTheFreeSlots()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 3, pinned: 0)]);
+        view.Update(y, [Load(y, slots: 3, pinned: 0)]);
+        // No publish in between: the view counts its own reservations.
+        var chosen = Enumerable.Range(0, 6).Select(i => view.Choose($"burst-{i}", [x, y])).ToList();
+        Assert.Equal(3, chosen.Count(c => c == x));
+        Assert.Equal(3, chosen.Count(c => c == y));
+    }
+
+    [Fact]
+    public void APublishThatShowsTheAdapterEndsItsReservation()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 1, pinned: 0)]);
+        view.Update(y, [Load(y, slots: 1, pinned: 0)]);
+        var first = view.Choose("a", [x, y])!;
+        var other = first == x ? y : x;
+        Assert.Equal(other, view.Choose("b", [x, y])); // the first one's slot is reserved
+        // The first silo publishes with "a" pinned and counted: no reservation on top of it.
+        view.Update(first, [Load(first, slots: 2, pinned: 1, cached: "a")]);
+        Assert.Equal(first, view.Choose("c", [x, y]));
+    }
+
+    [Fact]
+    public void OnlySilosThatPublishedDevicesRecentlyAreCandidates()
+    {
+        var view = View();
+        var gatewayOnly = NewSilo(); // publishes nothing: it has no devices
+        Assert.Null(view.Choose("anything", [gatewayOnly]));
+        var worker = NewSilo();
+        view.Update(worker, [Load(worker, slots: 1, pinned: 1)]); // full: still chosen, the adapter then runs from swap slots
+        Assert.Equal(worker, view.Choose("anything", [gatewayOnly, worker]));
+        Assert.True(view.HasDevices(worker));
+
+        _time.Advance(DeviceLoadView.StaleAfter);
+        Assert.Null(view.Choose("anything", [gatewayOnly, worker]));
+        Assert.False(view.HasDevices(worker));
+        Assert.Empty(view.Fresh());
+    }
+
+    [Fact]
+    public void ASiloThatLeftTheMembershipIsForgotten()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 2, pinned: 0)]);
+        view.Update(y, [Load(y, slots: 2, pinned: 0)]);
+        view.Retain(new HashSet<SiloAddress> { y });
+        Assert.Equal([y], view.Fresh().Select(l => l.Silo));
+    }
+
+    [Fact]
+    public void TheBaseModelGoesToTheLeastBusySilo()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 8, pinned: 0, waiting: 6)]);
+        view.Update(y, [Load(y, slots: 8, pinned: 8, waiting: 0)]);
+        Assert.Equal(y, view.Choose(AdapterIds.BaseModel, [x, y]));
+    }
+}
