@@ -16,12 +16,6 @@ public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBro
 {
     private static readonly string[] DemoAdapters = ["demo-support", "demo-sql", "demo-poet"];
 
-    [GeneratedRegex("^(streaming|done)$")]
-    private static partial Regex StreamingOrDone();
-
-    [GeneratedRegex("^(stopped|done)$")]
-    private static partial Regex StoppedOrDone();
-
     [GeneratedRegex(@"^\d+ ms$")]
     private static partial Regex Milliseconds();
 
@@ -111,56 +105,55 @@ public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBro
     public async Task Stop_ends_the_stream_and_the_server_counts_a_cancellation()
     {
         using var http = server.CreateClient();
-        // Stop races the tiny model, which can write all 900 tokens (1-2 s) before a browser slowed by a
-        // busy machine clicks: such an attempt ends with the request counted as finished, not
-        // cancelled, and shows nothing about Stop. It is run again, three attempts at most.
-        for (int attempt = 1; ; attempt++)
+        var before = await CountersAsync(http, "demo-support");
+        await using var page = await browser.OpenAsync(server.BaseAddress);
+        await page.WaitForModelAsync("demo-support");
+        await page.UseAsync("demo-support", 'a');
+        await page.FillAsync("max-tokens", "900");
+
+        // Stop is clicked from inside the page the moment the first token shows. Clicking through Playwright
+        // raced the tiny model: a fast machine wrote all 900 tokens (well under a second) before the click
+        // landed, and the run showed nothing about Stop. The observer runs as a microtask of the DOM change,
+        // before the page reads the next chunk, so the stream is always still open when Stop is pressed; a
+        // disabled Stop button at that moment is recorded and fails the test.
+        await page.Page.EvaluateAsync("""
+            () => {
+              const pane = document.querySelector('[data-testid="pane-a"]');
+              const stop = document.querySelector('[data-testid="stop"]');
+              window.__stopPressed = null;
+              const observer = new MutationObserver(() => {
+                if (pane.dataset.state !== "streaming") return;
+                observer.disconnect();
+                window.__stopPressed = !stop.disabled;
+                stop.click();
+              });
+              observer.observe(pane, { attributes: true, attributeFilter: ["data-state"] });
+            }
+            """);
+
+        await page.SendAsync("Write a very long story.");
+        await Expect(page.Pane('a')).ToHaveAttributeAsync("data-state", "stopped", PlaygroundSession.Slow);
+        Assert.True(await page.Page.EvaluateAsync<bool?>("() => window.__stopPressed"), "Stop was disabled while the reply was streaming");
+        await Expect(page.Stat('a', "finish")).ToHaveTextAsync("stopped");
+        await Expect(page.Reply('a')).ToHaveTextAsync(AnyText()); // the text streamed before Stop is kept
+        await Expect(page.Page.GetByTestId("send")).ToBeEnabledAsync();
+        await Expect(page.Page.GetByTestId("stop")).ToBeDisabledAsync();
+        await Expect(page.Pane('a').GetByTestId("error")).ToBeHiddenAsync();
+
+        // The closed connection cancels the generation on the server, long before its 900 tokens.
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ;)
         {
-            var before = await CountersAsync(http, "demo-support");
-            await using var page = await browser.OpenAsync(server.BaseAddress);
-            await page.WaitForModelAsync("demo-support");
-            await page.UseAsync("demo-support", 'a');
-            await page.FillAsync("max-tokens", "900");
-
-            await page.SendAsync("Write a very long story.");
-            // "done" instead of "streaming": the whole generation was written before the browser looked.
-            await Expect(page.Pane('a')).ToHaveAttributeAsync("data-state", StreamingOrDone(), PlaygroundSession.Slow);
-            if (await page.Pane('a').GetAttributeAsync("data-state") == "done" || !await TryClickStopAsync(page))
+            var now = await CountersAsync(http, "demo-support");
+            if (now.Cancelled > before.Cancelled)
             {
-                // The whole generation ended before the click, so Stop was disabled again: the same race.
-                Assert.True(attempt < 3, "three attempts in a row finished streaming before Stop could be clicked");
-                continue;
+                Assert.True(now.GeneratedTokens < before.GeneratedTokens + 900, "demo-support counted a cancellation but also all 900 tokens");
+                break;
             }
-
-            // The click can land as the last chunk arrives: Playwright saw Stop enabled, but the page had finished
-            // by the time its handler ran, and the pane ends "done". The same race again, not a failure of Stop.
-            await Expect(page.Pane('a')).ToHaveAttributeAsync("data-state", StoppedOrDone(), PlaygroundSession.Slow);
-            if (await page.Pane('a').GetAttributeAsync("data-state") == "done")
-            {
-                Assert.True(attempt < 3, "three attempts in a row finished streaming as Stop was clicked");
-                continue;
-            }
-            await Expect(page.Stat('a', "finish")).ToHaveTextAsync("stopped");
-            await Expect(page.Page.GetByTestId("send")).ToBeEnabledAsync();
-            await Expect(page.Page.GetByTestId("stop")).ToBeDisabledAsync();
-            await Expect(page.Pane('a').GetByTestId("error")).ToBeHiddenAsync();
-
-            // The closed connection cancels the generation on the server.
-            for (var deadline = DateTime.UtcNow.AddSeconds(60); ;)
-            {
-                var now = await CountersAsync(http, "demo-support");
-                if (now.Cancelled > before.Cancelled)
-                {
-                    page.AssertStayedLocalWithoutScriptErrors();
-                    return;
-                }
-                if (now.GeneratedTokens >= before.GeneratedTokens + 900)
-                    break; // the whole generation was written before Stop reached the server
-                Assert.True(DateTime.UtcNow < deadline, "Stop closed the stream but demo-support's cancelled counter did not move");
-                await Task.Delay(500);
-            }
-            Assert.True(attempt < 3, "three attempts in a row generated all 900 tokens before Stop reached the server");
+            Assert.True(now.GeneratedTokens < before.GeneratedTokens + 900, "the server generated all 900 tokens: Stop never reached it");
+            Assert.True(DateTime.UtcNow < deadline, "Stop closed the stream but demo-support's cancelled counter did not move");
+            await Task.Delay(500);
         }
+        page.AssertStayedLocalWithoutScriptErrors();
     }
 
     [Fact]
@@ -186,22 +179,6 @@ public sealed partial class PlaygroundTests(GatewayFixture server, PlaygroundBro
 
         await page.ScreenshotAsync("playground-error.png");
         page.AssertStayedLocalWithoutScriptErrors();
-    }
-
-    /// <summary>Clicks Stop; false when the stream ended first (Stop disabled, the pane no longer streaming).</summary>
-    private static async Task<bool> TryClickStopAsync(PlaygroundSession page)
-    {
-        try
-        {
-            await page.Page.GetByTestId("stop").ClickAsync(new() { Timeout = 10_000 });
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            if (await page.Pane('a').GetAttributeAsync("data-state") == "streaming")
-                throw;
-            return false;
-        }
     }
 
     /// <summary>The adapter's cancelled and generated-token counters from GET /v1/adapters (0 before it was ever in memory).</summary>
