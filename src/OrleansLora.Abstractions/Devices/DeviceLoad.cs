@@ -22,6 +22,11 @@ public sealed record DeviceLoad
     [Id(10)] public long AdapterEvictions { get; init; }
     /// <summary>Adapters this device's engine holds in memory (pinned or cached), for placement affinity.</summary>
     [Id(11)] public IReadOnlyList<string> CachedAdapters { get; init; } = [];
+    /// <summary>
+    /// Adapters holding one of this device's pins: placement sends such an adapter back here first, so an activation
+    /// the runtime re-creates (after a silo left) finds its pin instead of taking another adapter's slot.
+    /// </summary>
+    [Id(22)] public IReadOnlyList<string> PinnedAdapterIds { get; init; } = [];
     [Id(12)] public DateTimeOffset PublishedAt { get; init; }
     [Id(13)] public string BaseModel { get; init; } = "";
     /// <summary>"cpu" or "cuda" (the runner's device description).</summary>

@@ -29,6 +29,7 @@ public sealed partial class AdapterGrain(
     [PersistentState("adapter", GrainStorageNames.Adapters)] IPersistentState<AdapterState> state,
     LocalDevices localDevices,
     DeviceEngines engines,
+    HeldPins heldPins,
     AdapterStore store,
     ILocalSiloDetails localSilo,
     OrleansLoraMetrics metrics,
@@ -76,7 +77,15 @@ public sealed partial class AdapterGrain(
         // When the silo stops, its engines stop with it: unpinning would call a GPU grain that is
         // already gone (retries and warnings on every Ctrl+C) for nothing.
         bool siloStopping = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
-        if (_pinned && _deviceKey is not null && !siloStopping)
+        if (_pinned && _deviceKey is not null && reason.ReasonCode == DeactivationReasonCode.DirectoryFailure
+            && DeviceKey.TryParse(_deviceKey, out var silo, out int device) && silo.Equals(localSilo.SiloAddress))
+        {
+            // The runtime dropped this activation because a silo that left held its directory entry; the next call
+            // re-creates it and placement sends it back to its pin. Releasing the pin now would let another adapter,
+            // placed from loads a publish old, take the slot, and this one would come back unpinned.
+            heldPins.Hold(device, _id);
+        }
+        else if (_pinned && _deviceKey is not null && !siloStopping)
         {
             try
             {
@@ -418,10 +427,11 @@ public sealed partial class AdapterGrain(
             DeactivateOnIdle(); // re-placed by the next call
             throw new NoWorkerCapacityException($"adapter \"{_id}\" was placed on silo {localSilo.SiloAddress}, which has no devices; retry.");
         }
-        // Least-loaded local device: most free pinnable slots, then least queued work.
+        // Least-loaded local device: the one holding its pin, else most free pinnable slots, then least queued work.
         var loads = await Task.WhenAll(Enumerable.Range(0, localDevices.Count)
             .Select(i => GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, i)).GetLoad()));
-        var best = loads.OrderByDescending(l => _isBase ? 0 : l.FreeAdapterSlots).ThenBy(l => l.WaitingRequests + l.RunningSequences).ThenBy(l => l.DeviceIndex).First();
+        var best = loads.OrderByDescending(l => !_isBase && l.PinnedAdapterIds.Contains(_id))
+            .ThenByDescending(l => _isBase ? 0 : l.FreeAdapterSlots).ThenBy(l => l.WaitingRequests + l.RunningSequences).ThenBy(l => l.DeviceIndex).First();
         if (_isBase)
         {
             _deviceKey = best.Key;

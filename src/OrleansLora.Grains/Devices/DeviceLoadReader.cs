@@ -5,7 +5,7 @@ namespace OrleansLora.Grains.Devices;
 /// <summary>Reads a device's load from its engine's statistics (no call into the engine's queue).</summary>
 internal static class DeviceLoadReader
 {
-    public static DeviceLoad Read(DeviceEngines devices, int index, SiloAddress silo, IReadOnlyList<string> cached, double requestsPerSecond, DateTimeOffset now)
+    public static DeviceLoad Read(DeviceEngines devices, int index, SiloAddress silo, IReadOnlyList<string> cached, IReadOnlyList<string> pinned, double requestsPerSecond, DateTimeOffset now)
     {
         var s = devices[index].Statistics;
         var device = devices[index].Runner.DescribeDevice();
@@ -29,6 +29,7 @@ internal static class DeviceLoadReader
             AdapterLoads = s.AdapterLoads,
             AdapterEvictions = s.AdapterEvictions,
             CachedAdapters = cached,
+            PinnedAdapterIds = pinned,
             RequestsPerSecond = requestsPerSecond,
             PublishedAt = now,
             BaseModel = devices.BaseModelName,

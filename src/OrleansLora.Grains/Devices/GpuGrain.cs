@@ -20,6 +20,7 @@ namespace OrleansLora.Grains.Devices;
 [SiloPinnedPlacement, Immovable, KeepAlive, Reentrant]
 public sealed partial class GpuGrain(
     DeviceEngines devices,
+    HeldPins held,
     ILocalSiloDetails localSilo,
     AdapterStore store,
     TimeProvider time,
@@ -54,6 +55,8 @@ public sealed partial class GpuGrain(
     public async Task<AdapterPin> Pin(string adapterId, string source, CancellationToken cancellationToken = default)
     {
         var info = await EnsureRegistered(adapterId, source);
+        // Claimed before the pin call, so a held pin is never released under it; put back if the pin fails.
+        bool claimed = held.Claim(_device, adapterId);
         try
         {
             // The engine decides, atomically between steps: an adapter pinned already stays pinned once, and the
@@ -61,15 +64,20 @@ public sealed partial class GpuGrain(
             bool pinned = await _engine.PinOnceAsync(adapterId, devices.PinnableSlots, cancellationToken);
             return new AdapterPin(info, pinned);
         }
-        catch (InvalidOperationException ex) when (ex.InnerException is { } cause && IsAdapterFileError(cause))
+        catch (Exception ex)
         {
+            if (claimed)
+                held.Hold(_device, adapterId); // still not this activation's: released after the grace as before
             // The weights were read for the slot and refused (the files changed since registration).
-            throw new AdapterValidationException(adapterId, cause.Message);
+            if (ex is InvalidOperationException { InnerException: { } cause } && IsAdapterFileError(cause))
+                throw new AdapterValidationException(adapterId, cause.Message);
+            throw;
         }
     }
 
     public async Task Unpin(string adapterId)
     {
+        held.Claim(_device, adapterId);
         if (_engine.IsAdapterRegistered(adapterId))
             await _engine.ReleasePinsAsync(adapterId);
     }
@@ -85,7 +93,13 @@ public sealed partial class GpuGrain(
 
     public Task<AdapterInfo> Validate(string adapterId, string source) => EnsureRegistered(adapterId, source);
 
-    public Task<DeviceLoad> GetLoad() => Task.FromResult(DeviceLoadReader.Read(devices, _device, localSilo.SiloAddress, [], 0, time.GetUtcNow()));
+    public async Task<DeviceLoad> GetLoad()
+    {
+        // The pinned ids let an adapter that lost its activation (not its pin) choose this device again.
+        var adapters = await _engine.GetAdaptersAsync();
+        var pinned = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+        return DeviceLoadReader.Read(devices, _device, localSilo.SiloAddress, [], pinned, 0, time.GetUtcNow());
+    }
 
     private Task<AdapterInfo> EnsureRegistered(string adapterId, string source)
     {

@@ -38,6 +38,7 @@ public static class OrleansLoraSiloBuilderExtensions
         services.AddSingleton(sp => LocalDevices.Resolve(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, CudaLibrary.Probe,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DeviceResolver))));
         services.AddSingleton<DeviceEngines>();
+        services.AddSingleton<HeldPins>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddPlacementDirector<AdapterPlacement, AdapterPlacementDirector>();
         services.AddSingleton<DeviceLoadView>();

@@ -32,6 +32,7 @@ internal sealed partial class DeviceLoadPublisher(
     private static readonly TimeSpan CachedListWait = TimeSpan.FromMilliseconds(500);
     private readonly CancellationTokenSource _stopping = new();
     private readonly IReadOnlyList<string>[] _cached = Enumerable.Repeat<IReadOnlyList<string>>([], devices.Count).ToArray();
+    private readonly IReadOnlyList<string>[] _pinned = Enumerable.Repeat<IReadOnlyList<string>>([], devices.Count).ToArray();
     private Task _loop = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -90,7 +91,7 @@ internal sealed partial class DeviceLoadPublisher(
         {
             await ReadAdapters(engines[i], i, cancellationToken);
             int device = i;
-            loads[i] = DeviceLoadReader.Read(engines, i, self, _cached[i], rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now);
+            loads[i] = DeviceLoadReader.Read(engines, i, self, _cached[i], _pinned[i], rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now);
             waiting[i] = engines[i].Statistics.WaitingByAdapter;
             metrics.ReportDevice(loads[i]);
         }
@@ -101,7 +102,7 @@ internal sealed partial class DeviceLoadPublisher(
     }
 
     /// <summary>
-    /// The adapters the engine holds in memory, from its control queue (served between steps): a
+    /// The adapters the engine holds in memory and those it holds pins for, from its control queue (served between steps): a
     /// step that runs long must not hold back the load, which placement needs within seconds, so past a short wait
     /// the previous list is published.
     /// </summary>
@@ -111,6 +112,7 @@ internal sealed partial class DeviceLoadPublisher(
         {
             var adapters = await engine.GetAdaptersAsync(cancellationToken).WaitAsync(CachedListWait, cancellationToken);
             _cached[device] = adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList();
+            _pinned[device] = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
         }
         catch (TimeoutException)
         {

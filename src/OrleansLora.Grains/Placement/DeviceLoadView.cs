@@ -74,7 +74,9 @@ public sealed class DeviceLoadView(TimeProvider time)
 
     /// <summary>
     /// The silo for a new activation of <paramref name="adapterId"/> among <paramref name="candidates"/>, or null
-    /// when none of them published devices recently. An adapter goes to a silo with a free pinnable slot, one that
+    /// when none of them published devices recently. An adapter goes back to the silo that holds its pin (an
+    /// activation the runtime re-creates after a silo left keeps its pin: see <see cref="HeldPins"/>), else to a silo
+    /// with a free pinnable slot, one that
     /// already holds its weights first, then to the least request load per device (with the adapters reserved
     /// there counted at the cluster's mean rate per adapter), then the most free slots, then the least queued work.
     /// The base model goes to the least busy silo.
@@ -99,6 +101,7 @@ public sealed class DeviceLoadView(TimeProvider time)
                     Load = (g.Sum(l => l.RequestsPerSecond) + reserved * perAdapter) / devices,
                     Busy = g.Sum(l => l.WaitingRequests + l.RunningSequences) / (double)Math.Max(1, g.Sum(l => l.MaxBatchSize)),
                     Cached = g.Any(l => l.CachedAdapters.Contains(adapterId)),
+                    Pinned = g.Any(l => l.PinnedAdapterIds.Contains(adapterId)),
                     Tiebreak = StableHash(adapterId, g.Key),
                 };
             }).ToList();
@@ -106,16 +109,17 @@ public sealed class DeviceLoadView(TimeProvider time)
                 return null;
             var ranked = isBase
                 ? silos.OrderBy(s => s.Busy).ThenBy(s => s.Tiebreak)
-                : silos.OrderByDescending(s => s.Free > 0) // a silo with a slot left first
+                : silos.OrderByDescending(s => s.Pinned) // the silo still holding its pin (its activation was lost, not its slot)
+                    .ThenByDescending(s => s.Free > 0) // a silo with a slot left first
                     .ThenByDescending(s => s.Cached && s.Free > 0) // then one that already holds the weights
                     .ThenBy(s => s.Load)
                     .ThenByDescending(s => s.Free)
                     .ThenBy(s => s.Busy)
                     .ThenBy(s => s.Tiebreak);
-            var best = ranked.First().Silo;
-            if (!isBase)
-                ReserveLocked(adapterId, best, now);
-            return best;
+            var best = ranked.First();
+            if (!isBase && !best.Pinned) // a held pin takes no new slot
+                ReserveLocked(adapterId, best.Silo, now);
+            return best.Silo;
         }
     }
 

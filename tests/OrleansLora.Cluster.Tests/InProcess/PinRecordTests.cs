@@ -43,7 +43,11 @@ public sealed class PinRecordTests(SwapSlotClusterFixture fixture) : IClassFixtu
         foreach (var key in keys)
         {
             var gpu = fixture.Client.GetGrain<IGpuGrain>(key);
-            Assert.Equal(SwapSlotClusterFixture.Pinnable, (await gpu.GetLoad()).PinnedAdapters);
+            var load = await gpu.GetLoad();
+            Assert.Equal(SwapSlotClusterFixture.Pinnable, load.PinnedAdapters);
+            // By name too: what placement reads to send an adapter back to its pin.
+            Assert.Equal(SwapSlotClusterFixture.Pinnable, load.PinnedAdapterIds.Count);
+            Assert.All(load.PinnedAdapterIds, id => Assert.Contains(id, first));
         }
         var onFirstDevice = (await client.DescribeAdapterAsync(first[0])).Device!;
         var again = await fixture.Client.GetGrain<IGpuGrain>(onFirstDevice).Pin(first[0], first[0]);

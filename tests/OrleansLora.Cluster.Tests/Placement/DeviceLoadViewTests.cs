@@ -32,6 +32,31 @@ public sealed class DeviceLoadViewTests
     }
 
     [Fact]
+    public void AnAdapterGoesBackToTheSiloHoldingItsPinEvenWithNoSlotLeftThere()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        // x is full, but one of its pins is held for "returning" (its activation was dropped by a directory failure).
+        view.Update(x, [Load(x, slots: 2, pinned: 2, cached: ["returning", "other"]) with { PinnedAdapterIds = ["other", "returning"] }]);
+        view.Update(y, [Load(y, slots: 2, pinned: 0)]);
+        Assert.Equal(x, view.Choose("returning", [x, y]));
+        // It took no new slot on x, so it reserved none: y's free slots still go first for a new adapter, and x,
+        // with none free, is never chosen over y.
+        Assert.Equal(y, view.Choose("new-1", [x, y]));
+        Assert.Equal(y, view.Choose("new-2", [x, y]));
+    }
+
+    [Fact]
+    public void APinHeldOnASiloThatIsNotACandidateDoesNotPlaceThere()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        view.Update(x, [Load(x, slots: 2, pinned: 1) with { PinnedAdapterIds = ["returning"] }]);
+        view.Update(y, [Load(y, slots: 2, pinned: 0)]);
+        Assert.Equal(y, view.Choose("returning", [y]));
+    }
+
+    [Fact]
     public void PrefersTheSiloWithLessRequestLoadOverMoreFreeSlots()
     {
         var view = View();

@@ -42,6 +42,7 @@ public sealed class SwapSlotClusterFixture : ClusterFixture
         {
             siloBuilder.Services.AddSingleton(sp => new RequestDeadlines(sp.GetRequiredService<IOptions<DeadlineOptions>>(), DeadlineClock));
             siloBuilder.Services.AddLogging(logging => logging.AddProvider(GpuGrainLog));
+            siloBuilder.Services.AddSingleton<IActivationWorkingSetObserver, ActivationRecorder>();
         }
     }
 }
