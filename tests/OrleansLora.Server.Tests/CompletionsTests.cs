@@ -30,6 +30,20 @@ public sealed class CompletionsTests(GatewayFixture server)
     }
 
     [Fact]
+    public async Task An_empty_prompt_is_refused_by_name_where_the_tokenizer_adds_no_bos()
+    {
+        using var http = server.CreateClient();
+        // The generated model's GPT-2 tokenizer adds no BOS (add_bos_token false): "" is no tokens at all, as in
+        // Hugging Face, and there is nothing to generate from (vLLM refuses it too). With a BOS-adding tokenizer
+        // "" is the BOS alone (EmptyPromptTests, on Llama-2's tokenizer).
+        Assert.Empty((await Api.PostOkAsync(http, "tokenize", new { prompt = "" }))["tokens"]!.AsArray());
+        var error = await Api.PostErrorAsync(http, "v1/completions", new { prompt = "", max_tokens = 3 }, System.Net.HttpStatusCode.BadRequest, "invalid_request_error", "prompt");
+        Assert.Contains("adds no BOS token", Api.Text(error["message"]));
+        // The same from the prompt's token ids: an empty list.
+        await Api.PostErrorAsync(http, "v1/completions", new { prompt = Array.Empty<int>(), max_tokens = 3 }, System.Net.HttpStatusCode.BadRequest, "invalid_request_error", "prompt");
+    }
+
+    [Fact]
     public async Task Echo_puts_the_prompt_before_each_choices_text_streamed_or_not()
     {
         using var http = server.CreateClient();

@@ -52,8 +52,10 @@ public static class GenerateRequestValidator
         int given = (request.Prompt is not null ? 1 : 0) + (request.Messages is not null ? 1 : 0) + (request.PromptTokenIds is not null ? 1 : 0);
         if (given != 1)
             throw new InvalidRequestException("give exactly one of prompt, messages or prompt token ids.", names.Prompt);
-        if (request.Prompt is { Length: 0 } || request.PromptTokenIds is { Count: 0 })
-            throw new InvalidRequestException("the prompt is empty.", names.Prompt);
+        // An empty text prompt is accepted, as Hugging Face does: it is the tokenizer's BOS token alone, and the
+        // engine refuses it only where the tokenizer adds none. An empty list of token ids has nothing to run.
+        if (request.PromptTokenIds is { Count: 0 })
+            throw new InvalidRequestException("the prompt is an empty list of token ids.", names.Prompt);
         if (request.PromptTokenIds is { } ids)
         {
             for (int i = 0; i < ids.Count; i++)

@@ -326,7 +326,11 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
             throw new ArgumentException("the request has no prompt.", nameof(request));
         }
         if (tokens.Count == 0)
-            throw new ArgumentException("the prompt is empty.", nameof(request));
+        {
+            throw new ArgumentException(request.Prompt is { Length: 0 }
+                ? "the prompt is empty and this model's tokenizer adds no BOS token to it: there is nothing to generate from."
+                : "the prompt is empty.", nameof(request));
+        }
         // Checked for text prompts too: a tokenizer larger than the model's embedding must not
         // reach index_select with an out-of-range id.
         int vocab = _runner.Config.VocabSize;

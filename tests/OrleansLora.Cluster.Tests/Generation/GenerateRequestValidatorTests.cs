@@ -25,7 +25,7 @@ public sealed class GenerateRequestValidatorTests
         { "logprobs -1", "logprobs", "parameters.top_n_tokens" },
         { "no prompt", "prompt", "inputs" },
         { "two prompts", "prompt", "inputs" },
-        { "empty prompt", "prompt", "inputs" },
+        { "empty token list", "prompt", "inputs" },
         { "negative token id", "prompt", "inputs" },
     };
 
@@ -46,7 +46,7 @@ public sealed class GenerateRequestValidatorTests
         "logprobs -1" => Good with { Logprobs = -1 },
         "no prompt" => Good with { Prompt = null },
         "two prompts" => Good with { PromptTokenIds = [1, 2] },
-        "empty prompt" => Good with { Prompt = "" },
+        "empty token list" => Good with { Prompt = null, PromptTokenIds = [] },
         "negative token id" => Good with { Prompt = null, PromptTokenIds = [1, -2] },
         _ => throw new ArgumentOutOfRangeException(nameof(label)),
     };
@@ -60,6 +60,14 @@ public sealed class GenerateRequestValidatorTests
         Assert.Equal(openAiName, openAi.Param);
         var lorax = Assert.Throws<InvalidRequestException>(() => GenerateRequestValidator.Validate(request, GenerateFieldNames.Lorax));
         Assert.Equal(loraxName, lorax.Param);
+    }
+
+    [Fact]
+    public void An_empty_text_prompt_is_left_to_the_tokenizer()
+    {
+        // As Hugging Face: "" is the BOS token alone where the tokenizer adds one (the engine refuses it otherwise).
+        GenerateRequestValidator.Validate(Good with { Prompt = "" });
+        GenerateRequestValidator.Validate(Good with { Prompt = "" }, GenerateFieldNames.Lorax);
     }
 
     [Fact]
