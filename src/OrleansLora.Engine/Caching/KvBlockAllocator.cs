@@ -60,9 +60,9 @@ public sealed class KvBlockAllocator
     /// Whether <see cref="TryAdmit"/> would succeed now for <paramref name="tokens"/>: blocks for all
     /// of them, less the cached prefix it would reuse.
     /// </summary>
-    public bool CanAdmit(string adapterKey, IReadOnlyList<int> tokens)
+    public bool CanAdmit(string adapterKey, IReadOnlyList<int> tokens, bool reuse = true)
     {
-        var hits = Lookup(adapterKey, tokens);
+        var hits = reuse ? Lookup(adapterKey, tokens) : [];
         int idleHits = hits.Count(h => _refs[h.Block] == 0);
         return BlocksFor(tokens.Count) - hits.Count <= AvailableBlocks - idleHits;
     }
@@ -72,15 +72,15 @@ public sealed class KvBlockAllocator
     /// sequence's prompt and output): the longest cached prefix of full blocks under the same
     /// adapter, shared, then new blocks. The last token is never taken from the cache, so the
     /// sequence always computes at least one row and gets its logits. Null when the blocks are not
-    /// available (nothing is taken then).
+    /// available (nothing is taken then). With <paramref name="reuse"/> false nothing comes from the cache.
     /// </summary>
-    public KvSequenceBlocks? TryAdmit(string adapterKey, IReadOnlyList<int> tokens)
+    public KvSequenceBlocks? TryAdmit(string adapterKey, IReadOnlyList<int> tokens, bool reuse = true)
     {
         ArgumentNullException.ThrowIfNull(adapterKey);
         ArgumentNullException.ThrowIfNull(tokens);
-        if (!CanAdmit(adapterKey, tokens))
+        if (!CanAdmit(adapterKey, tokens, reuse))
             return null;
-        var hits = Lookup(adapterKey, tokens);
+        var hits = reuse ? Lookup(adapterKey, tokens) : [];
         var seq = new KvSequenceBlocks(adapterKey);
         foreach (var (key, block) in hits)
         {

@@ -81,11 +81,11 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
             int adapterSlot = -1;
             foreach (var head in _queues.HeadsByWait())
             {
-                if (SharesPrefill(runner) && PrefillingSibling(head))
+                if (SharesPrefill(runner) && !head.WantsPromptLogits && PrefillingSibling(head))
                     continue; // it starts from the sibling's keys and values once they are in the cache
                 // The head that has waited longest and lacks KV blocks stops admission: smaller
                 // requests behind it would otherwise take every block it waits for.
-                if (blocks is not null && !blocks.CanAdmit(KvKey(head), head.Tokens))
+                if (blocks is not null && !blocks.CanAdmit(KvKey(head), head.Tokens, reuse: !head.WantsPromptLogits))
                     break;
                 if (head.Request.AdapterId is not { } id)
                 {
@@ -106,16 +106,18 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
             chosen.AdapterSlot = adapterSlot;
             runner.TryAllocateSequence(out int slot);
             chosen.Slot = slot;
+            // A sequence that wants its prompt's log-probabilities computes every position: nothing is reused or copied.
+            bool reuse = !chosen.WantsPromptLogits;
             if (blocks is not null)
             {
                 // Samples of one prompt share its full blocks through the prefix cache: no copy.
-                chosen.Blocks = blocks.TryAdmit(KvKey(chosen), chosen.Tokens)
+                chosen.Blocks = blocks.TryAdmit(KvKey(chosen), chosen.Tokens, reuse)
                     ?? throw new InvalidOperationException("KV blocks counted for admission were not available.");
                 chosen.Processed = chosen.Blocks.ReusedTokens;
                 // A sample whose sibling has computed the prompt copies the rest of it (the partial block)
                 // instead of computing it: only the last prompt token runs, giving its own logits.
                 int positions = chosen.PromptLength - 1;
-                if (chosen.Processed < positions && Donor(chosen) is { Blocks: { } donorBlocks })
+                if (reuse && chosen.Processed < positions && Donor(chosen) is { Blocks: { } donorBlocks })
                 {
                     var pairs = new List<int>();
                     for (int k = chosen.Processed / blocks.BlockSize; k <= (positions - 1) / blocks.BlockSize; k++)
@@ -127,7 +129,7 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
                     chosen.Processed = positions;
                 }
             }
-            else if (runner.CanCopySequences && Donor(chosen) is { } donor)
+            else if (reuse && runner.CanCopySequences && Donor(chosen) is { } donor)
             {
                 // Up to the prompt's last token: that one runs as the sequence's own one-token prefill, giving its logits.
                 int positions = chosen.PromptLength - 1;
@@ -227,9 +229,14 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
         // A member needs logits when this step puts all its pending tokens in the cache; a prompt
         // chunk that does not reach the prompt's end has no token to sample yet.
         var needsLogits = new bool[members.Count];
+        bool[]? tokenLogits = null;
         for (int i = 0; i < members.Count; i++)
+        {
             needsLogits[i] = parts[i].TokenCount == members[i].Pending;
-        return new StepPlan(members, parts, [.. tokens], needsLogits);
+            if (members[i].WantsPromptLogits)
+                (tokenLogits ??= new bool[members.Count])[i] = true;
+        }
+        return new StepPlan(members, parts, [.. tokens], needsLogits, tokenLogits);
     }
 
     /// <summary>

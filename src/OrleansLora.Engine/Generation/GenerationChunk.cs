@@ -12,5 +12,11 @@ public sealed record GenerationChunk(string TextDelta, IReadOnlyList<int> TokenI
     /// <summary>With <see cref="SamplingParams.Logprobs"/> set: one entry per token of <see cref="TokenIds"/>; else null.</summary>
     public IReadOnlyList<SampleLogprobs>? Logprobs { get; init; }
 
+    /// <summary>
+    /// With <see cref="SamplingParams.PromptLogprobs"/> set, on the first chunk only: one entry per prompt token, in order.
+    /// The first token has no context to be predicted from: its entry's logprob is NaN and it has no alternatives.
+    /// </summary>
+    public IReadOnlyList<SampleLogprobs>? PromptLogprobs { get; init; }
+
     public bool IsFinal => FinishReason is not null;
 }

@@ -18,11 +18,12 @@ public sealed partial class InferenceEngine
         var members = plan.Members;
         using var span = EngineTelemetry.StartStep(members.Select(m => m.TraceContext).ToList(), members.Count, plan.TokenCount);
         using var logits = _runner.Forward(plan.ToBatch()); // a row per member
+        var failed = CollectPromptLogprobs(plan, logits);
         int prefill = _scheduler.Advance(plan);
         var ready = new List<int>(members.Count); // members whose pending tokens are all in the cache now
         for (int i = 0; i < members.Count; i++)
         {
-            if (plan.NeedsLogits(i))
+            if (plan.NeedsLogits(i) && failed?.Contains(i) != true)
                 ready.Add(i);
         }
         // Samplers are independent and top-p over a large vocabulary costs about a millisecond,
@@ -69,6 +70,41 @@ public sealed partial class InferenceEngine
         Volatile.Write(ref _lastStepMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
+    /// <summary>
+    /// The prompt log-probabilities this step's token rows give: row t of a member predicts the token after its t-th
+    /// token. Positions already collected (recomputed after a preemption) are skipped. Returns the members whose rows
+    /// were broken (they are finished with the error), or null.
+    /// </summary>
+    private HashSet<int>? CollectPromptLogprobs(StepPlan plan, ModelLogits logits)
+    {
+        HashSet<int>? failed = null;
+        for (int i = 0; i < plan.Members.Count; i++)
+        {
+            if (!plan.NeedsTokenLogits(i))
+                continue;
+            var s = plan.Members[i];
+            var part = plan.Parts[i];
+            try
+            {
+                for (int t = 0; t < part.TokenCount; t++)
+                {
+                    int target = part.StartPosition + t + 1;
+                    if (target >= s.PromptLength)
+                        break;
+                    if (target == s.PromptLogprobs!.Count)
+                        s.PromptLogprobs.Add(PromptTokenLogprobs.Of(logits.TokenRow(i, t), s.Tokens[target], s.Request.Sampling.PromptLogprobs!.Value));
+                }
+            }
+            catch (Exception ex)
+            {
+                LogSequenceFailed(_logger, ex, s.Request.RequestId);
+                Finish(s, ex);
+                (failed ??= []).Add(i);
+            }
+        }
+        return failed;
+    }
+
     private void Emit(SequenceState s, int token, SampleLogprobs? logprobs)
     {
         IReadOnlyList<SampleLogprobs>? stepLogprobs = logprobs is null ? null : [logprobs];
@@ -94,7 +130,7 @@ public sealed partial class InferenceEngine
             Finish(s, FinishReason.Length, match.Text + Flush(s), [token], stepLogprobs);
             return;
         }
-        s.Output.TryWrite(new GenerationChunk(match.Text, [token]) { Logprobs = stepLogprobs });
+        s.Output.TryWrite(new GenerationChunk(match.Text, [token]) { Logprobs = stepLogprobs, PromptLogprobs = s.TakePromptLogprobs() });
     }
 
     private static string Flush(SequenceState s)
@@ -109,7 +145,7 @@ public sealed partial class InferenceEngine
         if (reason != FinishReason.Cancelled)
         {
             var usage = new GenerationUsage(s.PromptLength, s.Generated, s.Sampler.Seed);
-            s.Output.TryWrite(new GenerationChunk(text, lastTokens ?? [], reason, usage) { Logprobs = lastLogprobs });
+            s.Output.TryWrite(new GenerationChunk(text, lastTokens ?? [], reason, usage) { Logprobs = lastLogprobs, PromptLogprobs = s.TakePromptLogprobs() });
         }
         s.Output.TryComplete();
     }

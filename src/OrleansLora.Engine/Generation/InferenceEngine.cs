@@ -227,6 +227,8 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_shutdown.IsCancellationRequested, this);
         request.Sampling.Validate();
+        if (request.Sampling.PromptLogprobs is not null && !_runner.ReturnsTokenLogits)
+            throw new ArgumentException($"prompt log-probabilities are not available: {_runner.GetType().Name} returns each sequence's last-token logits only.", nameof(SamplingParams.PromptLogprobs));
         if (request.AdapterId is { } adapterId && (_adapters is null || !_adapters.IsRegistered(adapterId)))
             throw new ArgumentException($"adapter \"{adapterId}\" is not registered with this engine.", nameof(request));
         var prompt = PreparePrompt(request);

@@ -17,6 +17,8 @@ internal sealed class SequenceState
         Stops = new StopSequenceMatcher(request.Sampling.StopSequences);
         Output = output;
         Cancellation = cancellation;
+        if (request.Sampling.PromptLogprobs is not null && promptTokens.Count > 0)
+            PromptLogprobs = [new SampleLogprobs(new TokenLogprob(promptTokens[0], float.NaN), [])];
     }
 
     public GenerationRequest Request { get; }
@@ -40,5 +42,22 @@ internal sealed class SequenceState
     /// <summary>The request's <c>engine.generate</c> span, which step spans link to; default when not traced.</summary>
     public System.Diagnostics.ActivityContext TraceContext { get; set; }
     public int Generated => Tokens.Count - PromptLength;
+
+    /// <summary>With prompt log-probabilities asked for: entry k is prompt token k's (the first has none: NaN); null otherwise.</summary>
+    public List<SampleLogprobs>? PromptLogprobs { get; }
+
+    /// <summary>Whether some prompt token's log-probability is still to be computed: every position runs, none is reused.</summary>
+    public bool WantsPromptLogits => PromptLogprobs is { } l && l.Count < PromptLength;
+
+    private bool _promptLogprobsSent;
+
+    /// <summary>The prompt log-probabilities, once: for the first chunk written.</summary>
+    public IReadOnlyList<SampleLogprobs>? TakePromptLogprobs()
+    {
+        if (PromptLogprobs is null || _promptLogprobsSent)
+            return null;
+        _promptLogprobsSent = true;
+        return PromptLogprobs;
+    }
     public int Pending => Tokens.Count - Processed;
 }

@@ -158,7 +158,7 @@ public sealed class LlamaModel : IDisposable
     /// [sequences, vocab] for each sequence's last token, or [tokens, vocab] for every token when
     /// <paramref name="allPositions"/> is set.
     /// </summary>
-    public Tensor Forward(ForwardBatch batch, KvCache cache, bool allPositions = false)
+    public Tensor Forward(ForwardBatch batch, KvCache cache, bool allPositions = false, long[]? extraRows = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(cache);
@@ -173,14 +173,14 @@ public sealed class LlamaModel : IDisposable
                 throw new ArgumentException($"slot {s.Slot} is outside [0, {cache.SlotCount}) or used twice in one batch.", nameof(batch));
             used[s.Slot] = true;
         }
-        return ForwardLayers(batch, cache, allPositions);
+        return ForwardLayers(batch, cache, allPositions, extraRows);
     }
 
     /// <summary>
     /// <see cref="Forward(ForwardBatch, KvCache, bool)"/> over a paged cache: each sequence's
     /// <see cref="BatchSequence.BlockTable"/> says where its positions live.
     /// </summary>
-    public Tensor Forward(ForwardBatch batch, PagedKvCache cache, bool allPositions = false)
+    public Tensor Forward(ForwardBatch batch, PagedKvCache cache, bool allPositions = false, long[]? extraRows = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(cache);
@@ -207,10 +207,14 @@ public sealed class LlamaModel : IDisposable
                     throw new ArgumentException($"KV block {table[b]} is written by two sequences of one batch.", nameof(batch));
             }
         }
-        return ForwardLayers(batch, cache, allPositions);
+        return ForwardLayers(batch, cache, allPositions, extraRows);
     }
 
-    private Tensor ForwardLayers(ForwardBatch batch, IKvCache cache, bool allPositions)
+    /// <param name="extraRows">
+    /// Token rows whose logits follow the last-token rows ([sequences + extra, vocab]), through a head call of their own
+    /// so the last-token logits are the same numbers with or without them (the head's kernels pick their path by rows).
+    /// </param>
+    private Tensor ForwardLayers(ForwardBatch batch, IKvCache cache, bool allPositions, long[]? extraRows)
     {
         using var scope = NewDisposeScope();
         var x = _embed is not null
@@ -222,9 +226,19 @@ public sealed class LlamaModel : IDisposable
             : null;
         foreach (var layer in _layers)
             x = layer.Forward(x, batch, cache, cos, sin, lora);
-        if (!allPositions)
-            x = x.index_select(0, batch.LastRows); // [sequences, hidden]
-        var logits = _lmHead.Forward(_norm.Forward(x)).to(ScalarType.Float32); // [rows, vocab]
+        var rows = allPositions ? x : x.index_select(0, batch.LastRows); // [sequences, hidden]
+        var logits = _lmHead.Forward(_norm.Forward(rows)).to(ScalarType.Float32); // [rows, vocab]
+        if (extraRows is { Length: > 0 } && !allPositions)
+        {
+            foreach (long row in extraRows)
+            {
+                if ((ulong)row >= (ulong)x.shape[0])
+                    throw new ArgumentOutOfRangeException(nameof(extraRows), $"token row {row} is outside the batch's {x.shape[0]} tokens.");
+            }
+            using var index = tensor(extraRows, ScalarType.Int64);
+            var extra = _lmHead.Forward(_norm.Forward(x.index_select(0, index))).to(ScalarType.Float32); // [extra, vocab]
+            logits = cat([logits, extra], 0);
+        }
         return logits.MoveToOuterDisposeScope();
     }
 

@@ -69,6 +69,9 @@ public interface IModelRunner : IDisposable
     void CopyKvBlocks(int[] sourceDestinationPairs) =>
         throw new NotSupportedException($"{GetType().Name} has no paged KV cache.");
 
+    /// <summary>Whether <see cref="Forward"/> honours <see cref="ModelBatch.TokenLogits"/> (prompt log-probabilities).</summary>
+    bool ReturnsTokenLogits => false;
+
     /// <summary>Device adapter slots (max_loras); 0: this runner serves the base model only.</summary>
     int AdapterSlots { get; }
 

@@ -10,16 +10,19 @@ namespace OrleansLora.Engine.Runners;
 /// </summary>
 public sealed class ModelBatch
 {
-    public ModelBatch(IReadOnlyList<BatchSequence> sequences, int[] tokenIds, bool[] needsLogits)
+    public ModelBatch(IReadOnlyList<BatchSequence> sequences, int[] tokenIds, bool[] needsLogits, bool[]? tokenLogits = null)
     {
         ArgumentNullException.ThrowIfNull(sequences);
         ArgumentNullException.ThrowIfNull(tokenIds);
         ArgumentNullException.ThrowIfNull(needsLogits);
         if (needsLogits.Length != sequences.Count)
             throw new ArgumentException($"{needsLogits.Length} logits flags given for {sequences.Count} sequences.", nameof(needsLogits));
+        if (tokenLogits is not null && tokenLogits.Length != sequences.Count)
+            throw new ArgumentException($"{tokenLogits.Length} token-logits flags given for {sequences.Count} sequences.", nameof(tokenLogits));
         Sequences = sequences;
         TokenIds = tokenIds;
         NeedsLogits = needsLogits;
+        TokenLogits = tokenLogits is not null && tokenLogits.Contains(true) ? tokenLogits : null;
     }
 
     public IReadOnlyList<BatchSequence> Sequences { get; }
@@ -29,4 +32,11 @@ public sealed class ModelBatch
 
     /// <summary>[sequences]: whether the caller reads that sequence's row of logits.</summary>
     public bool[] NeedsLogits { get; }
+
+    /// <summary>
+    /// [sequences] or null: which sequences also need the logits of every one of their tokens in this batch
+    /// (<see cref="ModelLogits.TokenRow"/>), for prompt log-probabilities. Only runners with
+    /// <see cref="IModelRunner.ReturnsTokenLogits"/> are given one.
+    /// </summary>
+    public bool[]? TokenLogits { get; }
 }

@@ -13,5 +13,12 @@ public abstract class ModelLogits(int rows, int vocabSize) : IDisposable
     /// <summary>Sequence <paramref name="row"/>'s logits for its last token.</summary>
     public abstract ReadOnlySpan<float> Row(int row);
 
+    /// <summary>
+    /// The logits after token <paramref name="token"/> (0-based within the sequence's tokens of this batch) of sequence
+    /// <paramref name="sequence"/>, which <see cref="ModelBatch.TokenLogits"/> flagged.
+    /// </summary>
+    public virtual ReadOnlySpan<float> TokenRow(int sequence, int token) =>
+        throw new NotSupportedException($"{GetType().Name} returns each sequence's last-token logits only.");
+
     public abstract void Dispose();
 }

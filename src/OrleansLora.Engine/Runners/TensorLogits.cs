@@ -9,9 +9,17 @@ internal sealed class TensorLogits : ModelLogits
     private readonly Tensor _logits;
     private readonly nint _data;
 
-    public TensorLogits(Tensor logits, int rows, int vocabSize) : base(rows, vocabSize)
+    private readonly int[]? _tokenRowStart; // per sequence: its first token row after the last-token rows, or -1
+    private readonly int[]? _tokenCount;
+
+    /// <param name="tokenRowStart">Per sequence, where its token rows start (-1: none), for <see cref="TokenRow"/>.</param>
+    /// <param name="tokenCount">Per sequence, its tokens in the batch.</param>
+    public TensorLogits(Tensor logits, int rows, int vocabSize, int[]? tokenRowStart = null, int[]? tokenCount = null) : base(rows, vocabSize)
     {
-        TensorChecks.Require(logits, nameof(logits), ScalarType.Float32, rows, vocabSize);
+        int extra = tokenRowStart is null ? 0 : tokenRowStart.Select((start, i) => start < 0 ? 0 : tokenCount![i]).Sum();
+        TensorChecks.Require(logits, nameof(logits), ScalarType.Float32, rows + extra, vocabSize);
+        _tokenRowStart = tokenRowStart;
+        _tokenCount = tokenCount;
         _logits = logits;
         _data = TensorMemory.DataPointer(logits);
     }
@@ -21,6 +29,18 @@ internal sealed class TensorLogits : ModelLogits
         ArgumentOutOfRangeException.ThrowIfNegative(row);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows);
         return new ReadOnlySpan<float>((float*)_data + (long)row * VocabSize, VocabSize);
+    }
+
+    public override unsafe ReadOnlySpan<float> TokenRow(int sequence, int token)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
+        if (_tokenRowStart is null || _tokenRowStart[sequence] < 0)
+            throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _tokenCount![sequence]);
+        long row = _tokenRowStart[sequence] + token;
+        return new ReadOnlySpan<float>((float*)_data + row * VocabSize, VocabSize);
     }
 
     public override void Dispose() => _logits.Dispose();

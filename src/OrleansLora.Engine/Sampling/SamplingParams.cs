@@ -40,6 +40,14 @@ public sealed record SamplingParams
     /// </summary>
     public int? Logprobs { get; init; }
 
+    /// <summary>
+    /// Null: none. k in [0, <see cref="MaxLogprobs"/>]: the log-probability of each prompt token after the first under the
+    /// model given the tokens before it, with the k most likely tokens at that position (vLLM's <c>prompt_logprobs</c>,
+    /// LoRAX's <c>decoder_input_details</c>), on the first chunk. From the raw logits: no penalty or logits processor
+    /// applies to a prompt. Every prompt position is computed (no prefix-cache or sibling reuse for such a request).
+    /// </summary>
+    public int? PromptLogprobs { get; init; }
+
     /// <summary>The most alternatives a step reports (OpenAI's <c>top_logprobs</c> limit).</summary>
     public const int MaxLogprobs = 20;
 
@@ -62,6 +70,8 @@ public sealed record SamplingParams
             throw new ArgumentException($"max_new_tokens must be >= 1, got {MaxNewTokens}.", nameof(MaxNewTokens));
         if (Logprobs is < 0 or > MaxLogprobs)
             throw new ArgumentException($"logprobs must be in [0, {MaxLogprobs}], got {Logprobs}.", nameof(Logprobs));
+        if (PromptLogprobs is < 0 or > MaxLogprobs)
+            throw new ArgumentException($"prompt_logprobs must be in [0, {MaxLogprobs}], got {PromptLogprobs}.", nameof(PromptLogprobs));
         if (StopSequences.Any(string.IsNullOrEmpty))
             throw new ArgumentException("stop sequences must not be empty strings.", nameof(StopSequences));
     }
