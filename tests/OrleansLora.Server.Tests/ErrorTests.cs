@@ -67,7 +67,7 @@ public sealed class ErrorTests(GatewayFixture server)
         await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", best_of = 17 }, HttpStatusCode.BadRequest, BadRequest, "best_of");
         await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", best_of = 2, stream = true }, HttpStatusCode.BadRequest, BadRequest, "best_of");
         await Api.PostErrorAsync(http, "generate", new { inputs = "a", parameters = new { best_of = 2 } }, HttpStatusCode.BadRequest, BadRequest, "parameters.best_of");
-        await Api.PostErrorAsync(http, "v1/completions", new { prompt = "a", echo = true, logprobs = 0 }, HttpStatusCode.BadRequest, BadRequest, "echo");
+        await Api.PostErrorAsync(http, "generate_stream", new { inputs = "a", parameters = new { details = true, decoder_input_details = true } }, HttpStatusCode.BadRequest, BadRequest, "parameters.decoder_input_details");
     }
 
     [Fact]

@@ -143,7 +143,68 @@ public sealed class LogprobsTests(GatewayFixture server)
         await Api.PostErrorAsync(http, "v1/chat/completions", Api.Chat(null, "hi", 2, ("top_logprobs", 2)), HttpStatusCode.BadRequest, BadRequest, "top_logprobs");
         await Api.PostErrorAsync(http, "v1/completions", new { prompt = "hi", logprobs = 21 }, HttpStatusCode.BadRequest, BadRequest, "logprobs");
         await Api.PostErrorAsync(http, "generate", new { inputs = "hi", parameters = new { top_n_tokens = 21 } }, HttpStatusCode.BadRequest, BadRequest, "parameters.top_n_tokens");
-        var prefill = await Api.PostErrorAsync(http, "generate", new { inputs = "hi", parameters = new { details = true, decoder_input_details = true } }, HttpStatusCode.BadRequest, BadRequest, "parameters.decoder_input_details");
-        Assert.Contains("prompt tokens", Api.Text(prefill["message"]));
+        var prefill = await Api.PostErrorAsync(http, "generate_stream", new { inputs = "hi", parameters = new { details = true, decoder_input_details = true } }, HttpStatusCode.BadRequest, BadRequest, "parameters.decoder_input_details");
+        Assert.Contains("/generate", Api.Text(prefill["message"]));
     }
+
+    [Fact]
+    public async Task LoRAX_decoder_input_details_list_the_prompt_tokens_with_their_logprobs()
+    {
+        using var http = server.CreateClient();
+        const string inputs = "The capital of France is Paris, and";
+        var ids = (await Api.PostOkAsync(http, "tokenize", new { prompt = inputs }))["tokens"]!.AsArray().Select(Api.Int).ToList();
+        var details = (await Api.PostOkAsync(http, "generate", new { inputs, parameters = new { adapter_id = "demo-sql", max_new_tokens = 3, details = true, decoder_input_details = true } }))["details"]!;
+        var prefill = details["prefill"]!.AsArray();
+        Assert.Equal(ids, prefill.Select(t => Api.Int(t!["id"])).ToList());
+        Assert.Equal(Api.Int(details["prompt_tokens"]), prefill.Count);
+        Assert.Equal(inputs, string.Concat(prefill.Select(t => Api.Text(t!["text"]))));
+        Assert.Null(prefill[0]!["logprob"]); // nothing predicts the first token
+        Assert.All(prefill.Skip(1), t => Assert.InRange(t!["logprob"]!.GetValue<float>(), JsonLogprobFloor, 0f));
+        Assert.Equal(3, details["tokens"]!.AsArray().Count);
+
+        // Without decoder_input_details (or without details) there is no prefill.
+        var plain = (await Api.PostOkAsync(http, "generate", new { inputs, parameters = new { adapter_id = "demo-sql", max_new_tokens = 3, details = true } }))["details"]!;
+        Assert.Null(plain["prefill"]);
+    }
+
+    [Fact]
+    public async Task Completion_echo_with_logprobs_puts_the_prompts_tokens_and_logprobs_first_streamed_or_not()
+    {
+        using var http = server.CreateClient();
+        const string prompt = "Once upon a time there was";
+        var ids = (await Api.PostOkAsync(http, "tokenize", new { prompt }))["tokens"]!.AsArray().Count;
+        var answer = await Api.PostOkAsync(http, "v1/completions", new { model = "demo-poet", prompt, max_tokens = 4, temperature = 0, ignore_eos = true, echo = true, logprobs = 2, n = 2 });
+        List<float?>? promptLogprobs = null;
+        foreach (var choice in answer["choices"]!.AsArray())
+        {
+            Assert.StartsWith(prompt, Api.Text(choice!["text"]));
+            var logprobs = choice["logprobs"]!;
+            var tokens = logprobs["tokens"]!.AsArray().Select(Api.Text).ToList();
+            Assert.Equal(ids + 4, tokens.Count); // the prompt's tokens, then the generated ones
+            Assert.Equal(prompt, string.Concat(tokens.Take(ids)));
+            Assert.Equal(Api.Text(choice["text"]), string.Concat(tokens));
+            var values = logprobs["token_logprobs"]!.AsArray().Select(v => v?.GetValue<float>()).ToList();
+            Assert.Null(values[0]);
+            Assert.Null(logprobs["top_logprobs"]![0]);
+            Assert.All(values.Skip(1), v => Assert.InRange(v!.Value, JsonLogprobFloor, 0f));
+            Assert.All(logprobs["top_logprobs"]!.AsArray().Skip(1), t => Assert.InRange(t!.AsObject().Count, 1, 3));
+            var offsets = logprobs["text_offset"]!.AsArray().Select(Api.Int).ToList();
+            Assert.Equal(0, offsets[0]);
+            for (int i = 1; i < offsets.Count; i++)
+                Assert.Equal(offsets[i - 1] + tokens[i - 1].Length, offsets[i]);
+            // The prompt is the same for both choices, and so are its log-probabilities.
+            promptLogprobs ??= values.Take(ids).ToList();
+            Assert.Equal(promptLogprobs, values.Take(ids).ToList());
+        }
+
+        // Streamed: each choice's first event is the prompt with its log-probabilities.
+        var events = (await Api.PostSseAsync(http, "v1/completions", new { model = "demo-poet", prompt, max_tokens = 4, temperature = 0, ignore_eos = true, echo = true, logprobs = 2, stream = true }))
+            .Where(d => d != "[DONE]").Select(Api.Parse).ToList();
+        var first = events[0]["choices"]![0]!;
+        Assert.Equal(prompt, Api.Text(first["text"]));
+        Assert.Equal(promptLogprobs, first["logprobs"]!["token_logprobs"]!.AsArray().Select(v => v?.GetValue<float>()).ToList());
+        Assert.Equal(ids + 4, events.Sum(e => e["choices"]!.AsArray().Sum(c => c!["logprobs"]?["tokens"]!.AsArray().Count ?? 0)));
+    }
+
+    private const float JsonLogprobFloor = -9999f;
 }

@@ -15,5 +15,11 @@ public sealed record GenerateChunk(
     /// <summary>With <see cref="GenerateRequest.Logprobs"/> set: one entry per token of <see cref="TokenIds"/>; else null.</summary>
     [Id(4)] public IReadOnlyList<GeneratedLogprobs>? Logprobs { get; init; }
 
+    /// <summary>
+    /// With <see cref="GenerateRequest.PromptLogprobs"/> set, on the first chunk only: one entry per prompt token. The
+    /// first token is predicted from nothing: its logprob is NaN and it has no alternatives.
+    /// </summary>
+    [Id(5)] public IReadOnlyList<GeneratedLogprobs>? PromptLogprobs { get; init; }
+
     public bool IsFinal => FinishReason is not null;
 }

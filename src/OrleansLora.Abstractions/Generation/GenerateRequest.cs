@@ -39,4 +39,10 @@ public sealed record GenerateRequest
     /// prefills the prompt once and copies its keys and values to the others (where the runner can); null: none.
     /// </summary>
     [Id(18)] public string? PrefixGroup { get; init; }
+    /// <summary>
+    /// Null: none. k in [0, 20]: the first chunk carries every prompt token's log-probability given the tokens before it,
+    /// with the k most likely tokens at each position (<see cref="GenerateChunk.PromptLogprobs"/>); the prompt is then
+    /// computed in full (no prefix-cache reuse).
+    /// </summary>
+    [Id(19)] public int? PromptLogprobs { get; init; }
 }

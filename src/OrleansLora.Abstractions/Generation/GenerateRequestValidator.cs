@@ -43,6 +43,8 @@ public static class GenerateRequestValidator
         Stops(request.Stop, names.Stop);
         if (request.Logprobs is < 0 or > MaxLogprobs)
             throw new InvalidRequestException($"{names.Logprobs} must be in [0, {MaxLogprobs}], got {request.Logprobs}.", names.Logprobs);
+        if (request.PromptLogprobs is < 0 or > MaxLogprobs)
+            throw new InvalidRequestException($"{names.PromptLogprobs} must be in [0, {MaxLogprobs}], got {request.PromptLogprobs}.", names.PromptLogprobs);
         if (string.IsNullOrEmpty(request.RequestId))
             throw new InvalidRequestException("the request id must not be empty.", "request_id");
     }

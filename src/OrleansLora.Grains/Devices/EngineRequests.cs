@@ -35,6 +35,7 @@ internal static class EngineRequests
             StopSequences = request.Stop,
             IgnoreEos = request.IgnoreEos,
             Logprobs = request.Logprobs,
+            PromptLogprobs = request.PromptLogprobs,
         };
         return new GenerationRequest
         {
@@ -88,6 +89,7 @@ internal static class EngineRequests
                 }
                 var c = chunks.Current;
                 var logprobs = c.Logprobs?.Select(l => ToWire(engine.Tokenizer, l)).ToArray();
+                var promptLogprobs = c.PromptLogprobs?.Select(l => ToWire(engine.Tokenizer, l)).ToArray();
                 yield return new GenerateChunk(
                     c.TextDelta,
                     c.TokenIds.ToArray(),
@@ -99,7 +101,7 @@ internal static class EngineRequests
                         FinishReason.Cancelled => GenerateFinishReason.Cancelled,
                         _ => null,
                     },
-                    c.Usage is { } u ? new GenerateUsage(u.PromptTokens, u.CompletionTokens, u.Seed) : null) { Logprobs = logprobs };
+                    c.Usage is { } u ? new GenerateUsage(u.PromptTokens, u.CompletionTokens, u.Seed) : null) { Logprobs = logprobs, PromptLogprobs = promptLogprobs };
             }
         }
     }
@@ -139,6 +141,7 @@ internal static class EngineRequests
         "MaxNewTokens" => "max_tokens",
         "StopSequences" => "stop",
         "Logprobs" => "logprobs",
+        "PromptLogprobs" => "prompt_logprobs",
         _ => param,
     };
 }

@@ -62,15 +62,17 @@ public sealed class GenerationStream : IAsyncDisposable
     {
         var text = new StringBuilder();
         var logprobs = new List<GeneratedLogprobs>();
+        IReadOnlyList<GeneratedLogprobs>? promptLogprobs = null;
         int tokens = 0;
         await foreach (var chunk in ReadAllAsync())
         {
+            promptLogprobs ??= chunk.PromptLogprobs;
             text.Append(chunk.TextDelta);
             tokens += chunk.TokenIds.Count;
             if (chunk.Logprobs is { } l)
                 logprobs.AddRange(l);
             if (chunk.IsFinal)
-                return new GenerationResult(text.ToString(), logprobs, chunk.FinishReason!.Value, chunk.Usage ?? new GenerateUsage(0, tokens, 0));
+                return new GenerationResult(text.ToString(), logprobs, chunk.FinishReason!.Value, chunk.Usage ?? new GenerateUsage(0, tokens, 0)) { PromptLogprobs = promptLogprobs };
         }
         throw new InvalidOperationException("the generation stream ended without a final chunk.");
     }

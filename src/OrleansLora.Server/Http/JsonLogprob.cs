@@ -10,4 +10,7 @@ public static class JsonLogprob
     public const float Floor = -9999f;
 
     public static float Clamp(float logprob) => float.IsNegativeInfinity(logprob) || logprob < Floor ? Floor : logprob;
+
+    /// <summary>A prompt's first token has no log-probability (NaN from the cluster): JSON null, as vLLM and TGI write it.</summary>
+    public static float? OrNull(float logprob) => float.IsNaN(logprob) ? null : Clamp(logprob);
 }

@@ -34,8 +34,10 @@ public static class LoraxApi
         await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
         var text = new StringBuilder();
         var tokens = new List<(LoraxToken Token, IReadOnlyList<LoraxToken>? Top)>();
+        IReadOnlyList<LoraxPrefillToken>? prefill = null;
         await foreach (var chunk in stream.ReadAllAsync())
         {
+            prefill ??= chunk.PromptLogprobs?.Select(t => new LoraxPrefillToken(t.Chosen.TokenId, t.Chosen.Text, JsonLogprob.OrNull(t.Chosen.Logprob))).ToList();
             text.Append(chunk.TextDelta);
             AddTokens(tokens, chunk);
             if (!chunk.IsFinal)
@@ -45,7 +47,7 @@ public static class LoraxApi
             string generated = p.ReturnFullText ? body.Inputs + text : text.ToString();
             var response = new LoraxGenerateResponse(generated)
             {
-                Details = p.Details ? details with { Tokens = tokens.Select(t => t.Token).ToList(), TopTokens = p.TopNTokens is > 0 ? tokens.Select(t => t.Top!).ToList() : null } : null,
+                Details = p.Details ? details with { Prefill = prefill, Tokens = tokens.Select(t => t.Token).ToList(), TopTokens = p.TopNTokens is > 0 ? tokens.Select(t => t.Top!).ToList() : null } : null,
             };
             await http.Response.WriteAsJsonAsync(response, GatewayJson.Options, ct);
         }
@@ -111,7 +113,11 @@ public static class LoraxApi
             Constraint = StructuredOutput.FromLorax(p.ResponseFormat),
             // TGI's stream carries every token's log-probability; /generate only in details.
             Logprobs = stream || p.Details ? p.TopNTokens ?? 0 : null,
+            // As TGI: the prompt's log-probabilities in details.prefill, computed only when they will be shown.
+            PromptLogprobs = p.DecoderInputDetails && p.Details && !stream ? 0 : null,
         };
+        if (stream && p.DecoderInputDetails)
+            throw new InvalidRequestException("parameters.decoder_input_details is not supported with /generate_stream (as in TGI): use /generate.", "parameters.decoder_input_details");
         GenerateRequestValidator.Validate(request, GenerateFieldNames.Lorax);
         return (body, p, key, request);
     }

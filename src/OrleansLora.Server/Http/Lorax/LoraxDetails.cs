@@ -5,6 +5,10 @@ namespace OrleansLora.Server.Http.Lorax;
 /// <summary><c>details</c>: finish_reason is "length", "eos_token" or "stop_sequence"; tokens and top_tokens only when not streamed.</summary>
 public sealed record LoraxDetails(string FinishReason, int PromptTokens, int GeneratedTokens, ulong? Seed)
 {
+    /// <summary>With <c>decoder_input_details</c>: the prompt's tokens and their log-probabilities (the first: null).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<LoraxPrefillToken>? Prefill { get; init; }
+
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<LoraxToken>? Tokens { get; init; }
 

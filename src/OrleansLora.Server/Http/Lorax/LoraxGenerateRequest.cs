@@ -29,8 +29,6 @@ public sealed record LoraxGenerateRequest : IValidatedRequest
         FieldChecks.ObjectOrNull(p.ResponseFormat, "parameters.response_format");
         if (p.TopNTokens is < 0 or > MaxTopNTokens)
             throw new InvalidRequestException($"parameters.top_n_tokens must be in [0, {MaxTopNTokens}], got {p.TopNTokens}.", "parameters.top_n_tokens");
-        if (p.DecoderInputDetails)
-            throw new InvalidRequestException("parameters.decoder_input_details is not supported: the engine computes logits for each sequence's last position only, so prompt tokens have no log-probabilities.", "parameters.decoder_input_details");
         if (FieldChecks.IsSet(p.AdapterParameters))
             throw new InvalidRequestException("parameters.adapter_parameters (merging several adapters per request) is not supported: name one adapter in adapter_id.", "parameters.adapter_parameters");
         if (p.TypicalP is not null)

@@ -26,7 +26,7 @@ public sealed record LoraxParameters
     /// <summary>TGI's: with each generated token, this many (0-20) of the most likely tokens at its position.</summary>
     public int? TopNTokens { get; init; }
 
-    /// <summary>Refused when true: prompt-token log-probabilities need logits at every prompt position, which the engine does not keep.</summary>
+    /// <summary>With <c>details</c>: the prompt tokens and their log-probabilities in <c>details.prefill</c> (/generate only).</summary>
     public bool DecoderInputDetails { get; init; }
 
     /// <summary>Refused above 1: several candidates per request are only on the OpenAI completions API.</summary>

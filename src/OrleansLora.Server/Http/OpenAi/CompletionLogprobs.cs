@@ -7,6 +7,6 @@ namespace OrleansLora.Server.Http.OpenAi;
 /// </summary>
 public sealed record CompletionLogprobs(
     IReadOnlyList<string> Tokens,
-    IReadOnlyList<float> TokenLogprobs,
-    IReadOnlyList<IReadOnlyDictionary<string, float>> TopLogprobs,
+    IReadOnlyList<float?> TokenLogprobs,
+    IReadOnlyList<IReadOnlyDictionary<string, float>?> TopLogprobs,
     IReadOnlyList<int> TextOffset);

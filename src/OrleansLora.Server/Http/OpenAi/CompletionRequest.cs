@@ -19,7 +19,7 @@ public sealed record CompletionRequest : OpenAiSamplingRequest
 
     public int? BestOf { get; init; }
 
-    /// <summary>Each choice's text starts with the prompt (not with <see cref="Logprobs"/>: no prompt log-probabilities).</summary>
+    /// <summary>Each choice's text starts with the prompt; with <see cref="Logprobs"/> its tokens' log-probabilities come first too (the first token's null).</summary>
     public bool Echo { get; init; }
 
     /// <summary><c>text</c>, <c>json_object</c> or <c>json_schema</c>, as on chat (vLLM accepts it here too).</summary>
@@ -37,8 +37,6 @@ public sealed record CompletionRequest : OpenAiSamplingRequest
         }
         if (Prompt is not { Count: 1 })
             throw new InvalidRequestException("prompt is required: one string (arrays of several prompts are not supported).", "prompt");
-        if (Echo && Logprobs is not null)
-            throw new InvalidRequestException("echo with logprobs is not supported: it needs the prompt tokens' log-probabilities, which the engine does not compute (it keeps each sequence's last-position logits only).", "echo");
         // OpenAI allows 5; vLLM (and this server) up to 20, the engine's limit.
         if (Logprobs is < 0 or > MaxTopLogprobs)
             throw new InvalidRequestException($"logprobs must be in [0, {MaxTopLogprobs}], got {Logprobs}.", "logprobs");

@@ -124,6 +124,10 @@ public static class OpenAiApi
         bool logprobs = request.Logprobs is not null;
         // best_of ranks the candidates by their tokens' mean log-probability, so they are computed even when not returned.
         var generate = bestOf > n && !logprobs ? request with { Logprobs = 0 } : request;
+        // echo with logprobs: the prompt's tokens and log-probabilities first, as vLLM does. Each sample computes its own
+        // (a request that wants them runs every prompt position, so the samples do not share the prefill).
+        if (body.Echo && logprobs)
+            generate = generate with { PromptLogprobs = request.Logprobs };
         using var activity = GatewayTelemetry.StartGeneration("openai.completions", key, body.Stream);
         await using var streams = await GenerationStreams.StartAsync(cluster.Adapter(key), Samples(generate, bestOf), ct);
         string id = $"cmpl-{request.RequestId}";
@@ -136,7 +140,8 @@ public static class OpenAiApi
             var choices = best.Select((r, i) =>
             {
                 int offset = 0;
-                return new CompletionChoice(i, echo + r.Text, FinishReason(r.FinishReason)) { Logprobs = logprobs ? OpenAiLogprobs.Completion(r.Logprobs, ref offset) : null };
+                var tokens = r.PromptLogprobs is { } prompt ? [.. prompt, .. r.Logprobs] : r.Logprobs;
+                return new CompletionChoice(i, echo + r.Text, FinishReason(r.FinishReason)) { Logprobs = logprobs ? OpenAiLogprobs.Completion(tokens, ref offset) : null };
             }).ToList();
             var usage = SumUsage(results); // every candidate was generated, as OpenAI counts them
             GatewayTelemetry.Finish(activity, usage.PromptTokens, usage.CompletionTokens, choices[0].FinishReason ?? "stop");
@@ -145,9 +150,9 @@ public static class OpenAiApi
         }
         var sse = new SseWriter(http);
         sse.Start();
-        if (echo.Length > 0)
+        if (echo.Length > 0 && !logprobs)
         {
-            // As vLLM streams an echo: the prompt first, one chunk per choice.
+            // As vLLM streams an echo: the prompt first, one chunk per choice (with logprobs: when its log-probabilities come).
             for (int i = 0; i < streams.Count; i++)
                 await sse.WriteAsync(new Completion(id, created, model, [new CompletionChoice(i, echo, null)]), ct);
         }
@@ -157,7 +162,10 @@ public static class OpenAiApi
         await OpenAiStreaming.WriteAsync(sse, streams, activity, logprobs, ct,
             (index, delta, tokens) => new Completion(id, created, model, [new CompletionChoice(index, delta, null) { Logprobs = Logprobs(index, tokens) }]),
             (index, finish, tokens) => new Completion(id, created, model, [new CompletionChoice(index, "", finish) { Logprobs = Logprobs(index, tokens) }]),
-            usage => body.StreamOptions?.IncludeUsage == true ? new Completion(id, created, model, []) { Usage = usage } : null);
+            usage => body.StreamOptions?.IncludeUsage == true ? new Completion(id, created, model, []) { Usage = usage } : null,
+            prompt: echo.Length > 0 && logprobs
+                ? (index, tokens) => new Completion(id, created, model, [new CompletionChoice(index, echo, null) { Logprobs = Logprobs(index, tokens) }])
+                : null);
     }
 
     /// <summary>best_of: the <paramref name="n"/> candidates with the highest mean token log-probability (OpenAI's "best"), best first.</summary>

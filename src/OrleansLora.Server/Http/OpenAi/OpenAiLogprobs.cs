@@ -22,10 +22,11 @@ public static class OpenAiLogprobs
             offsets[i] = offset;
             offset += tokens[i].Chosen.Text.Length;
         }
+        // A prompt's first token (echo) has no log-probability: null, and null alternatives, as vLLM writes it.
         return new CompletionLogprobs(
             tokens.Select(t => t.Chosen.Text).ToArray(),
-            tokens.Select(t => JsonLogprob.Clamp(t.Chosen.Logprob)).ToArray(),
-            tokens.Select(TopMap).ToArray(),
+            tokens.Select(t => JsonLogprob.OrNull(t.Chosen.Logprob)).ToArray(),
+            tokens.Select(t => float.IsNaN(t.Chosen.Logprob) ? null : TopMap(t)).ToArray(),
             offsets);
     }
 

@@ -14,13 +14,15 @@ internal static class OpenAiStreaming
     /// usage chunk when asked (the completions of every choice summed) and [DONE]; an error after the first event becomes an
     /// error event. A token whose text is still held back (part of a character, a possible stop sequence) has its
     /// log-probability sent with the next text, or with the finish chunk. With <paramref name="holdUntilEnd"/> a choice's
-    /// text is held and turned, at its end, into the chunks it returns (and the finish reason).
+    /// text is held and turned, at its end, into the chunks it returns (and the finish reason). With <paramref name="prompt"/>,
+    /// a chunk carrying the prompt's log-probabilities (each choice's first) is preceded by the event it returns.
     /// </summary>
     public static async Task WriteAsync<T>(SseWriter sse, GenerationStreams streams, Activity? activity, bool logprobs, CancellationToken ct,
         Func<int, string, IReadOnlyList<GeneratedLogprobs>?, T> content,
         Func<int, string, IReadOnlyList<GeneratedLogprobs>?, T> finish,
         Func<Usage, T?> usageChunk,
-        Func<int, string, string, (List<T> Chunks, string Reason)>? holdUntilEnd = null)
+        Func<int, string, string, (List<T> Chunks, string Reason)>? holdUntilEnd = null,
+        Func<int, IReadOnlyList<GeneratedLogprobs>, T>? prompt = null)
         where T : class
     {
         var held = Enumerable.Range(0, streams.Count).Select(_ => new StringBuilder()).ToArray();
@@ -39,6 +41,8 @@ internal static class OpenAiStreaming
         {
             await foreach (var (index, chunk) in streams.ReadAllAsync())
             {
+                if (prompt is not null && chunk.PromptLogprobs is { } p)
+                    await sse.WriteAsync(prompt(index, p), ct); // the echoed prompt with its log-probabilities, before the choice's text
                 if (chunk.Logprobs is { } l)
                     pending[index].AddRange(l);
                 if (holdUntilEnd is not null)
