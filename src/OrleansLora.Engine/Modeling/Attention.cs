@@ -54,8 +54,18 @@ public sealed class Attention : IDisposable
             lora.Apply(layer, LoraTargetModules.KProj, x, qkv.narrow(1, qWidth, kvWidth));
             lora.Apply(layer, LoraTargetModules.VProj, x, qkv.narrow(1, qWidth + kvWidth, kvWidth));
         }
-        var q = RotaryEmbedding.Apply(qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim), cos, sin);         // [tokens, heads, D]
-        var k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
+        Tensor q, k;
+        if (FusedOps.Usable(qkv) && cos.dtype == ScalarType.Float32)
+        {
+            FusedOps.Rope(qkv, _heads, _kvHeads, _headDim, cos, sin); // in place, on the stacked projection
+            q = qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim);
+            k = qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim);
+        }
+        else
+        {
+            q = RotaryEmbedding.Apply(qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim), cos, sin);         // [tokens, heads, D]
+            k = RotaryEmbedding.Apply(qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim), cos, sin); // [tokens, kvHeads, D]
+        }
         var v = qkv.narrow(1, qWidth + kvWidth, kvWidth).view(tokens, _kvHeads, _headDim);                       // [tokens, kvHeads, D]
 
         if (kv is PagedKvCache paged)

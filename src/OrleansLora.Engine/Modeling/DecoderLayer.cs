@@ -16,8 +16,11 @@ public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attenti
     public Tensor Forward(Tensor x, ForwardBatch batch, IKvCache cache, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin, lora);
-        return (h + Mlp.Forward(PostAttentionNorm.Forward(h), Index, lora)).MoveToOuterDisposeScope();
+        // The attention output becomes the residual stream in place (h = x + attn), normed in the same pass; the MLP's
+        // output is then added to it in place: no temporaries for either sum.
+        var h = Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin, lora);
+        var normed = PostAttentionNorm.AddForward(x, h);
+        return h.add_(Mlp.Forward(normed, Index, lora)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

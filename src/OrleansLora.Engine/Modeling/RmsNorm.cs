@@ -9,16 +9,31 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
     // Held, not converted per call: a temporary Scalar may be finalized while libtorch still reads it.
     private static readonly Scalar Two = 2.ToScalar();
     private readonly Scalar _eps = eps.ToScalar();
+    private readonly bool _fused = weight.dtype == ScalarType.Float32 && weight.device_type == DeviceType.CPU && weight.is_contiguous();
 
     public Tensor Weight { get; } = weight; // [hidden]
 
     public Tensor Forward(Tensor x)
     {
+        if (_fused && FusedOps.Usable(x))
+            return FusedOps.RmsNorm(x, Weight, (float)eps);
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
         var variance = x32.pow(Two).mean([-1L], keepdim: true);
         var normed = (x32 * variance.add_(_eps).rsqrt_()).to(x.dtype);
         return (Weight * normed).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// residual += x in place (the residual stream after a sublayer), then returns this norm of it: one pass over memory
+    /// on the fused kernel for float32 rows.
+    /// </summary>
+    public Tensor AddForward(Tensor x, Tensor residual)
+    {
+        if (_fused && FusedOps.Usable(x) && FusedOps.Usable(residual))
+            return FusedOps.AddRmsNorm(x, residual, Weight, (float)eps);
+        residual.add_(x);
+        return Forward(residual);
     }
 
     public void Dispose()

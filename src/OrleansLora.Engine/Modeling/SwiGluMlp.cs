@@ -21,7 +21,9 @@ public sealed class SwiGluMlp(ILinearLayer gateUp, ILinearLayer down) : IDisposa
             lora.Apply(layer, LoraTargetModules.GateProj, x, gu.narrow(1, 0, ff));
             lora.Apply(layer, LoraTargetModules.UpProj, x, gu.narrow(1, ff, ff));
         }
-        var h = silu(gu.narrow(1, 0, ff)).mul_(gu.narrow(1, ff, ff)); // [tokens, intermediate]
+        var h = FusedOps.Usable(gu)
+            ? FusedOps.SwiGlu(gu)                                    // [tokens, intermediate]
+            : silu(gu.narrow(1, 0, ff)).mul_(gu.narrow(1, ff, ff));
         var y = Down.Forward(h);
         lora?.Apply(layer, LoraTargetModules.DownProj, h, y);
         return y.MoveToOuterDisposeScope();
