@@ -55,7 +55,8 @@ public sealed class Attention : IDisposable
             lora.Apply(layer, LoraTargetModules.VProj, x, qkv.narrow(1, qWidth + kvWidth, kvWidth));
         }
         Tensor q, k;
-        if (FusedOps.Usable(qkv) && cos.dtype == ScalarType.Float32)
+        bool fused = FusedOps.Usable(qkv) && cos.dtype == ScalarType.Float32;
+        if (fused)
         {
             FusedOps.Rope(qkv, _heads, _kvHeads, _headDim, cos, sin); // in place, on the stacked projection
             q = qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim);
@@ -70,7 +71,7 @@ public sealed class Attention : IDisposable
 
         if (kv is PagedKvCache paged)
         {
-            var attended = AttendPaged(q, k, v, batch, paged, layer).to(x.dtype);
+            var attended = AttendPaged(q, k, v, batch, paged, layer, fused ? qkv : null).to(x.dtype);
             var pagedOut = OProj.Forward(attended);
             lora?.Apply(layer, LoraTargetModules.OProj, attended, pagedOut);
             return pagedOut.MoveToOuterDisposeScope();
@@ -102,16 +103,19 @@ public sealed class Attention : IDisposable
     /// <summary>
     /// Appends the batch's keys/values to their blocks and attends every row through the block
     /// tables on the native kernels (float32 rows; online softmax in float32). q: [tokens, heads, D],
-    /// k and v: [tokens, kvHeads, D]. Returns [tokens, heads*D] float32.
+    /// k and v: [tokens, kvHeads, D]. Returns [tokens, heads*D] float32. With <paramref name="stacked"/>, the float32
+    /// [tokens, (heads + 2 kvHeads) D] projection q, k and v are views of, the kernels read it in place (row stride).
     /// </summary>
-    private unsafe Tensor AttendPaged(Tensor q, Tensor k, Tensor v, ForwardBatch batch, PagedKvCache cache, int layer)
+    private unsafe Tensor AttendPaged(Tensor q, Tensor k, Tensor v, ForwardBatch batch, PagedKvCache cache, int layer, Tensor? stacked)
     {
         var plan = batch.PagedPlan(cache.BlockSize);
-        var q32 = q.to(ScalarType.Float32).contiguous();
-        var k32 = k.to(ScalarType.Float32).contiguous();
-        var v32 = v.to(ScalarType.Float32).contiguous();
         int tokens = (int)q.size(0);
         int width = _heads * _headDim, kvWidth = _kvHeads * _headDim;
+        var q32 = stacked ?? q.to(ScalarType.Float32).contiguous();
+        var k32 = stacked ?? k.to(ScalarType.Float32).contiguous();
+        var v32 = stacked ?? v.to(ScalarType.Float32).contiguous();
+        long qStride = stacked?.stride(0) ?? width, kvStride = stacked?.stride(0) ?? kvWidth;
+        long kOffset = stacked is null ? 0 : width, vOffset = stacked is null ? 0 : width + kvWidth;
         var output = empty(tokens, width, dtype: ScalarType.Float32);
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
@@ -127,12 +131,12 @@ public sealed class Attention : IDisposable
             void* vp = (void*)TensorMemory.DataPointer(values);
             float* qp = (float*)TensorMemory.DataPointer(q32);
             float* op = (float*)TensorMemory.DataPointer(output);
-            Check(NativeMethods.KvAppend(code, (float*)TensorMemory.DataPointer(k32), kvWidth, (float*)TensorMemory.DataPointer(v32), kvWidth,
+            Check(NativeMethods.KvAppend(code, (float*)TensorMemory.DataPointer(k32) + kOffset, kvStride, (float*)TensorMemory.DataPointer(v32) + vOffset, kvStride,
                 slots, tokens, kp, vp, cache.BlockCount, cache.BlockSize, _kvHeads, _headDim), "olora_kv_append");
             Check(plan.AllDecode
-                ? NativeMethods.PagedAttentionDecode(code, qp, width, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
+                ? NativeMethods.PagedAttentionDecode(code, qp, qStride, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
                     tables, plan.MaxBlocks, plan.MaxBlocks, lengths, n, _heads, _kvHeads, _headDim, window)
-                : NativeMethods.PagedAttentionPrefill(code, qp, width, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
+                : NativeMethods.PagedAttentionPrefill(code, qp, qStride, op, width, kp, vp, cache.BlockCount, cache.BlockSize,
                     tables, plan.MaxBlocks, plan.MaxBlocks, starts, lengths, n, _heads, _kvHeads, _headDim, window), "olora_paged_attention");
         }
         GC.KeepAlive(keys);
