@@ -57,8 +57,14 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
     var rng = new Random(1);
     foreach (int b in options.Batches)
     {
-        using var cache = model.CreateKvCache(new KvCacheOptions { MaxSequenceLength = maxLen, MaxSlots = b, BudgetBytes = long.MaxValue });
-        var parts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, 0, options.PromptTokens)).ToArray();
+        // The engine's cache: paged blocks (sequence i owns blocks [i·n, (i+1)·n)) unless --kv-block-size 0.
+        int blockSize = options.KvBlockSize;
+        int blocksPerSequence = blockSize > 0 ? (maxLen + blockSize - 1) / blockSize : 0;
+        using var slots = blockSize > 0 ? null : model.CreateKvCache(new KvCacheOptions { MaxSequenceLength = maxLen, MaxSlots = b, BudgetBytes = long.MaxValue });
+        using var paged = blockSize > 0 ? model.CreatePagedKvCache(long.MaxValue, blockSize, maxLen, (long)b * blocksPerSequence) : null;
+        int[]? Table(int i) => paged is null ? null : Enumerable.Range(i * blocksPerSequence, blocksPerSequence).ToArray();
+        Tensor Forward(ForwardBatch batch) => paged is not null ? model.Forward(batch, paged) : model.Forward(batch, slots!);
+        var parts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, 0, options.PromptTokens, -1, Table(i))).ToArray();
         int[] prompt = Enumerable.Range(0, b * options.PromptTokens).Select(_ => rng.Next(0, 50000)).ToArray();
 
         var prefillTimes = new List<double>();
@@ -66,7 +72,7 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         {
             using var batch = new ForwardBatch(parts, prompt, maxLen);
             var t0 = Stopwatch.GetTimestamp();
-            model.Forward(batch, cache).Dispose();
+            Forward(batch).Dispose();
             prefillTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
         double prefillMs = prefillTimes.Min();
@@ -77,11 +83,11 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         var steps = new List<double>();
         for (int step = 0; step < options.NewTokens; step++)
         {
-            var decodeParts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, options.PromptTokens + step, 1)).ToArray();
+            var decodeParts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, options.PromptTokens + step, 1, -1, Table(i))).ToArray();
             int[] tokens = Enumerable.Range(0, b).Select(_ => rng.Next(0, 50000)).ToArray();
             using var batch = new ForwardBatch(decodeParts, tokens, maxLen);
             var t0 = Stopwatch.GetTimestamp();
-            using var logits = model.Forward(batch, cache);
+            using var logits = Forward(batch);
             _ = logits.data<float>()[0];
             steps.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
@@ -96,6 +102,9 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             ("step_ms_p99", Math.Round(steps[(int)Math.Min(steps.Count - 1, Math.Ceiling(steps.Count * 0.99) - 1)], 2)),
             ("weight_bytes_per_step", weightBytes),
             ("floor_step_ms", Math.Round(floorStepMs, 2)),
+            // What a step costs beyond reading its weights at the measured bandwidth: the fixed per-step cost.
+            ("fixed_ms", Math.Round(Math.Max(0, p50 - floorStepMs), 3)),
+            ("kv_block_size", blockSize),
             ("floor_tokens_per_s", Math.Round(floorTps, 1))));
         report.Add($"ratio:decode-{name}-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
         if (quantization != QuantizationMode.None && decodeTokensPerSecond.TryGetValue($"base-b{b}", out double baseTps))
