@@ -137,6 +137,8 @@ if (options.Runs("structured"))
     StructuredOutputScenario.Run(report, options, modelDir, maxLen);
 if (options.Runs("kv"))
     PagedKvScenario.Run(report, options, modelDir);
+if (options.Runs("mix"))
+    AdapterMixScenario.Run(report, options, modelDir, maxLen);
 
 // End to end through the engine: tokenizer-free token prompts, sampling, streaming, batching.
 foreach (var quantization in options.Runs("engine") ? options.Quantizations : [])

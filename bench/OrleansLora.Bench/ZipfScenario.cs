@@ -15,7 +15,7 @@ namespace OrleansLora.Bench;
 /// </summary>
 internal static class ZipfScenario
 {
-    private const int Clients = 32;
+    internal const int Clients = 32;
     private const double ZipfExponent = 1.0;
 
     public static void Run(BenchReport report, BenchOptions options, string modelDir, int maxLen)
@@ -48,7 +48,7 @@ internal static class ZipfScenario
     }
 
     /// <summary>One engine of the comparison: registered adapters, a warm-up, then timed rounds.</summary>
-    private sealed class EngineRun : IDisposable
+    internal sealed class EngineRun : IDisposable
     {
         private readonly InferenceEngine _engine;
         private readonly BenchOptions _options;
