@@ -17,17 +17,10 @@ internal static class AdapterMixScenario
         string[] files = Enumerable.Range(0, clients).Select(i => MultiAdapterScenario.AdapterDirectory(options, config, i)).ToArray();
         using var distinct = new ZipfScenario.EngineRun(options, modelDir, maxLen, clients, files, (client, _, _) => client);
         using var one = new ZipfScenario.EngineRun(options, modelDir, maxLen, clients, files, (_, _, _) => 0);
-        int rounds = Math.Max(1, Math.Min(4, options.ZipfRequestsPerClient));
-        int perRound = Math.Max(1, options.ZipfRequestsPerClient / rounds);
-        for (int round = 0; round < rounds; round++)
-        {
-            int first = options.ZipfWarmupRequests + round * perRound;
-            one.Timed(first, perRound);
-            distinct.Timed(first, perRound);
-        }
+        int requests = ZipfScenario.Alternate(options, one, distinct);
         string distinctName = $"engine-adapters-{clients}-distinct", oneName = $"engine-adapters-{clients}-one";
-        double distinctTps = distinct.Report(report, distinctName, rounds * perRound);
-        double oneTps = one.Report(report, oneName, rounds * perRound);
+        double distinctTps = distinct.Report(report, distinctName, requests);
+        double oneTps = one.Report(report, oneName, requests);
         MultiAdapterScenario.Ratio(report, $"ratio:{distinctName}/{oneName}", distinctTps / oneTps);
     }
 }

@@ -34,17 +34,26 @@ internal static class ZipfScenario
         // the machine's load hits both alike (the ratio is what the target is stated in).
         using var fixedRun = new EngineRun(options, modelDir, maxLen, Clients, files, (client, _, _) => client);
         using var zipfRun = new EngineRun(options, modelDir, maxLen, options.ZipfAdapters, files, (_, _, rng) => permutation[Sample(cdf, rng.NextDouble())]);
+        int requests = Alternate(options, fixedRun, zipfRun);
+        double fixedTps = fixedRun.Report(report, fixedName, requests);
+        double zipfTps = zipfRun.Report(report, zipf, requests);
+        MultiAdapterScenario.Ratio(report, $"ratio:{zipf}/{fixedName}", zipfTps / fixedTps);
+    }
+
+    /// <summary>
+    /// Times <paramref name="runs"/> in alternating rounds (up to four) of <c>--zipf-requests</c> requests per client in
+    /// all, so a change in the machine's load hits each alike; returns the timed requests per client.
+    /// </summary>
+    internal static int Alternate(BenchOptions options, params EngineRun[] runs)
+    {
         int rounds = Math.Max(1, Math.Min(4, options.ZipfRequestsPerClient));
         int perRound = Math.Max(1, options.ZipfRequestsPerClient / rounds);
         for (int round = 0; round < rounds; round++)
         {
-            int first = options.ZipfWarmupRequests + round * perRound;
-            fixedRun.Timed(first, perRound);
-            zipfRun.Timed(first, perRound);
+            foreach (var run in runs)
+                run.Timed(options.ZipfWarmupRequests + round * perRound, perRound);
         }
-        double fixedTps = fixedRun.Report(report, fixedName, rounds * perRound);
-        double zipfTps = zipfRun.Report(report, zipf, rounds * perRound);
-        MultiAdapterScenario.Ratio(report, $"ratio:{zipf}/{fixedName}", zipfTps / fixedTps);
+        return rounds * perRound;
     }
 
     /// <summary>One engine of the comparison: registered adapters, a warm-up, then timed rounds.</summary>

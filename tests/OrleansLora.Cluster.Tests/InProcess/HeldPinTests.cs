@@ -105,16 +105,7 @@ public sealed class HeldPinTests(SwapSlotClusterFixture fixture) : IClassFixture
 
     private static Task WaitUntil(Func<bool> condition, string what) => WaitUntil(() => Task.FromResult(condition()), what);
 
-    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"timed out after 30 s waiting for: {what}.");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitUntil(Func<Task<bool>> condition, string what) => Phases.WaitUntil(condition, TimeSpan.FromSeconds(30), "held pins", what);
 
     private IGpuGrain Gpu(string key) => fixture.Client.GetGrain<IGpuGrain>(key);
 }
