@@ -214,12 +214,16 @@ public static class FieldCorpus
                 ("parameters.details", [.. NotABool, ("null", "null")]),
                 ("parameters.return_full_text", NotABool!),
                 ("parameters.top_n_tokens", [.. NotAnInt, ("-1", "-1"), ("21", "21")]),
-                ("parameters.decoder_input_details", [.. NotABool, ("true (unsupported)", "true")]),
+                ("parameters.decoder_input_details", NotABool!), // true is supported on /generate (details.prefill)
                 ("parameters.best_of", [.. NotAnInt, ("0", "0"), ("2 (unsupported)", "2")]),
                 ("parameters.typical_p", [.. NotAFloat, ("0.5 (unsupported)", "0.5")]),
                 ("parameters.watermark", [.. NotABool, ("true (unsupported)", "true")]),
                 ("parameters.adapter_parameters", [("a string", "\"x\""), ("merged adapters (unsupported)", "{\"adapter_ids\":[\"a\",\"b\"]}")]),
             ]);
+        }
+        else
+        {
+            fields.Add(("parameters.decoder_input_details", [("true (not streamed, as TGI)", "true")]));
         }
         foreach (var (field, values) in fields)
         {
