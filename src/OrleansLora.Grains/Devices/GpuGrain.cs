@@ -21,11 +21,13 @@ namespace OrleansLora.Grains.Devices;
 public sealed partial class GpuGrain(
     DeviceEngines devices,
     HeldPins held,
+    DeviceLoadView loads,
     ILocalSiloDetails localSilo,
     AdapterStore store,
     TimeProvider time,
     ILogger<GpuGrain> logger) : Grain, IGpuGrain
 {
+    private static readonly TimeSpan PinnedListWait = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<AdapterInfo>> _registering = new(StringComparer.Ordinal);
     private InferenceEngine _engine = null!;
@@ -95,11 +97,23 @@ public sealed partial class GpuGrain(
 
     public async Task<DeviceLoad> GetLoad()
     {
-        // The pinned ids let an adapter that lost its activation (not its pin) choose this device again.
-        var adapters = await _engine.GetAdaptersAsync();
-        var pinned = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+        // The pinned ids let an adapter that lost its activation (not its pin) choose this device again. They come
+        // from the engine's control queue, served between steps; placement must not wait on a long step, so past a
+        // short wait the last published list stands in (pins change rarely).
+        IReadOnlyList<string> pinned;
+        try
+        {
+            var adapters = await _engine.GetAdaptersAsync().WaitAsync(PinnedListWait);
+            pinned = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+        }
+        catch (TimeoutException)
+        {
+            string key = DeviceKey.Format(localSilo.SiloAddress, _device);
+            pinned = loads.Fresh().FirstOrDefault(l => l.Key == key)?.PinnedAdapterIds ?? [];
+        }
         return DeviceLoadReader.Read(devices, _device, localSilo.SiloAddress, [], pinned, 0, time.GetUtcNow());
     }
+
 
     private Task<AdapterInfo> EnsureRegistered(string adapterId, string source)
     {
