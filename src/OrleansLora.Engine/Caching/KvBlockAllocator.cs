@@ -60,11 +60,13 @@ public sealed class KvBlockAllocator
     /// Whether <see cref="TryAdmit"/> would succeed now for <paramref name="tokens"/>: blocks for all
     /// of them, less the cached prefix it would reuse.
     /// </summary>
-    public bool CanAdmit(string adapterKey, IReadOnlyList<int> tokens, bool reuse = true)
+    public bool CanAdmit(string adapterKey, IReadOnlyList<int> tokens, bool reuse = true) =>
+        Fits(tokens.Count, reuse ? Lookup(adapterKey, tokens) : []);
+
+    private bool Fits(int positions, List<(PrefixBlockKey Key, int Block)> hits)
     {
-        var hits = reuse ? Lookup(adapterKey, tokens) : [];
         int idleHits = hits.Count(h => _refs[h.Block] == 0);
-        return BlocksFor(tokens.Count) - hits.Count <= AvailableBlocks - idleHits;
+        return BlocksFor(positions) - hits.Count <= AvailableBlocks - idleHits;
     }
 
     /// <summary>
@@ -78,9 +80,9 @@ public sealed class KvBlockAllocator
     {
         ArgumentNullException.ThrowIfNull(adapterKey);
         ArgumentNullException.ThrowIfNull(tokens);
-        if (!CanAdmit(adapterKey, tokens, reuse))
-            return null;
         var hits = reuse ? Lookup(adapterKey, tokens) : [];
+        if (!Fits(tokens.Count, hits))
+            return null;
         var seq = new KvSequenceBlocks(adapterKey);
         foreach (var (key, block) in hits)
         {
