@@ -58,7 +58,7 @@ public sealed class Attention : IDisposable
         bool fused = FusedOps.Usable(qkv) && cos.dtype == ScalarType.Float32;
         if (fused)
         {
-            FusedOps.Rope(qkv, _heads, _kvHeads, _headDim, cos, sin); // in place, on the stacked projection
+            FusedOps.Rope(qkv, _heads, _kvHeads, _headDim, cos, sin, batch.RowIndices); // in place, on the stacked projection
             q = qkv.narrow(1, 0, qWidth).view(tokens, _heads, _headDim);
             k = qkv.narrow(1, qWidth, kvWidth).view(tokens, _kvHeads, _headDim);
         }

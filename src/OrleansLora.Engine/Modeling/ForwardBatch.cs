@@ -66,6 +66,11 @@ public sealed class ForwardBatch : IDisposable
 
     /// <summary>Row where each sequence starts, then the total: the SGMV segments.</summary>
     internal int[] SegmentStarts { get; }
+
+    private int[]? _rowIndices;
+
+    /// <summary>0, 1, …, tokens − 1: each token's row of tables gathered per token (the fused RoPE reads them so), built once for all layers.</summary>
+    internal int[] RowIndices => _rowIndices ??= [.. Enumerable.Range(0, TokenCount)];
     /// <summary>Each sequence's adapter slot (-1: base model).</summary>
     internal int[] SegmentAdapterSlots { get; }
     internal bool HasAdapters { get; }

@@ -36,17 +36,16 @@ internal static unsafe class FusedOps
 
     /// <summary>
     /// RoPE in place on the q and k parts of a stacked projection <paramref name="qkv"/> [tokens, (heads + 2 kvHeads) D]
-    /// (q from column 0, k from column heads·D), with the tables already gathered per token ([tokens, 1, D] each).
+    /// (q from column 0, k from column heads·D), with the tables already gathered per token ([tokens, 1, D] each):
+    /// token t reads row <paramref name="rows"/>[t] = t.
     /// </summary>
-    public static void Rope(Tensor qkv, int heads, int kvHeads, int headDim, Tensor cos, Tensor sin)
+    public static void Rope(Tensor qkv, int heads, int kvHeads, int headDim, Tensor cos, Tensor sin, int[] rows)
     {
         int tokens = Rows(qkv);
         if (cos.dtype != ScalarType.Float32 || !cos.is_contiguous() || !sin.is_contiguous() || cos.numel() != (long)tokens * headDim || sin.numel() != cos.numel())
             throw new ArgumentException($"RoPE tables must be contiguous float32 [{tokens}, 1, {headDim}].", nameof(cos));
-        // The tables are gathered per token, so token t reads row t.
-        var rows = new int[tokens];
-        for (int t = 0; t < tokens; t++)
-            rows[t] = t;
+        if (rows.Length != tokens)
+            throw new ArgumentException($"{rows.Length} row indices for {tokens} tokens.", nameof(rows));
         float* q = Data(qkv);
         fixed (int* positions = rows)
         {
