@@ -5,6 +5,10 @@ namespace OrleansLora.Grains.Devices;
 /// <summary>Reads a device's load from its engine's statistics (no call into the engine's queue).</summary>
 internal static class DeviceLoadReader
 {
+    /// <summary>The adapters holding one of the engine's pins, from its adapter list.</summary>
+    public static IReadOnlyList<string> PinnedIds(IEnumerable<Engine.Generation.AdapterStatus> adapters) =>
+        adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+
     public static DeviceLoad Read(DeviceEngines devices, int index, SiloAddress silo, IReadOnlyList<string> cached, IReadOnlyList<string> pinned, double requestsPerSecond, DateTimeOffset now)
     {
         var s = devices[index].Statistics;

@@ -103,8 +103,7 @@ public sealed partial class GpuGrain(
         IReadOnlyList<string> pinned;
         try
         {
-            var adapters = await _engine.GetAdaptersAsync().WaitAsync(PinnedListWait);
-            pinned = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+            pinned = DeviceLoadReader.PinnedIds(await _engine.GetAdaptersAsync().WaitAsync(PinnedListWait));
         }
         catch (TimeoutException)
         {

@@ -112,7 +112,7 @@ internal sealed partial class DeviceLoadPublisher(
         {
             var adapters = await engine.GetAdaptersAsync(cancellationToken).WaitAsync(CachedListWait, cancellationToken);
             _cached[device] = adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList();
-            _pinned[device] = adapters.Where(a => a.Pins > 0).Select(a => a.AdapterId).ToList();
+            _pinned[device] = DeviceLoadReader.PinnedIds(adapters);
         }
         catch (TimeoutException)
         {
