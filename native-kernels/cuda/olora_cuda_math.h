@@ -142,6 +142,19 @@ OLORA_HD void rope_rotate(float* x1, float* x2, float c, float s) {
     *x2 = b;
 }
 
+/* Host: the cos / sin tables [max_positions, head_dim] as RotaryEmbedding.cs fills them (both halves of a row
+ * equal), for the checks that compare a kernel against the CPU's tables. */
+inline void rope_fill_tables(const RopeParams& p, int max_positions, float* cos_table, float* sin_table) {
+    const int d = p.head_dim;
+    for (int pos = 0; pos < max_positions; ++pos)
+        for (int i = 0; i < d / 2; ++i) {
+            float c, s;
+            rope_cos_sin(p, pos, i, &c, &s);
+            cos_table[size_t(pos) * d + i] = cos_table[size_t(pos) * d + i + d / 2] = c;
+            sin_table[size_t(pos) * d + i] = sin_table[size_t(pos) * d + i + d / 2] = s;
+        }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Paged KV cache: per layer a K and a V pool [num_blocks, kv_heads, block_size, head_dim] (the CPU
  * kernels' layout). Position pos of a sequence with block table row bt lives in block

@@ -145,13 +145,7 @@ void check_rope(int kind) {
     const int d = 128, heads = 8, kvh = 2, maxpos = 4096, tokens = 37;
     const RopeParams p{kind, d, 500000.0, 8.0, 1.0, 4.0, 8192.0};
     std::vector<float> cos_t(static_cast<size_t>(maxpos) * d), sin_t(cos_t.size());
-    for (int pos = 0; pos < maxpos; ++pos)
-        for (int i = 0; i < d / 2; ++i) {
-            float c, s;
-            rope_cos_sin(p, pos, i, &c, &s);
-            cos_t[size_t(pos) * d + i] = cos_t[size_t(pos) * d + i + d / 2] = c;
-            sin_t[size_t(pos) * d + i] = sin_t[size_t(pos) * d + i + d / 2] = s;
-        }
+    rope_fill_tables(p, maxpos, cos_t.data(), sin_t.data());
     Dev<float> dcos(cos_t.size()), dsin(sin_t.size());
     dcos.poison();
     dsin.poison();

@@ -114,13 +114,7 @@ TEST(CudaMath, RopeRotationMatchesCpuRope) {
         const int d = 64, heads = 4, kvh = 2, maxpos = 300, tokens = 9;
         const RopeParams p = rope(kind, d, 10000.0);
         std::vector<float> cos_t(size_t(maxpos) * d), sin_t(size_t(maxpos) * d);
-        for (int pos = 0; pos < maxpos; ++pos)
-            for (int i = 0; i < d / 2; ++i) {
-                float c, s;
-                rope_cos_sin(p, pos, i, &c, &s);
-                cos_t[size_t(pos) * d + i] = cos_t[size_t(pos) * d + i + d / 2] = c;
-                sin_t[size_t(pos) * d + i] = sin_t[size_t(pos) * d + i + d / 2] = s;
-            }
+        rope_fill_tables(p, maxpos, cos_t.data(), sin_t.data());
         std::vector<int32_t> positions = {0, 1, 2, 17, 100, 255, 256, 298, 299};
         std::vector<float> q = uniform(rng, size_t(tokens) * heads * d), k = uniform(rng, size_t(tokens) * kvh * d);
         std::vector<float> q_cpu = q, k_cpu = k;
