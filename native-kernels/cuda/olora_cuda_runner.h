@@ -6,7 +6,6 @@
  * Status: COMPILED IN CI (CUDA 11.8, sm_80 + sm_90), NOT RUN ON A GPU. The host/device math the
  * kernels use (olora_cuda_math.h) is unit-tested on the CPU against the CPU kernels; the kernels
  * themselves are checked against the CPU kernels only by scripts/gpu-check.sh on a GPU machine.
- * The whole-model forward (weights, cuBLAS GEMMs, one step over a batch) is NOT implemented yet.
  *
  * Every function returns an olora_cuda status; on failure olora_cuda_last_error() has a message
  * (per calling thread). Kernel launchers validate their host-side arguments (sizes, null
@@ -160,6 +159,124 @@ OLORA_CUDA_API int32_t olora_cuda_int8_gemv(const uint16_t* x, int32_t m, int32_
  * accumulate), on the context's handle and stream. */
 OLORA_CUDA_API int32_t olora_cuda_gemm_bf16(olora_cuda_context* ctx, const uint16_t* x, int32_t m, int32_t k,
                                             const uint16_t* w, int32_t n, float* y, int32_t accumulate);
+
+/* -------------------------------------------------------------------------------------------
+ * The whole model (ABI 2). One olora_cuda_model per context: a Llama/Mistral decoder's weights in device
+ * memory, its paged KV pools, adapter slot tables, RoPE tables and activation buffers, and one forward per
+ * engine step over a batch of mixed prefill chunks and decode rows. Calls on one model come from one thread
+ * at a time (the engine thread); the model is not thread-safe.
+ *
+ * OLORA_CUDA_HOST_DEVICE: olora_cuda_context_create(OLORA_CUDA_HOST_DEVICE) makes a HOST EMULATION context:
+ * "device" memory is host memory and the model's forward runs the same orchestration (same buffers, dtypes,
+ * bf16 rounding points, SGMV tile plan, decode/prefill attention split) with the CPU kernels of each CUDA
+ * kernel's contract (libolora_kernels). It needs no GPU and no driver, so CI runs the whole-model path
+ * through it; only the kernels themselves differ on a GPU (scripts/gpu-check.sh checks those). The layer
+ * launchers above are CUDA-only and refuse nothing on such a context: do not pass them its pointers. */
+#define OLORA_CUDA_HOST_DEVICE (-1)
+
+/* Weight formats of the linear layers. */
+enum {
+    OLORA_CUDA_FORMAT_BF16 = 0, /* data bf16 [n, k] */
+    OLORA_CUDA_FORMAT_NF4 = 1,  /* data codes ceil(n*k/2) bytes, aux absmax float32 [ceil(n*k/64)] (bitsandbytes) */
+    OLORA_CUDA_FORMAT_INT8 = 2, /* data int8 [n, k], aux scales float32 [n] (per output row) */
+};
+
+/* Tensors of olora_cuda_model_set_weight; layer is ignored (pass -1) for the first three. */
+enum {
+    OLORA_CUDA_W_EMBED = 0,       /* bf16 [vocab, hidden] */
+    OLORA_CUDA_W_FINAL_NORM = 1,  /* bf16 [hidden] */
+    OLORA_CUDA_W_LM_HEAD = 2,     /* lm_head_format, [vocab, hidden] */
+    OLORA_CUDA_W_INPUT_NORM = 3,  /* bf16 [hidden] */
+    OLORA_CUDA_W_POST_NORM = 4,   /* bf16 [hidden] */
+    OLORA_CUDA_W_QKV = 5,         /* weight_format, [q + 2 kv, hidden]: q_proj, k_proj, v_proj rows stacked */
+    OLORA_CUDA_W_O = 6,           /* weight_format, [hidden, q] */
+    OLORA_CUDA_W_GATE_UP = 7,     /* weight_format, [2 intermediate, hidden]: gate_proj rows, then up_proj */
+    OLORA_CUDA_W_DOWN = 8,        /* weight_format, [hidden, intermediate] */
+};
+
+/* LoRA target modules of olora_cuda_model_set_adapter, in the order they run in a layer. */
+enum {
+    OLORA_CUDA_LORA_Q = 0, OLORA_CUDA_LORA_K = 1, OLORA_CUDA_LORA_V = 2, OLORA_CUDA_LORA_O = 3,
+    OLORA_CUDA_LORA_GATE = 4, OLORA_CUDA_LORA_UP = 5, OLORA_CUDA_LORA_DOWN = 6, OLORA_CUDA_LORA_MODULES = 7,
+};
+
+/* Doubles first: the same layout under every C ABI and C#'s LayoutKind.Sequential. */
+typedef struct olora_cuda_model_config {
+    double rope_theta;
+    double rope_factor;                 /* linear / llama3 */
+    double rope_low_freq_factor;        /* llama3 */
+    double rope_high_freq_factor;       /* llama3 */
+    double rope_original_max_positions; /* llama3 */
+    float rms_norm_eps;
+    int32_t rope_kind;                  /* 0 default, 1 linear, 2 llama3 */
+    int32_t vocab_size;
+    int32_t hidden_size;
+    int32_t intermediate_size;
+    int32_t num_layers;
+    int32_t num_heads;
+    int32_t kv_heads;                   /* num_heads % kv_heads == 0 */
+    int32_t head_dim;                   /* even, <= 256 */
+    int32_t sliding_window;             /* 0: none */
+    int32_t max_positions;              /* positions one sequence may reach (RoPE tables, block tables) */
+    int32_t block_size;                 /* KV positions per block */
+    int32_t num_blocks;                 /* KV blocks (every layer has num_blocks K and V blocks) */
+    int32_t num_slots;                  /* adapter slots (0: base model only) */
+    int32_t max_rank;                   /* 1..128 */
+    int32_t weight_format;              /* OLORA_CUDA_FORMAT_* of the decoder projections */
+    int32_t lm_head_format;             /* OLORA_CUDA_FORMAT_* of lm_head */
+} olora_cuda_model_config;
+
+typedef struct olora_cuda_model olora_cuda_model;
+
+/* Validates the config (names the bad field) and allocates the KV pools, RoPE tables, adapter slot tables
+ * (zero ranks) and activation buffers on the context. Weights come next, one set_weight each. */
+OLORA_CUDA_API int32_t olora_cuda_model_create(olora_cuda_context* ctx, const olora_cuda_model_config* config,
+                                               olora_cuda_model** out);
+OLORA_CUDA_API int32_t olora_cuda_model_destroy(olora_cuda_model* model);
+
+/* Copies one tensor (host memory) into the model; sizes are checked against the config and the kind's format
+ * (data_bytes, aux_bytes exact). Setting a tensor again replaces it. The forward refuses to run until every
+ * tensor is set (its error names the first missing one). */
+OLORA_CUDA_API int32_t olora_cuda_model_set_weight(olora_cuda_model* model, int32_t kind, int32_t layer,
+                                                   const void* data, int64_t data_bytes, const void* aux,
+                                                   int64_t aux_bytes);
+
+/* Copies one (layer, module) of an adapter into slot `slot`: a bf16 [rank, in] (lora_A), bt bf16 [rank, out]
+ * (lora_B transposed, scaling folded in or given by set_adapter_scale). rank 0 clears the module (a and bt
+ * may be NULL): that projection of the slot adds nothing. */
+OLORA_CUDA_API int32_t olora_cuda_model_set_adapter(olora_cuda_model* model, int32_t slot, int32_t layer,
+                                                    int32_t module, int32_t rank, const uint16_t* a,
+                                                    const uint16_t* bt);
+/* The slot's scale (1 after create or clear): y += scale * (x A^T) Bt. */
+OLORA_CUDA_API int32_t olora_cuda_model_set_adapter_scale(olora_cuda_model* model, int32_t slot, float scale);
+/* Every module of the slot to rank 0, scale 1. */
+OLORA_CUDA_API int32_t olora_cuda_model_clear_adapter(olora_cuda_model* model, int32_t slot);
+
+/* One forward. The batch's num_tokens tokens are the tokens of num_seqs sequences one after another:
+ * sequence i has seq_token_counts[i] >= 1 tokens at positions seq_start_positions[i] .. + count - 1, LoRA slot
+ * seq_adapter_slots[i] (-1: base model), and KV blocks block_tables[i * block_table_stride + j] (position p in
+ * block bt[p / block_size]); entries for positions the step reads (the window's, up to start + count - 1) must
+ * be in [0, num_blocks), the rest are not looked at. Keys and values of the new tokens are written to the
+ * pools first. logits (host, float32 [num_logit_rows, vocab]) gets the logits after token row logit_rows[r]
+ * (an index into the batch's tokens). Everything is validated on the host before any device work; a refused
+ * batch changes nothing. Decode sequences (one token) that come first in the batch use the split-K decode
+ * kernel, the rest the tiled prefill kernel. */
+OLORA_CUDA_API int32_t olora_cuda_model_forward(olora_cuda_model* model, int32_t num_tokens, const int32_t* token_ids,
+                                                int32_t num_seqs, const int32_t* seq_start_positions,
+                                                const int32_t* seq_token_counts, const int32_t* seq_adapter_slots,
+                                                const int32_t* block_tables, int32_t block_table_stride,
+                                                int32_t num_logit_rows, const int32_t* logit_rows, float* logits);
+
+/* Copies whole KV blocks, every layer's K and V, for each (source, destination) pair, in order. */
+OLORA_CUDA_API int32_t olora_cuda_model_copy_blocks(olora_cuda_model* model, const int32_t* pairs, int32_t num_pairs);
+
+/* Bytes the model holds on its device, by use. */
+OLORA_CUDA_API int32_t olora_cuda_model_memory(olora_cuda_model* model, int64_t* weight_bytes, int64_t* kv_bytes,
+                                               int64_t* adapter_bytes, int64_t* activation_bytes);
+
+/* Bytes one KV block takes over all layers (K and V, bf16), for sizing num_blocks from a budget. */
+OLORA_CUDA_API int64_t olora_cuda_model_kv_block_bytes(int32_t num_layers, int32_t kv_heads, int32_t head_dim,
+                                                       int32_t block_size);
 
 #ifdef __cplusplus
 }
