@@ -141,7 +141,7 @@ def self_test(args):
     check(b == [{"name": "hbm_copy_bandwidth", "value": "3000.0 GB/s"}], "BENCH lines parsed")
     if args.library and os.path.isfile(args.library):
         lib = load(args.library)
-        check(lib.olora_cuda_abi_version() == 1, "ABI version 1")
+        check(lib.olora_cuda_abi_version() == 2, "ABI version 2")
         rc, n = devices(lib)
         if rc == 0:
             check(n > 0, f"device count {n} (a GPU is present: run without --dry-run)")

@@ -4,7 +4,10 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -37,23 +40,23 @@ int32_t check_launch(const char* what) { return check_cuda(cudaGetLastError(), w
 
 using namespace olora_cuda;
 
-struct olora_cuda_context {
-    int device = 0;
-    cudaStream_t stream = nullptr;
-    cublasHandle_t cublas = nullptr;
-    std::mutex mutex;  // guards allocations (the forward itself runs on one thread per context)
-    std::unordered_map<void*, int64_t> allocations;
-    int64_t bytes = 0;
-};
 
 namespace {
 
-constexpr int32_t kAbiVersion = 1;
+constexpr int32_t kAbiVersion = 2;
 
 // Makes the context's device current on the calling thread (each .NET thread-pool thread may call).
 int32_t enter(olora_cuda_context* ctx) {
     if (!ctx) return fail(OLORA_CUDA_E_ARGUMENT, "context is null");
+    if (ctx->host) return OLORA_CUDA_OK;
     return check_cuda(cudaSetDevice(ctx->device), "cudaSetDevice");
+}
+
+// Host emulation: the machine's physical and available memory stand for the device's.
+void host_memory(int64_t* free_bytes, int64_t* total_bytes) {
+    const long page = sysconf(_SC_PAGESIZE);
+    *total_bytes = int64_t(sysconf(_SC_PHYS_PAGES)) * page;
+    *free_bytes = int64_t(sysconf(_SC_AVPHYS_PAGES)) * page;
 }
 
 }  // namespace
@@ -104,6 +107,13 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_device_info(int32_t device, char* n
 extern "C" OLORA_CUDA_API int32_t olora_cuda_context_create(int32_t device, olora_cuda_context** out) {
     if (!out) return fail(OLORA_CUDA_E_ARGUMENT, "out is null");
     *out = nullptr;
+    if (device == OLORA_CUDA_HOST_DEVICE) {
+        auto* ctx = new olora_cuda_context();
+        ctx->device = device;
+        ctx->host = true;
+        *out = ctx;
+        return OLORA_CUDA_OK;
+    }
     int32_t count = 0;
     if (const int32_t rc = olora_cuda_device_count(&count); rc != OLORA_CUDA_OK) return rc;
     if (device < 0 || device >= count)
@@ -131,6 +141,11 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_context_create(int32_t device, olor
 
 extern "C" OLORA_CUDA_API int32_t olora_cuda_context_destroy(olora_cuda_context* ctx) {
     if (!ctx) return OLORA_CUDA_OK;
+    if (ctx->host) {
+        for (auto& a : ctx->allocations) std::free(a.first);
+        delete ctx;
+        return OLORA_CUDA_OK;
+    }
     cudaSetDevice(ctx->device);
     cudaStreamSynchronize(ctx->stream);
     for (auto& a : ctx->allocations) cudaFree(a.first);
@@ -144,6 +159,12 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_context_memory(olora_cuda_context* 
                                                             int64_t* free_bytes, int64_t* total_bytes) {
     if (!context_bytes || !free_bytes || !total_bytes) return fail(OLORA_CUDA_E_ARGUMENT, "null output argument");
     if (const int32_t rc = enter(ctx); rc != 0) return rc;
+    if (ctx->host) {
+        host_memory(free_bytes, total_bytes);
+        std::lock_guard<std::mutex> lock(ctx->mutex);
+        *context_bytes = ctx->bytes;
+        return OLORA_CUDA_OK;
+    }
     size_t free_b = 0, total_b = 0;
     if (const int32_t rc = check_cuda(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo"); rc != 0) return rc;
     std::lock_guard<std::mutex> lock(ctx->mutex);
@@ -158,7 +179,13 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_alloc(olora_cuda_context* ctx, int6
     *out = nullptr;
     if (const int32_t rc = enter(ctx); rc != 0) return rc;
     void* p = nullptr;
-    if (const int32_t rc = check_cuda(cudaMalloc(&p, size_t(bytes)), "cudaMalloc"); rc != 0) return rc;
+    if (ctx->host) {
+        // 64-byte aligned like cudaMalloc's 256 (the CPU kernels' vector loads want alignment).
+        p = std::aligned_alloc(64, size_t((bytes + 63) / 64 * 64));
+        if (!p) return fail(OLORA_CUDA_E_MEMORY, "host emulation: out of memory (" + std::to_string(bytes) + " bytes)");
+    } else if (const int32_t rc = check_cuda(cudaMalloc(&p, size_t(bytes)), "cudaMalloc"); rc != 0) {
+        return rc;
+    }
     std::lock_guard<std::mutex> lock(ctx->mutex);
     ctx->allocations[p] = bytes;
     ctx->bytes += bytes;
@@ -173,6 +200,10 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_free(olora_cuda_context* ctx, void*
     if (it == ctx->allocations.end()) return fail(OLORA_CUDA_E_ARGUMENT, "not an allocation of this context");
     ctx->bytes -= it->second;
     ctx->allocations.erase(it);
+    if (ctx->host) {
+        std::free(ptr);
+        return OLORA_CUDA_OK;
+    }
     return check_cuda(cudaFree(ptr), "cudaFree");
 }
 
@@ -180,6 +211,10 @@ static int32_t copy(olora_cuda_context* ctx, void* dst, const void* src, int64_t
     if (!dst || !src || bytes < 0) return fail(OLORA_CUDA_E_ARGUMENT, "null pointer or negative size");
     if (const int32_t rc = enter(ctx); rc != 0) return rc;
     if (bytes == 0) return OLORA_CUDA_OK;
+    if (ctx->host) {
+        std::memmove(dst, src, size_t(bytes));
+        return OLORA_CUDA_OK;
+    }
     if (const int32_t rc = check_cuda(cudaMemcpyAsync(dst, src, size_t(bytes), kind, ctx->stream), "cudaMemcpyAsync");
         rc != 0)
         return rc;
@@ -198,6 +233,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_download(olora_cuda_context* ctx, v
 
 extern "C" OLORA_CUDA_API int32_t olora_cuda_synchronize(olora_cuda_context* ctx) {
     if (const int32_t rc = enter(ctx); rc != 0) return rc;
+    if (ctx->host) return OLORA_CUDA_OK;
     return check_cuda(cudaStreamSynchronize(ctx->stream), "cudaStreamSynchronize");
 }
 
@@ -210,6 +246,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_gemm_bf16(olora_cuda_context* ctx, 
                                                        int32_t accumulate) {
     if (!x || !w || !y || m < 1 || n < 1 || k < 1) return fail(OLORA_CUDA_E_ARGUMENT, "gemm: bad arguments");
     if (const int32_t rc = enter(ctx); rc != 0) return rc;
+    if (ctx->host) return fail(OLORA_CUDA_E_ARGUMENT, "gemm: a host emulation context has no cuBLAS (use the model API)");
     // Row-major y[m, n] = x[m, k] · w[n, k]ᵀ is column-major yᵀ[n, m] = w[n, k] · xᵀ: A = w
     // (column-major [k, n], transposed), B = x (column-major [k, m]).
     const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
