@@ -9,8 +9,8 @@
 #   scripts/gpu-check.sh OUT_DIR --dry-run   what runs without a GPU: the script's own parsing, the C ABI's
 #                                            no-device answer through ctypes, the build when nvcc exists
 #
-# STATUS: written and dry-run without a GPU; NOT YET RUN ON A GPU (docs/GPU.md). The end-to-end check reports
-# FAIL until the CUDA runner has a whole-model forward.
+# STATUS: written and dry-run without a GPU; NOT YET RUN ON A GPU (docs/GPU.md). cuda_model_check runs the
+# whole-model forward on cuda:0 against a float64 reference (it passes in CI on the host emulation context).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +39,8 @@ if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "== build (sm $arch, $(nvcc --version | grep -o 'release [0-9.]*'))"
   if cmake -S native-kernels -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
        -DOLORA_BUILD_TESTS=OFF -DOLORA_BUILD_BENCHMARKS=OFF >"$out/build.log" 2>&1 &&
-     cmake --build "$build" -j "$(nproc)" --target olora_kernels olora_cuda cuda_check cuda_runner_check >>"$out/build.log" 2>&1; then
-    line PASS "build libolora_cuda.so, cuda_check, cuda_runner_check (sm $arch)"
+     cmake --build "$build" -j "$(nproc)" --target olora_kernels olora_cuda cuda_check cuda_runner_check cuda_model_check >>"$out/build.log" 2>&1; then
+    line PASS "build libolora_cuda.so, cuda_check, cuda_runner_check, cuda_model_check (sm $arch)"
   else
     line FAIL "build (see $out/build.log)" "$(grep -m 3 -E 'error' "$out/build.log" | tr '\n' ' ')"
   fi
@@ -55,8 +55,12 @@ if [ "$dry_run" -eq 0 ]; then
     echo "== runner kernels vs CPU, benchmark (cuda_runner_check --bench)"
     timeout 240 "$build/cuda_runner_check" --bench | tee "$out/runner_check.log"
   fi
+  if [ -x "$build/cuda_model_check" ]; then
+    echo "== whole-model forward on cuda:0 vs a float64 reference (cuda_model_check --device 0)"
+    timeout 120 "$build/cuda_model_check" --device 0 | tee "$out/model_check.log"
+  fi
   echo "== end to end (Python ctypes vs transformers + PEFT)"
-  timeout 180 python3 scripts/gpu_check.py e2e --library "$build/libolora_cuda.so" --out "$out" | tee "$out/e2e.log"
+  timeout 300 python3 scripts/gpu_check.py e2e --library "$build/libolora_cuda.so" --out "$out" | tee "$out/e2e.log"
 else
   echo "== dry run: parsing self-test and the C ABI through ctypes without a GPU"
   python3 scripts/gpu_check.py self-test --library "$build/libolora_cuda.so" | tee "$out/self-test.log"
@@ -64,4 +68,4 @@ fi
 
 printf '%s\n' "${status_lines[@]}" >"$out/script.log"
 python3 scripts/gpu_check.py summarize --out "$out" --seconds $(( $(date +%s) - start )) --arch "$arch" \
-  "$out/script.log" "$out"/cuda_check.log "$out"/runner_check.log "$out"/e2e.log "$out"/self-test.log
+  "$out/script.log" "$out"/cuda_check.log "$out"/runner_check.log "$out"/model_check.log "$out"/e2e.log "$out"/self-test.log

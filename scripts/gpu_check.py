@@ -7,8 +7,8 @@
   gpu_check.py self-test [--library SO]                              runs without a GPU: the parser, and the C
                                                                      ABI's argument checks / no-device answer
 
-NOT YET RUN ON A GPU. The end-to-end check needs the CUDA runner's whole-model forward (olora_cuda_forward),
-which does not exist yet: until it does, e2e reports one FAIL line saying so rather than passing silently.
+NOT YET RUN ON A GPU. The end-to-end check (gpu_e2e.py) drives the whole-model forward (olora_cuda_model_*) from
+ctypes against transformers + PEFT, and benchmarks a Mistral-7B-shaped model.
 """
 import argparse
 import ctypes
@@ -110,12 +110,10 @@ def e2e(args):
     if missing:
         print(f"FAIL e2e: python packages missing: {', '.join(missing)}")
         return 1
-    if not hasattr(lib, "olora_cuda_forward"):
-        print("FAIL e2e llama-gqa + mistral-window + 4 PEFT adapters vs transformers+PEFT: not implemented "
-              "(libolora_cuda has no whole-model forward yet, see docs/GPU.md)")
-        return 1
-    print("FAIL e2e: olora_cuda_forward exists but this script has no driver for it yet")
-    return 1
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpu_e2e  # noqa: E402 - needs torch & co., checked above
+
+    return gpu_e2e.run(args.library, args.out)
 
 
 def _importable(module):
