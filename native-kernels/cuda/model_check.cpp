@@ -133,7 +133,7 @@ void make_adapter(Model& m, std::mt19937& rng, int slot, int rank, unsigned mask
 }
 
 // The quantized formats: the native quantizers, and the weights the runner effectively multiplies with
-// (decode rows: dequantized float32; prefill rows of NF4: dequantized then rounded to bf16).
+// (decode rows: dequantized float32; prefill rows: dequantized then rounded to bf16).
 struct Quantized {
     std::vector<uint8_t> data;
     std::vector<float> aux;
@@ -384,7 +384,7 @@ struct Runner {
     void reference_weights(Reference& ref, int rows) {
         ref.w.clear();
         if (m->c.format == OLORA_CUDA_FORMAT_BF16) return;
-        const bool gemm = rows > 8 && m->c.format == OLORA_CUDA_FORMAT_NF4;
+        const bool gemm = rows > 8;  // prefill rows: dequantized to bf16, then the bf16 GEMM
         const Config& c = m->c;
         auto set = [&](const std::vector<uint16_t>& w, int n, int k) {
             ref.w[&w] = dequantized(quantized[&w], n, k, c.format, gemm);

@@ -134,6 +134,10 @@ public:
         return olora_cuda_nf4_dequantize_bf16(codes, absmax, numel, out, stream_);
     }
 
+    int32_t int8_dequantize_bf16(const int8_t* q, const float* scales, int32_t n, int32_t k, uint16_t* out) override {
+        return olora_cuda_int8_dequantize_bf16(q, scales, n, k, out, stream_);
+    }
+
     int32_t int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const int8_t* q, const float* scales,
                       float* y, int32_t accumulate) override {
         return olora_cuda_int8_gemv(x, m, n, k, q, scales, y, accumulate, stream_);

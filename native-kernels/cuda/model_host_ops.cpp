@@ -196,6 +196,14 @@ public:
         return OLORA_CUDA_OK;
     }
 
+    int32_t int8_dequantize_bf16(const int8_t* q, const float* scales, int32_t n, int32_t k, uint16_t* out) override {
+        f_.resize(size_t(n) * k);
+        const int32_t rc = olora_int8_dequantize(q, scales, n, k, f_.data());
+        if (rc != 0) return cpu(rc, "int8_dequantize");
+        narrow(f_.data(), int64_t(n) * k, out);
+        return OLORA_CUDA_OK;
+    }
+
     int32_t int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const int8_t* q, const float* scales,
                       float* y, int32_t accumulate) override {
         widen_rows(x, k, m, k, x_);

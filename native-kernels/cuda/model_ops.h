@@ -76,6 +76,8 @@ public:
     virtual int32_t nf4_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const uint8_t* codes,
                              const float* absmax, float* y, int32_t accumulate) = 0;
     virtual int32_t nf4_dequantize_bf16(const uint8_t* codes, const float* absmax, int64_t numel, uint16_t* out) = 0;
+    virtual int32_t int8_dequantize_bf16(const int8_t* q, const float* scales, int32_t n, int32_t k,
+                                         uint16_t* out) = 0;
     virtual int32_t int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const int8_t* q,
                               const float* scales, float* y, int32_t accumulate) = 0;
 };

@@ -151,6 +151,9 @@ OLORA_CUDA_API int32_t olora_cuda_nf4_gemv(const uint16_t* x, int32_t m, int32_t
 /* Prefill: dequantizes numel NF4 elements to bf16 (a tile that feeds cuBLAS). */
 OLORA_CUDA_API int32_t olora_cuda_nf4_dequantize_bf16(const uint8_t* codes, const float* absmax, int64_t numel,
                                                       uint16_t* out, void* stream);
+/* Prefill: dequantizes int8 [n, k] with per-row scales to bf16, bf16(q * scale) (a tile that feeds cuBLAS). */
+OLORA_CUDA_API int32_t olora_cuda_int8_dequantize_bf16(const int8_t* q, const float* scales, int32_t n, int32_t k,
+                                                       uint16_t* out, void* stream);
 /* [olora_int8_linear] per-output-row scales. */
 OLORA_CUDA_API int32_t olora_cuda_int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const int8_t* q,
                                             const float* scales, float* y, int32_t accumulate, void* stream);

@@ -368,6 +368,12 @@ void check_quant(int m, int n, int k) {
     if (launched(olora_cuda_int8_gemv(dx.p, m, n, k, dq.p, dsc.p, dy.p, 0, stream()), "int8_gemv" + shape))
         compare("int8_gemv" + shape, dy.get(), y_i8, 1e-4);
     ddeq.poison();
+    std::vector<float> deq_i8(static_cast<size_t>(numel));
+    olora_int8_dequantize(q.data(), scales.data(), n, k, deq_i8.data());
+    ddeq.poison();
+    if (launched(olora_cuda_int8_dequantize_bf16(dq.p, dsc.p, n, k, ddeq.p, stream()), "int8_dequantize_bf16" + shape))
+        compare("int8_dequantize_bf16" + shape + " (bitwise)", from_bf16(ddeq.get()), bf16_round(deq_i8), 0);
+    ddeq.poison();
     if (launched(olora_cuda_nf4_dequantize_bf16(dc.p, dam.p, numel, ddeq.p, stream()), "nf4_dequantize_bf16" + shape))
         compare("nf4_dequantize_bf16" + shape + " (bitwise)", from_bf16(ddeq.get()), bf16_round(deq), 0);
     // Prefill path: the dequantized bf16 tile through cuBLAS, accumulating onto y.

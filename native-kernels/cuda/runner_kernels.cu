@@ -327,6 +327,12 @@ __global__ void nf4_dequant_kernel(const uint8_t* __restrict__ codes, const floa
     if (g < numel) out[g] = f32_to_bf16(nf4_decode(codes, absmax, g));
 }
 
+__global__ void int8_dequant_kernel(const int8_t* __restrict__ q, const float* __restrict__ scales, int k,
+                                    int64_t numel, uint16_t* __restrict__ out) {
+    const int64_t g = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (g < numel) out[g] = f32_to_bf16(float(q[g]) * scales[g / k]);
+}
+
 __global__ void int8_gemv_kernel(const uint16_t* __restrict__ x, int n, int k, const int8_t* __restrict__ q,
                                  const float* __restrict__ scales, float* __restrict__ y, int accumulate) {
     const int row = blockIdx.y, w = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
@@ -521,6 +527,15 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_nf4_dequantize_bf16(const uint8_t* 
     if (!codes || !absmax || !out) return bad("nf4_dequantize_bf16: null pointer");
     nf4_dequant_kernel<<<blocks_for(numel, 256), 256, 0, as_stream(stream)>>>(codes, absmax, numel, out);
     return check_launch("nf4_dequantize_bf16");
+}
+
+extern "C" OLORA_CUDA_API int32_t olora_cuda_int8_dequantize_bf16(const int8_t* q, const float* scales, int32_t n,
+                                                                 int32_t k, uint16_t* out, void* stream) {
+    if (n < 1 || k < 1) return bad("int8_dequantize_bf16: bad sizes");
+    if (!q || !scales || !out) return bad("int8_dequantize_bf16: null pointer");
+    const int64_t numel = int64_t(n) * k;
+    int8_dequant_kernel<<<blocks_for(numel, 256), 256, 0, as_stream(stream)>>>(q, scales, k, numel, out);
+    return check_launch("int8_dequantize_bf16");
 }
 
 extern "C" OLORA_CUDA_API int32_t olora_cuda_int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k,

@@ -28,7 +28,8 @@ namespace {
 constexpr int32_t kMaxHeadDim = 256;
 constexpr int32_t kMaxRank = 128;
 constexpr int32_t kTileRows = 16;   // SGMV rows per tile
-constexpr int32_t kGemvRows = 8;    // quantized weights: up to this many rows use the GEMV, more dequantize + GEMM
+constexpr int32_t kGemvRows = 8;    // quantized weights: up to this many rows use the GEMV, more dequantize to
+                                    // bf16 and take the bf16 GEMM (cuBLAS): the prefill path
 
 int32_t bad(const std::string& message) { return fail(OLORA_CUDA_E_ARGUMENT, message); }
 
@@ -252,8 +253,13 @@ int32_t olora_cuda_model::linear(const Linear& w, const uint16_t* x, int32_t m, 
             if (const int32_t rc = ops->nf4_dequantize_bf16(codes, w.aux, numel, dequant); rc != 0) return rc;
             return ops->gemm_bf16(x, m, w.k, dequant, w.n, y, 0);
         }
-        case OLORA_CUDA_FORMAT_INT8:
-            return ops->int8_gemv(x, m, w.n, w.k, static_cast<const int8_t*>(w.data), w.aux, y, 0);
+        case OLORA_CUDA_FORMAT_INT8: {
+            const auto* q = static_cast<const int8_t*>(w.data);
+            if (m <= kGemvRows) return ops->int8_gemv(x, m, w.n, w.k, q, w.aux, y, 0);
+            if (const int32_t rc = ensure_dequant(int64_t(w.n) * w.k); rc != 0) return rc;
+            if (const int32_t rc = ops->int8_dequantize_bf16(q, w.aux, w.n, w.k, dequant); rc != 0) return rc;
+            return ops->gemm_bf16(x, m, w.k, dequant, w.n, y, 0);
+        }
         default:
             return bad("linear layer not set");
     }
