@@ -154,9 +154,62 @@ def self_test(args):
         out = ctypes.c_void_p()
         check(lib.olora_cuda_alloc(None, 16, ctypes.byref(out)) == -1 and last_error(lib) == "context is null",
               "alloc refuses a null context")
+        model_smoke(lib, check)
     else:
         print(f"(no library at {args.library}: C ABI checks not run)")
     return 0 if all(results) else 1
+
+
+def model_smoke(lib, check):
+    """The whole-model binding gpu_e2e.py uses (olora_cuda_abi), on the host emulation context: a tiny random model
+    loads, a forward gives finite logits, and a bad token id is refused by name."""
+    import array
+    import random
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import olora_cuda_abi as abi
+
+    abi.bind(lib)
+    ctx, model = ctypes.c_void_p(), ctypes.c_void_p()
+    check(lib.olora_cuda_context_create(abi.HOST_DEVICE, ctypes.byref(ctx)) == abi.OK, "host emulation context")
+    c = abi.Config(rope_theta=10000.0, rms_norm_eps=1e-5, vocab_size=37, hidden_size=16, intermediate_size=24,
+                   num_layers=1, num_heads=2, kv_heads=1, head_dim=8, max_positions=32, block_size=4, num_blocks=8,
+                   num_slots=1, max_rank=4)
+    check(ctypes.sizeof(abi.Config) == 112, f"config struct is 112 bytes ({ctypes.sizeof(abi.Config)})")
+    rc = lib.olora_cuda_model_create(ctx, ctypes.byref(c), ctypes.byref(model))
+    check(rc == abi.OK, "model_create" + ("" if rc == abi.OK else ": " + last_error(lib)))
+    rng = random.Random(5)
+
+    def bf16(n, ones=False):  # bf16 bits of N(0, 0.3) (or 1.0): the top half of a float32
+        vals = array.array("f", [1.0 if ones else rng.gauss(0, 0.3) for _ in range(n)])
+        return array.array("H", vals.tobytes())[1::2]
+
+    def put(kind, layer, data):
+        addr, _ = data.buffer_info()
+        return lib.olora_cuda_model_set_weight(model, kind, layer, addr, len(data) * 2, None, 0) == abi.OK
+
+    h, ff, v, qkv = 16, 24, 37, 16 + 2 * 8
+    ok = (put(abi.W_EMBED, -1, bf16(v * h)) and put(abi.W_FINAL_NORM, -1, bf16(h, True)) and
+          put(abi.W_LM_HEAD, -1, bf16(v * h)) and put(abi.W_INPUT_NORM, 0, bf16(h, True)) and
+          put(abi.W_POST_NORM, 0, bf16(h, True)) and put(abi.W_QKV, 0, bf16(qkv * h)) and
+          put(abi.W_O, 0, bf16(h * 16)) and put(abi.W_GATE_UP, 0, bf16(2 * ff * h)) and put(abi.W_DOWN, 0, bf16(h * ff)))
+    check(ok, "set_weight of every tensor: " + (last_error(lib) if not ok else "ok"))
+
+    def forward(ids):
+        n = len(ids)
+        i32 = ctypes.c_int32
+        tok, start, count, slot = (i32 * n)(*ids), (i32 * 1)(0), (i32 * 1)(n), (i32 * 1)(-1)
+        table, rows, out = (i32 * 2)(0, 1), (i32 * 1)(n - 1), (ctypes.c_float * v)(*([float("nan")] * v))
+        rc = lib.olora_cuda_model_forward(model, n, tok, 1, start, count, slot, table, 2, 1, rows, out)
+        return rc, list(out)
+
+    rc, logits = forward([1, 2, 3, 4, 5])
+    check(rc == abi.OK and all(x == x and abs(x) < 1e6 for x in logits) and len(set(logits)) > 1,
+          "forward through the binding gives finite logits" + ("" if rc == abi.OK else ": " + last_error(lib)))
+    rc, _ = forward([1, 99])
+    check(rc == -1 and "outside the vocabulary" in last_error(lib), f"forward refuses token 99: '{last_error(lib)}'")
+    lib.olora_cuda_model_destroy(model)
+    lib.olora_cuda_context_destroy(ctx)
 
 
 def main():

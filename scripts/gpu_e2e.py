@@ -19,39 +19,14 @@ import time
 
 import numpy as np
 import torch
+from olora_cuda_abi import (BF16, INT8, NF4, OK, W_DOWN, W_EMBED, W_FINAL_NORM, W_GATE_UP, W_INPUT_NORM, W_LM_HEAD,
+                            W_O, W_POST_NORM, W_QKV, Config, bind)
 
-OK = 0
-HOST_DEVICE = -1
-BF16, NF4, INT8 = 0, 1, 2
-W_EMBED, W_FINAL_NORM, W_LM_HEAD, W_INPUT_NORM, W_POST_NORM, W_QKV, W_O, W_GATE_UP, W_DOWN = range(9)
 MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 NF4_CODES = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
                       -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
                       0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
                       0.7229568362236023, 1.0], dtype=np.float32)
-
-
-class Config(ctypes.Structure):
-    _fields_ = [("rope_theta", ctypes.c_double), ("rope_factor", ctypes.c_double),
-                ("rope_low_freq_factor", ctypes.c_double), ("rope_high_freq_factor", ctypes.c_double),
-                ("rope_original_max_positions", ctypes.c_double), ("rms_norm_eps", ctypes.c_float)] + [
-        (name, ctypes.c_int32) for name in
-        ("rope_kind", "vocab_size", "hidden_size", "intermediate_size", "num_layers", "num_heads", "kv_heads",
-         "head_dim", "sliding_window", "max_positions", "block_size", "num_blocks", "num_slots", "max_rank",
-         "weight_format", "lm_head_format")]
-
-
-def bind(lib):
-    p, i32, i64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64
-    lib.olora_cuda_context_create.argtypes = [i32, ctypes.POINTER(p)]
-    lib.olora_cuda_context_destroy.argtypes = [p]
-    lib.olora_cuda_model_create.argtypes = [p, ctypes.POINTER(Config), ctypes.POINTER(p)]
-    lib.olora_cuda_model_destroy.argtypes = [p]
-    lib.olora_cuda_model_set_weight.argtypes = [p, i32, i32, p, i64, p, i64]
-    lib.olora_cuda_model_set_adapter.argtypes = [p, i32, i32, i32, i32, p, p]
-    lib.olora_cuda_model_set_adapter_scale.argtypes = [p, i32, ctypes.c_float]
-    lib.olora_cuda_model_forward.argtypes = [p, i32, p, i32, p, p, p, p, i32, i32, p, p]
-    lib.olora_cuda_model_memory.argtypes = [p] + [ctypes.POINTER(i64)] * 4
 
 
 def err(lib):
