@@ -67,10 +67,10 @@ internal sealed unsafe class CudaModel : SafeHandle
         CudaException.ThrowIfFailed(CudaNative.ModelCopyBlocks(Handle, pairs, numPairs), "copying KV blocks");
 
     /// <summary>Bytes the model holds on its device, by use.</summary>
-    public (long Weights, long Kv, long Adapters, long Activations) Memory()
+    public CudaModelMemory Memory()
     {
         CudaException.ThrowIfFailed(CudaNative.ModelMemory(Handle, out long w, out long kv, out long a, out long act), "reading the model's memory");
-        return (w, kv, a, act);
+        return new CudaModelMemory(w, kv, a, act);
     }
 
     private nint Handle

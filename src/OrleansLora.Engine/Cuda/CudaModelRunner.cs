@@ -35,6 +35,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     private readonly bool[] _handleUsed;
     private float[] _logits = [];
     private CudaLogits? _lastLogits;
+    private volatile CudaModelMemory _memory;
     private bool _disposed;
 
     private CudaModelRunner(CudaContext context, CudaModel model, CudaDeviceInfo device, string directory, ModelConfig config,
@@ -49,9 +50,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         KvBlocks = new KvBlockLayout(options.KvBlockSize, blockCount);
         _handles = new Stack<int>(Enumerable.Range(0, options.MaxSequences).Reverse());
         _handleUsed = new bool[options.MaxSequences];
-        // Read once, here: the figures do not change after loading (KV pools and slot tables are allocated at create),
-        // and DescribeDevice runs on other threads while the model, which is not thread-safe, may be in a step.
-        ModelMemory = model.Memory();
+        _memory = model.Memory();
         string formats = loadOptions.Quantization switch
         {
             QuantizationMode.None => "weights bf16",
@@ -179,8 +178,12 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     /// <summary>Whether this runner runs in host emulation (<see cref="CudaContext.HostDevice"/>).</summary>
     public bool IsHostEmulation => Device.Index == CudaContext.HostDevice;
 
-    /// <summary>Bytes the model holds on its device by use (olora_cuda_model_memory, read after loading).</summary>
-    public (long Weights, long Kv, long Adapters, long Activations) ModelMemory { get; }
+    /// <summary>
+    /// Bytes the model holds on its device by use (olora_cuda_model_memory), as of the last forward. Read on the engine
+    /// thread after loading and after each forward (activation buffers grow with the largest batch so far), and published
+    /// here: <see cref="DescribeDevice"/> runs on other threads, and the model is not thread-safe.
+    /// </summary>
+    public CudaModelMemory ModelMemory => _memory;
 
     public ModelConfig Config { get; }
 
@@ -210,10 +213,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
     public DeviceDescription DescribeDevice()
     {
         if (IsHostEmulation)
-        {
-            var (w, kv, a, act) = ModelMemory;
-            return new DeviceDescription(DeviceDescription.Cpu, Device.Name, CpuDevice.MemoryTotalBytes, w + kv + a + act);
-        }
+            return new DeviceDescription(DeviceDescription.Cpu, Device.Name, CpuDevice.MemoryTotalBytes, ModelMemory.TotalBytes);
         var (_, free, total) = _context.Memory();
         return new DeviceDescription(DeviceDescription.Cuda, Device.Name, total, total - free);
     }
@@ -332,6 +332,9 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             _model.Forward(batch.TokenIds.Length, tokens, packed.Starts.Length, starts, counts, slots, tables, packed.BlockTableStride,
                 packed.LogitRows.Length, rows, logits);
         }
+        var memory = _model.Memory();
+        if (memory != _memory)
+            _memory = memory;
         var tokenCounts = packed.TokenRowStart is null ? null : packed.Counts;
         _lastLogits = new CudaLogits(_logits, batch.Sequences.Count, vocab, packed.TokenRowStart, tokenCounts);
         return _lastLogits;

@@ -37,13 +37,19 @@ public sealed class CudaHostRunnerTests(CudaTestModels models) : IClassFixture<C
         Assert.Equal(CudaContext.HostDevice, runner.Device.Index);
         Assert.Contains("CUDA runner host emulation", runner.Description, StringComparison.Ordinal);
         Assert.Contains("weights nf4", runner.Description, StringComparison.Ordinal);
-        var (weights, kv, adapters, activations) = runner.ModelMemory;
-        Assert.True(weights > 0 && kv > 0 && adapters > 0 && activations >= 0, $"{runner.ModelMemory}");
+        var loaded = runner.ModelMemory;
+        Assert.True(loaded.WeightBytes > 0 && loaded.KvBytes > 0 && loaded.AdapterBytes > 0 && loaded.ActivationBytes >= 0, $"{loaded}");
+        // Tiny: 2 layers × 2 KV heads × 16 dims × 2 bytes × (K, V) = 256 bytes a position; 64 blocks of 4 positions.
+        Assert.Equal(64L * 4 * 256, loaded.KvBytes);
         var device = runner.DescribeDevice();
         Assert.Equal(DeviceDescription.Cpu, device.Kind);
         Assert.Contains("CUDA runner host emulation", device.Name, StringComparison.Ordinal);
-        Assert.Equal(weights + kv + adapters + activations, device.MemoryUsedBytes);
+        Assert.Equal(loaded.TotalBytes, device.MemoryUsedBytes);
         Assert.True(device.MemoryTotalBytes >= device.MemoryUsedBytes);
+        // A forward may grow the activation buffers; the description follows.
+        LastRow(runner, new BatchSequence(0, 0, 30, BlockTable: [.. Enumerable.Range(0, 8)]), [.. Enumerable.Range(1, 30)]);
+        Assert.True(runner.ModelMemory.ActivationBytes >= loaded.ActivationBytes);
+        Assert.Equal(runner.ModelMemory.TotalBytes, runner.DescribeDevice().MemoryUsedBytes);
         // 64 positions in blocks of 4, 4 sequences: the cap, below what 4 MiB would buy.
         Assert.Equal(new Engine.Caching.KvBlockLayout(4, 64), runner.KvBlocks);
         Assert.Equal(64, runner.MaxSequenceLength);
