@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Cuda;
 using OrleansLora.Engine.ModelInit;
 using OrleansLora.Engine.Modeling;
@@ -47,6 +48,21 @@ public sealed class CudaModelRunnerTests(TinyModelFixture model) : IClassFixture
         Assert.Contains("bfloat16", Assert.Throws<ArgumentException>(() => CudaModelRunner.Validate(0, tiny, Options with { AdapterDtype = "float32" })).Message, StringComparison.Ordinal);
         Assert.Contains("quantization mode 7", Assert.Throws<ArgumentException>(() => CudaModelRunner.Validate(0, tiny, Options, new ModelLoadOptions { Quantization = (QuantizationMode)7 })).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => CudaModelRunner.Validate(0, tiny, Options, new ModelLoadOptions { MaxSequenceLength = -1 }));
+    }
+
+    [Fact]
+    public void TheConfigStructAndModuleNumbersMirrorTheCHeader()
+    {
+        // olora_cuda_model_config: five doubles, one float, sixteen int32s; sizeof 112 under the x86-64 and AArch64 C ABIs.
+        Assert.Equal(112, System.Runtime.InteropServices.Marshal.SizeOf<CudaModelConfig>());
+        Assert.Equal(40, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.RmsNormEps)).ToInt32());
+        Assert.Equal(44, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.RopeKind)).ToInt32());
+        Assert.Equal(104, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.LmHeadFormat)).ToInt32());
+        // OLORA_CUDA_LORA_* are LoraTargetModules.All's positions, which the runner passes.
+        int[] expected = [CudaNative.Lora.Q, CudaNative.Lora.K, CudaNative.Lora.V, CudaNative.Lora.O, CudaNative.Lora.Gate, CudaNative.Lora.Up, CudaNative.Lora.Down];
+        Assert.Equal(expected, LoraTargetModules.All.Select(LoraTargetModules.IndexOf));
+        Assert.Equal(CudaNative.Lora.Modules, LoraTargetModules.All.Count);
+        Assert.Equal(CudaNative.HostDevice, CudaContext.HostDevice);
     }
 
     [Fact]
