@@ -51,9 +51,9 @@ internal sealed class LockstepRunners : IDisposable
 
     /// <summary>
     /// bf16 tolerance on max |Δ| / max |logit|. Measured on these models and batches (2026-12-04): the CUDA runner's
-    /// host emulation 1.4e-2 to 2.6e-2 (worst rows on the rank-8 adapter; NF4 with a bf16 lm_head the largest); the CPU runner's own bfloat16 mode against its float32
-    /// 3.0e-2 to 5.1e-2 on the same kind of batches. What it catches: a sliding window off by one gives 1.2, a linear or
-    /// llama3 RoPE factor 25 % off 0.085 to 0.78.
+    /// host emulation 1.4e-2 to 2.6e-2 (worst rows on the rank-8 adapter; NF4 with a bf16 lm_head the largest); the
+    /// CPU runner's own bfloat16 mode against its float32 3.0e-2 to 5.1e-2 on the same kind of batches. What it
+    /// catches: a sliding window off by one gives 1.2, a linear or llama3 RoPE factor 25 % off 0.085 to 0.78.
     /// </summary>
     public double Tolerance { get; init; } = 3e-2;
 
