@@ -62,10 +62,20 @@ public sealed class CudaRuntimeTests
     }
 
     [Fact]
-    public void ANegativeDeviceIsRefusedBeforeTheLibrary()
+    public void ANegativeDeviceOtherThanTheHostIsRefusedBeforeTheLibrary()
     {
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CudaContext.Create(-1));
+        Assert.Equal(-1, CudaContext.HostDevice);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CudaContext.Create(-2));
         Assert.Equal("device", ex.ParamName);
+    }
+
+    [Fact]
+    public void AHostEmulationContextNeedsNoGpu()
+    {
+        CudaHostLibrary.Require();
+        using var context = CudaContext.Create(CudaContext.HostDevice);
+        Assert.True(context.IsHostEmulation);
+        Assert.Equal(CudaContext.HostDevice, context.Device);
     }
 
     [Fact]

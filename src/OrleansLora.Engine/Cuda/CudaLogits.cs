@@ -1,0 +1,46 @@
+using OrleansLora.Engine.Runners;
+
+namespace OrleansLora.Engine.Cuda;
+
+/// <summary>
+/// The logits one CUDA forward copied to the host: a float32 array <c>[rows + token rows, vocab]</c>, each sequence's
+/// last-token row first (row i for sequence i), then the token rows of the sequences <see cref="ModelBatch.TokenLogits"/>
+/// flagged. The array is the runner's, reused by its next forward (the caller disposes this before then).
+/// </summary>
+internal sealed class CudaLogits : ModelLogits
+{
+    private readonly float[] _values;
+    private readonly int[]? _tokenRowStart; // per sequence: its first token row after the last-token rows, or -1
+    private readonly int[]? _tokenCount;
+
+    public CudaLogits(float[] values, int rows, int vocabSize, int[]? tokenRowStart, int[]? tokenCount) : base(rows, vocabSize)
+    {
+        _values = values;
+        _tokenRowStart = tokenRowStart;
+        _tokenCount = tokenCount;
+    }
+
+    public override ReadOnlySpan<float> Row(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows);
+        return _values.AsSpan((int)((long)row * VocabSize), VocabSize);
+    }
+
+    public override ReadOnlySpan<float> TokenRow(int sequence, int token)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
+        if (_tokenRowStart is null || _tokenRowStart[sequence] < 0)
+            throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _tokenCount![sequence]);
+        long row = _tokenRowStart[sequence] + token;
+        return _values.AsSpan((int)(row * VocabSize), VocabSize);
+    }
+
+    /// <summary>Whether the caller is done with it (the runner may then reuse the array).</summary>
+    public bool Disposed { get; private set; }
+
+    public override void Dispose() => Disposed = true;
+}
