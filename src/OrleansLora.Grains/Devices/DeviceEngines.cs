@@ -1,13 +1,20 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansLora.Engine.Cuda;
 using OrleansLora.Engine.Generation;
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Runners;
+using OrleansLora.Engine.Tokenization;
 using OrleansLora.Grains.Storage;
 
 namespace OrleansLora.Grains.Devices;
 
 /// <summary>
-/// The silo's inference engines, one per device, each on its own thread (a DI singleton created at
-/// start-up so the first request does not pay for loading the model). GPU grains are their handles.
+/// The silo's inference engines, one per device (<see cref="LocalDevices.Targets"/>), each on its own thread (a DI
+/// singleton created at start-up so the first request does not pay for loading the model). GPU grains are their
+/// handles. A CPU target runs the CPU runner; a <c>cuda:N</c> target a <see cref="CudaModelRunner"/> on
+/// that device (compiled, not run on a GPU), or on a host emulation context of its own under
+/// <see cref="WorkerOptions.CudaHostEmulation"/>.
 /// </summary>
 public sealed class DeviceEngines : IAsyncDisposable
 {
@@ -19,12 +26,11 @@ public sealed class DeviceEngines : IAsyncDisposable
         var options = engine.Value with { AdapterRoot = store.Root };
         options.Validate();
         worker.Value.Validate(options.MaxLoras);
-        // Every target is the CPU engine today: DeviceResolver refuses CUDA targets until the CUDA runner can serve.
         _engines = new InferenceEngine[devices.Count];
         try
         {
             for (int i = 0; i < _engines.Length; i++)
-                _engines[i] = InferenceEngine.Create(options, loggers.CreateLogger<InferenceEngine>());
+                _engines[i] = Create(devices.Targets[i], options, loggers.CreateLogger<InferenceEngine>());
         }
         catch
         {
@@ -33,12 +39,16 @@ public sealed class DeviceEngines : IAsyncDisposable
             throw;
         }
         Options = options;
+        Targets = devices.Targets;
         PinnableSlots = Math.Max(0, options.MaxLoras - worker.Value.SwapSlots);
     }
 
     public int Count => _engines.Length;
 
     public InferenceEngineOptions Options { get; }
+
+    /// <summary>The device each engine serves on, by engine index (the GPU grain key's device index).</summary>
+    public IReadOnlyList<DeviceTarget> Targets { get; }
 
     /// <summary>Slots per device that adapter grains may pin.</summary>
     public int PinnableSlots { get; }
@@ -47,6 +57,26 @@ public sealed class DeviceEngines : IAsyncDisposable
     public string BaseModelName => Path.GetFileName(Path.TrimEndingDirectorySeparator(Options.ModelPath));
 
     public InferenceEngine this[int device] => _engines[device];
+
+    private static InferenceEngine Create(DeviceTarget target, InferenceEngineOptions options, ILogger<InferenceEngine> logger)
+    {
+        if (!target.IsCuda)
+            return InferenceEngine.Create(options, logger);
+        var runner = CudaModelRunner.Load(
+            options.ModelPath,
+            new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength },
+            ModelRunnerOptions.From(options),
+            target.HostEmulated ? CudaContext.HostDevice : target.Index);
+        try
+        {
+            return new InferenceEngine(runner, TokenizerLoader.Load(options.ModelPath), options, logger);
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

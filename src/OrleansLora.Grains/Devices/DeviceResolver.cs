@@ -1,34 +1,32 @@
 using Microsoft.Extensions.Logging;
-using OrleansLora.Engine.Cuda;
 
 namespace OrleansLora.Grains.Devices;
 
 /// <summary>
 /// Turns <see cref="DeviceSpec"/> into the devices this silo serves on, once at start-up. <c>cuda:N</c> without
-/// that device is a start-up error (an ArgumentException, so exit code 2) naming the reason (no library, no driver, no device, index out of range);
-/// <c>auto</c> falls back to the CPU with one log line.
+/// that device is a start-up error (an ArgumentException, so exit code 2) naming the reason (no library, no driver,
+/// no device, index out of range); <c>auto</c> takes every CUDA device, or falls back to the CPU with one log line.
+/// Under <see cref="WorkerOptions.CudaHostEmulation"/> the <c>cuda:N</c> entries become host-emulated CUDA runners
+/// (no device probed; the runner library must load).
 /// </summary>
 public static partial class DeviceResolver
 {
-    /// <summary>
-    /// Why a present CUDA device is not used yet: the CUDA runner's kernels and C ABI exist (native-kernels/cuda,
-    /// compiled in CI) but its whole-model forward does not, so no engine can serve a model on it.
-    /// </summary>
-    public const string CudaRunnerMissing =
-        "the CUDA model runner cannot serve a model yet (its kernels are built, the whole-model forward is not: docs/GPU.md)";
-
-    public static IReadOnlyList<DeviceTarget> Resolve(DeviceSpec spec, Func<CudaAvailability> probe, ILogger logger)
+    public static IReadOnlyList<DeviceTarget> Resolve(DeviceSpec spec, bool hostEmulation, CudaProbe probe, ILogger logger)
     {
         if (!spec.Auto && !spec.HasCuda)
             return spec.Targets;
-        var cuda = probe();
+        if (!spec.Auto && hostEmulation)
+            return Emulated(spec, probe, logger);
+        var cuda = probe.Devices();
         if (spec.Auto)
         {
-            if (cuda.Available)
-                LogAutoCudaUnused(logger, string.Join(", ", cuda.Devices.Select(d => $"cuda:{d.Index} {d.Name}")), CudaRunnerMissing);
-            else
+            if (!cuda.Available)
+            {
                 LogAutoNoCuda(logger, cuda.Reason ?? "none found");
-            return [DeviceTarget.Cpu(0)];
+                return [DeviceTarget.Cpu(0)];
+            }
+            LogAutoCuda(logger, Describe(cuda.Devices));
+            return [.. cuda.Devices.Select(d => DeviceTarget.Cuda(d.Index))];
         }
         if (!cuda.Available)
             throw new ArgumentException(
@@ -37,16 +35,32 @@ public static partial class DeviceResolver
         {
             if (t.Index >= cuda.Devices.Count)
                 throw new ArgumentException(
-                    $"{DeviceSpec.Key} lists {t}, but this machine has {cuda.Devices.Count} CUDA device(s) ({string.Join(", ", cuda.Devices.Select(d => $"cuda:{d.Index} {d.Name}"))}).", nameof(WorkerOptions.Devices));
+                    $"{DeviceSpec.Key} lists {t}, but this machine has {cuda.Devices.Count} CUDA device(s) ({Describe(cuda.Devices)}).", nameof(WorkerOptions.Devices));
         }
-        var first = cuda.Devices[spec.Targets[0].Index];
-        throw new ArgumentException(
-            $"{DeviceSpec.Key} = {string.Join(",", spec.Targets)}: {spec.Targets[0]} ({first.Name}, {first.TotalBytes / (1L << 30)} GiB) is present, but {CudaRunnerMissing}. Use 'cpu' or 'auto'.", nameof(WorkerOptions.Devices));
+        return spec.Targets;
     }
+
+    private static IReadOnlyList<DeviceTarget> Emulated(DeviceSpec spec, CudaProbe probe, ILogger logger)
+    {
+        // Checked here rather than when the engines load, so a missing library is a configuration error (exit code 2).
+        if (probe.HostEmulationUnavailable() is { } why)
+            throw new ArgumentException(
+                $"{WorkerOptions.SectionName}:{nameof(WorkerOptions.CudaHostEmulation)} = true with {DeviceSpec.Key} = {string.Join(",", spec.Targets)}, but host emulation needs the CUDA runner library: {why}.",
+                nameof(WorkerOptions.CudaHostEmulation));
+        List<DeviceTarget> targets = [.. spec.Targets.Select(t => DeviceTarget.EmulatedCuda(t.Index))];
+        LogHostEmulation(logger, string.Join(", ", targets));
+        return targets;
+    }
+
+    private static string Describe(IEnumerable<Engine.Cuda.CudaDeviceInfo> devices) =>
+        string.Join(", ", devices.Select(d => $"cuda:{d.Index} {d.Name}"));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Devices = auto: no CUDA device ({Reason}); serving on the CPU")]
     private static partial void LogAutoNoCuda(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Devices = auto: found {Devices}, but {Why}; serving on the CPU")]
-    private static partial void LogAutoCudaUnused(ILogger logger, string devices, string why);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Devices = auto: serving on {Devices}")]
+    private static partial void LogAutoCuda(ILogger logger, string devices);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CudaHostEmulation: {Devices} run the CUDA runner's forward on the CPU (for tests and debugging, slow)")]
+    private static partial void LogHostEmulation(ILogger logger, string devices);
 }

@@ -7,9 +7,9 @@ public sealed record LocalDevices(int Count)
     public IReadOnlyList<DeviceTarget> Targets { get; init; } = [.. Enumerable.Range(0, Count).Select(DeviceTarget.Cpu)];
 
     /// <summary>The devices <see cref="WorkerOptions.Devices"/> resolves to on this machine (probes CUDA only when asked to).</summary>
-    public static LocalDevices Resolve(WorkerOptions options, Func<Engine.Cuda.CudaAvailability> probe, Microsoft.Extensions.Logging.ILogger logger)
+    public static LocalDevices Resolve(WorkerOptions options, CudaProbe probe, Microsoft.Extensions.Logging.ILogger logger)
     {
-        var targets = DeviceResolver.Resolve(DeviceSpec.Parse(options.Devices), probe, logger);
+        var targets = DeviceResolver.Resolve(DeviceSpec.Parse(options.Devices), options.CudaHostEmulation, probe, logger);
         return new LocalDevices(targets.Count) { Targets = targets };
     }
 }

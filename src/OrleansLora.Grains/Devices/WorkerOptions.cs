@@ -12,6 +12,14 @@ public sealed class WorkerOptions
     /// </summary>
     public string Devices { get; set; } = "cpu";
 
+    /// <summary>
+    /// Runs the CUDA runner's forward on the CPU: every <c>cuda:N</c> entry of <see cref="Devices"/> becomes a CUDA
+    /// runner on a host-emulation context of libolora_cuda.so (no GPU, no driver), each its own engine and GPU grain.
+    /// For tests and debugging, slow. <c>cpu</c>, counts and <c>auto</c> are unaffected. Validated at start-up: the
+    /// library must load (<c>OLORA_CUDA_LIBRARY</c>).
+    /// </summary>
+    public bool CudaHostEmulation { get; set; }
+
     /// <summary>True unless <see cref="Devices"/> is 0 (a gateway-only silo).</summary>
     public bool HasDevices => DeviceSpec.Parse(Devices) is { Auto: true } or { Targets.Count: > 0 };
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
-using OrleansLora.Engine.Cuda;
 using OrleansLora.Engine.Generation;
 using OrleansLora.Grains.Deadlines;
 using OrleansLora.Grains.Devices;
@@ -35,7 +34,7 @@ public static class OrleansLoraSiloBuilderExtensions
         services.AddMetrics();
         services.AddSingleton<OrleansLoraMetrics>();
         services.AddSingleton<AdapterStore>();
-        services.AddSingleton(sp => LocalDevices.Resolve(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, CudaLibrary.Probe,
+        services.AddSingleton(sp => LocalDevices.Resolve(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, CudaProbe.Machine,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DeviceResolver))));
         services.AddSingleton<DeviceEngines>();
         services.AddSingleton<HeldPins>();
@@ -59,9 +58,9 @@ public static class OrleansLoraSiloBuilderExtensions
         var worker = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
         int maxLoras = configuration.GetSection(InferenceEngineOptions.SectionName).GetValue<int?>(nameof(InferenceEngineOptions.MaxLoras)) ?? new InferenceEngineOptions().MaxLoras;
         worker.Validate(maxLoras);
-        // cuda:N without that device fails here, before anything starts (the DI singleton resolves it again
-        // with the real logger, for auto's one fallback line).
-        DeviceResolver.Resolve(DeviceSpec.Parse(worker.Devices), CudaLibrary.Probe, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        // cuda:N without that device (or, under CudaHostEmulation, without the runner library) fails here, before
+        // anything starts (the DI singleton resolves it again with the real logger, for the one log line).
+        DeviceResolver.Resolve(DeviceSpec.Parse(worker.Devices), worker.CudaHostEmulation, CudaProbe.Machine, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         (configuration.GetSection(DeadlineOptions.SectionName).Get<DeadlineOptions>() ?? new DeadlineOptions()).Validate();
     }
 }

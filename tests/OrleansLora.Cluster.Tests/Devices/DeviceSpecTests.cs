@@ -5,13 +5,20 @@ using OrleansLora.Grains.Devices;
 namespace OrleansLora.Cluster.Tests.Devices;
 
 /// <summary>
-/// OrleansLora:Worker:Devices: parsing, and resolution against what CUDA reports. The no-GPU cases use the real
-/// probe of this machine; the cases that need a GPU present use a recorded availability (no GPU here).
+/// OrleansLora:Worker:Devices (and CudaHostEmulation): parsing, and resolution against what CUDA reports. The cases
+/// of this machine use its real probe; those that need a GPU present, or a library missing, use recorded answers.
 /// </summary>
 public sealed class DeviceSpecTests
 {
-    private static readonly CudaAvailability OneH100 =
-        new([new CudaDeviceInfo(0, "NVIDIA H100 80GB HBM3", "9.0", 85_000_000_000, 84_000_000_000)], null);
+    private static readonly CudaAvailability TwoH100s = new(
+        [new CudaDeviceInfo(0, "NVIDIA H100 80GB HBM3", "9.0", 85_000_000_000, 84_000_000_000), new CudaDeviceInfo(1, "NVIDIA H100 80GB HBM3", "9.0", 85_000_000_000, 84_000_000_000)],
+        null);
+
+    /// <summary>A probe that fails the test when asked anything.</summary>
+    private static readonly CudaProbe NeverProbed = new(
+        () => throw new InvalidOperationException("CUDA devices probed"), () => throw new InvalidOperationException("runner library probed"));
+
+    private static CudaProbe Recorded(CudaAvailability devices) => NeverProbed with { Devices = () => devices };
 
     [Theory]
     [InlineData("cpu", "cpu")]
@@ -34,6 +41,8 @@ public sealed class DeviceSpecTests
     [InlineData("", "'' is not cuda:N")]
     [InlineData("gpu", "'gpu' is not cuda:N")]
     [InlineData("cuda:", "'cuda:' is not cuda:N")]
+    [InlineData("cuda:x", "'cuda:x' is not cuda:N")]
+    [InlineData("cuda:0,cuda:x", "'cuda:x' is not cuda:N")]
     [InlineData("cuda:-1", "'cuda:-1' is not cuda:N")]
     [InlineData("cuda:0,cpu", "'cpu' is not cuda:N")]
     [InlineData("cuda:0,cuda:0", "cuda:0 is listed twice")]
@@ -47,52 +56,97 @@ public sealed class DeviceSpecTests
         Assert.Throws<ArgumentException>(() => new WorkerOptions { Devices = value }.Validate(4));
     }
 
-    [Fact]
-    public void CpuNeverProbesCuda()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CpuNeverProbesCudaWithOrWithoutHostEmulation(bool hostEmulation)
     {
-        var targets = DeviceResolver.Resolve(DeviceSpec.Parse("2"), () => throw new InvalidOperationException("probed"), NullLogger.Instance);
-        Assert.Equal([DeviceTarget.Cpu(0), DeviceTarget.Cpu(1)], targets);
+        foreach (var value in new[] { "2", "cpu" })
+        {
+            var targets = DeviceResolver.Resolve(DeviceSpec.Parse(value), hostEmulation, NeverProbed, NullLogger.Instance);
+            Assert.Equal(value == "2" ? new[] { DeviceTarget.Cpu(0), DeviceTarget.Cpu(1) } : [DeviceTarget.Cpu(0)], targets);
+        }
+        // The options as bound from configuration pass start-up validation too.
+        new WorkerOptions { Devices = "cpu", CudaHostEmulation = hostEmulation }.Validate(4);
     }
 
     [Fact]
-    public void CudaOnThisMachineIsAStartUpErrorWithTheReason()
+    public void CudaOnThisMachineServesTheDeviceOrIsAStartUpErrorWithTheReason()
     {
         var here = CudaLibrary.Probe();
-        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0"), CudaLibrary.Probe, NullLogger.Instance));
-        Assert.Equal(nameof(WorkerOptions.Devices), ex.ParamName);
         if (here.Available)
-            Assert.Contains("is present, but the CUDA model runner cannot serve a model yet", ex.Message, StringComparison.Ordinal);
-        else
-            Assert.StartsWith($"OrleansLora:Worker:Devices = cuda:0, but no CUDA device is usable: {here.Reason}.", ex.Message, StringComparison.Ordinal);
+        {
+            Assert.Equal([DeviceTarget.Cuda(0)], DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0"), false, CudaProbe.Machine, NullLogger.Instance));
+            return;
+        }
+        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0"), false, CudaProbe.Machine, NullLogger.Instance));
+        Assert.Equal(nameof(WorkerOptions.Devices), ex.ParamName);
+        Assert.StartsWith($"OrleansLora:Worker:Devices = cuda:0, but no CUDA device is usable: {here.Reason}. Use 'cpu', or 'auto' to fall back to the CPU.", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void AutoFallsBackToTheCpuWithOneLogLine()
+    public void AutoTakesThisMachinesCudaDevicesOrFallsBackToTheCpuWithOneLogLine()
     {
         var here = CudaLibrary.Probe();
         var log = new ListLogger();
-        var targets = DeviceResolver.Resolve(DeviceSpec.Parse("auto"), CudaLibrary.Probe, log);
-        Assert.Equal([DeviceTarget.Cpu(0)], targets);
+        var targets = DeviceResolver.Resolve(DeviceSpec.Parse("auto"), false, CudaProbe.Machine, log);
         var line = Assert.Single(log.Lines);
-        Assert.StartsWith(here.Available ? "Devices = auto: found cuda:0 " : "Devices = auto: no CUDA device (", line, StringComparison.Ordinal);
-        Assert.EndsWith("; serving on the CPU", line, StringComparison.Ordinal);
+        if (here.Available)
+        {
+            Assert.Equal(here.Devices.Select(d => DeviceTarget.Cuda(d.Index)), targets);
+            Assert.StartsWith("Devices = auto: serving on cuda:0 ", line, StringComparison.Ordinal);
+            return;
+        }
+        Assert.Equal([DeviceTarget.Cpu(0)], targets);
+        Assert.Equal($"Devices = auto: no CUDA device ({here.Reason}); serving on the CPU", line);
     }
 
     [Fact]
-    public void ADeviceIndexPastTheMachinesIsRefused()
+    public void ADeviceIndexPastTheMachinesIsRefusedNamingIt()
     {
-        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0,cuda:1"), () => OneH100, NullLogger.Instance));
-        Assert.Contains("lists cuda:1, but this machine has 1 CUDA device(s) (cuda:0 NVIDIA H100 80GB HBM3)", ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0,cuda:2"), false, Recorded(TwoH100s), NullLogger.Instance));
+        Assert.Equal(nameof(WorkerOptions.Devices), ex.ParamName);
+        Assert.Contains("lists cuda:2, but this machine has 2 CUDA device(s) (cuda:0 NVIDIA H100 80GB HBM3, cuda:1 NVIDIA H100 80GB HBM3)", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void APresentGpuIsRefusedUntilTheCudaRunnerCanServeAndAutoStaysOnTheCpu()
+    public void PresentGpusAreServedOneEngineEachAndAutoTakesThemAll()
     {
-        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0"), () => OneH100, NullLogger.Instance));
-        Assert.Contains("cuda:0 (NVIDIA H100 80GB HBM3, 79 GiB) is present, but the CUDA model runner cannot serve a model yet", ex.Message, StringComparison.Ordinal);
+        Assert.Equal([DeviceTarget.Cuda(1), DeviceTarget.Cuda(0)], DeviceResolver.Resolve(DeviceSpec.Parse("cuda:1,cuda:0"), false, Recorded(TwoH100s), NullLogger.Instance));
         var log = new ListLogger();
-        Assert.Equal([DeviceTarget.Cpu(0)], DeviceResolver.Resolve(DeviceSpec.Parse("auto"), () => OneH100, log));
-        Assert.Contains("found cuda:0 NVIDIA H100 80GB HBM3, but the CUDA model runner cannot serve a model yet", Assert.Single(log.Lines), StringComparison.Ordinal);
+        Assert.Equal([DeviceTarget.Cuda(0), DeviceTarget.Cuda(1)], DeviceResolver.Resolve(DeviceSpec.Parse("auto"), false, Recorded(TwoH100s), log));
+        Assert.Equal("Devices = auto: serving on cuda:0 NVIDIA H100 80GB HBM3, cuda:1 NVIDIA H100 80GB HBM3", Assert.Single(log.Lines));
+    }
+
+    [Fact]
+    public void HostEmulationMakesEachCudaEntryAnEmulatedDeviceWithoutProbingAny()
+    {
+        var log = new ListLogger();
+        var probe = NeverProbed with { HostEmulationUnavailable = () => null };
+        var targets = DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0,cuda:1"), true, probe, log);
+        Assert.Equal([DeviceTarget.EmulatedCuda(0), DeviceTarget.EmulatedCuda(1)], targets);
+        Assert.Equal(["cuda:0 (host emulation)", "cuda:1 (host emulation)"], targets.Select(t => t.ToString()));
+        Assert.All(targets, t => Assert.True(t.IsCuda));
+        Assert.Equal("CudaHostEmulation: cuda:0 (host emulation), cuda:1 (host emulation) run the CUDA runner's forward on the CPU (for tests and debugging, slow)", Assert.Single(log.Lines));
+    }
+
+    [Fact]
+    public void HostEmulationWithoutTheRunnerLibraryIsAStartUpErrorNamingTheOptionAndTheReason()
+    {
+        var probe = NeverProbed with { HostEmulationUnavailable = () => "the CUDA runner library /nowhere/libolora_cuda.so does not exist (OLORA_CUDA_LIBRARY)" };
+        var ex = Assert.Throws<ArgumentException>(() => DeviceResolver.Resolve(DeviceSpec.Parse("cuda:0"), true, probe, NullLogger.Instance));
+        Assert.Equal(nameof(WorkerOptions.CudaHostEmulation), ex.ParamName);
+        Assert.StartsWith(
+            "OrleansLora:Worker:CudaHostEmulation = true with OrleansLora:Worker:Devices = cuda:0, but host emulation needs the CUDA runner library: the CUDA runner library /nowhere/libolora_cuda.so does not exist (OLORA_CUDA_LIBRARY).",
+            ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HostEmulationLeavesAutoToTheMachine()
+    {
+        var log = new ListLogger();
+        Assert.Equal([DeviceTarget.Cuda(0), DeviceTarget.Cuda(1)], DeviceResolver.Resolve(DeviceSpec.Parse("auto"), true, Recorded(TwoH100s), log));
+        Assert.Equal([DeviceTarget.Cpu(0)], DeviceResolver.Resolve(DeviceSpec.Parse("auto"), true, Recorded(CudaAvailability.None("no driver")), log));
     }
 
     private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger

@@ -47,8 +47,11 @@ public class ClusterFixture : IAsyncLifetime
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-        await WaitForDevices(Cluster.Silos.Count(s => s.Name != GatewaySiloName)); // one device per worker
+        await WaitForDevices(Cluster.Silos.Count(s => s.Name != GatewaySiloName) * DevicesPerWorker);
     }
+
+    /// <summary>Devices (engines) each worker silo serves on.</summary>
+    protected virtual int DevicesPerWorker => 1;
 
     /// <summary>Silos in the cluster: the third (when there is one) is the gateway-only silo.</summary>
     protected virtual short SiloCount => 3;
