@@ -16,7 +16,7 @@ class Config(ctypes.Structure):
         (name, ctypes.c_int32) for name in
         ("rope_kind", "vocab_size", "hidden_size", "intermediate_size", "num_layers", "num_heads", "kv_heads",
          "head_dim", "sliding_window", "max_positions", "block_size", "num_blocks", "num_slots", "max_rank",
-         "weight_format", "lm_head_format")]
+         "weight_format", "lm_head_format", "max_batch_tokens")]
 
 
 def bind(lib):

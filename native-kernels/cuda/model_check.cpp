@@ -44,6 +44,7 @@ struct Config {
     int vocab = 101, hidden = 64, inter = 96, layers = 2, heads = 4, kv_heads = 2, head_dim = 16;
     int window = 0, rope_kind = 0, max_positions = 96, block_size = 4, num_blocks = 64, slots = 3, max_rank = 16;
     int format = OLORA_CUDA_FORMAT_BF16;
+    int max_batch_tokens = 0;  // 0: grown on demand
     float eps = 1e-5f;
 };
 
@@ -346,6 +347,7 @@ struct Runner {
         cfg.max_rank = c.max_rank;
         cfg.weight_format = c.format;
         cfg.lm_head_format = c.format;
+        cfg.max_batch_tokens = c.max_batch_tokens;
         if (olora_cuda_model_create(ctx, &cfg, &model) != 0) return *error = "model: " + last_error(), false;
         auto dense = [&](int kind, int layer, const std::vector<uint16_t>& w) {
             return olora_cuda_model_set_weight(model, kind, layer, w.data(), int64_t(w.size()) * 2, nullptr, 0) == 0;
@@ -583,6 +585,15 @@ void run_refusals(int device) {
     expect_refused(r.model, "positions past max_positions", "max_positions", {1}, {c.max_positions}, {1}, {-1},
                    std::vector<int32_t>(64, 0), 64, {0}, v);
     expect_refused(r.model, "a logit row outside the batch", "logit row", {1}, {0}, {1}, {-1}, {0}, 1, {1}, v);
+    {
+        Config small = c;
+        small.max_batch_tokens = 4;
+        Model sm = make_model(small, 6);
+        Runner sr;
+        if (!sr.open(device, sm, &error)) return report(false, "refusals", error);
+        expect_refused(sr.model, "more tokens than max_batch_tokens", "exceed max_batch_tokens 4", {1, 2, 3, 4, 5}, {0},
+                       {5}, {-1}, {0, 1}, 2, {4}, v);
+    }
     // Still serves after every refusal.
     Reference ref{&m, {}, {}, {}};
     std::vector<Seq> seqs = {{0, -1, {}, {}}};
@@ -644,6 +655,7 @@ int main(int argc, char** argv) {
     run_scenario(device, "bf16 MHA, block 16, linear RoPE", mha, 1e-2, 3);
     Config nf4 = base;
     nf4.format = OLORA_CUDA_FORMAT_NF4;
+    nf4.max_batch_tokens = 40;  // preallocated (the scenario's largest step has 26 tokens)
     run_scenario(device, "NF4 weights", nf4, 1e-2, 4);
     Config int8 = base;
     int8.format = OLORA_CUDA_FORMAT_INT8;

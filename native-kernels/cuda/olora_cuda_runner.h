@@ -227,12 +227,16 @@ typedef struct olora_cuda_model_config {
     int32_t max_rank;                   /* 1..128 */
     int32_t weight_format;              /* OLORA_CUDA_FORMAT_* of the decoder projections */
     int32_t lm_head_format;             /* OLORA_CUDA_FORMAT_* of lm_head */
+    int32_t max_batch_tokens;           /* > 0: activations (and the quantized layers' bf16 scratch) are allocated at
+                                           create for this many tokens per forward, so a device too small fails
+                                           there, not mid-serving; a larger batch is refused. 0: grown on demand */
 } olora_cuda_model_config;
 
 typedef struct olora_cuda_model olora_cuda_model;
 
 /* Validates the config (names the bad field) and allocates the KV pools, RoPE tables, adapter slot tables
- * (zero ranks) and activation buffers on the context. Weights come next, one set_weight each. */
+ * (zero ranks) and, with max_batch_tokens > 0, the activation buffers on the context. Weights come next, one
+ * set_weight each. */
 OLORA_CUDA_API int32_t olora_cuda_model_create(olora_cuda_context* ctx, const olora_cuda_model_config* config,
                                                olora_cuda_model** out);
 OLORA_CUDA_API int32_t olora_cuda_model_destroy(olora_cuda_model* model);

@@ -304,6 +304,7 @@ int32_t validate_config(const olora_cuda_model_config& c) {
         (rc = need(c.max_rank >= 1 && c.max_rank <= kMaxRank, "max_rank must be in [1, 128]")) ||
         (rc = need(c.weight_format >= 0 && c.weight_format <= 2, "weight_format must be 0 (bf16), 1 (nf4) or 2 (int8)")) ||
         (rc = need(c.lm_head_format >= 0 && c.lm_head_format <= 2, "lm_head_format must be 0 (bf16), 1 (nf4) or 2 (int8)")) ||
+        (rc = need(c.max_batch_tokens >= 0, "max_batch_tokens must be >= 0 (0: grown on demand)")) ||
         (rc = need(std::isfinite(c.rms_norm_eps) && c.rms_norm_eps >= 0, "rms_norm_eps must be finite and >= 0")) ||
         (rc = need(c.rope_kind >= 0 && c.rope_kind <= 2, "rope_kind must be 0 (default), 1 (linear) or 2 (llama3)")) ||
         (rc = need(c.rope_theta > 0, "rope_theta must be > 0")) ||
@@ -406,6 +407,17 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_model_create(olora_cuda_context* ct
         int32_t rc;
         if ((rc = m->alloc(&m->scales_dev, c.num_slots, &m->adapter_bytes)) ||
             (rc = m->ops->upload(m->scales_dev, m->scales.data(), int64_t(c.num_slots) * 4)))
+            return fail_with(rc);
+    }
+    if (c.max_batch_tokens > 0) {
+        // Everything a forward of max_batch_tokens tokens needs, now: the largest quantized layer's bf16 tile too.
+        int64_t deq = 0;
+        const int64_t h = c.hidden_size, ff = c.intermediate_size;
+        if (c.weight_format != OLORA_CUDA_FORMAT_BF16)
+            deq = std::max({int64_t(m->qkv_width) * h, h * m->q_width, 2 * ff * h, h * ff});
+        if (c.lm_head_format != OLORA_CUDA_FORMAT_BF16) deq = std::max(deq, int64_t(c.vocab_size) * h);
+        int32_t rc;
+        if ((rc = m->ensure_activations(c.max_batch_tokens, c.max_batch_tokens)) || (rc = m->ensure_dequant(deq)))
             return fail_with(rc);
     }
     if (const int32_t rc = m->ops->synchronize(); rc != 0) return fail_with(rc);
@@ -619,6 +631,9 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_model_forward(olora_cuda_model* mod
     if (total != num_tokens)
         return bad("forward: the sequences' token counts sum to " + std::to_string(total) + ", not num_tokens " +
                    std::to_string(num_tokens));
+    if (c.max_batch_tokens > 0 && num_tokens > c.max_batch_tokens)
+        return bad("forward: " + std::to_string(num_tokens) + " tokens exceed max_batch_tokens " +
+                   std::to_string(c.max_batch_tokens));
     for (int32_t r = 0; r < num_logit_rows; ++r)
         if (logit_rows[r] < 0 || logit_rows[r] >= num_tokens)
             return bad("forward: logit row " + std::to_string(logit_rows[r]) + " is outside the batch's " +

@@ -32,6 +32,7 @@ internal struct CudaModelConfig
     public int MaxRank;
     public int WeightFormat;                  // CudaNative.Format
     public int LmHeadFormat;                  // CudaNative.Format
+    public int MaxBatchTokens;                // > 0: activations allocated at create for this many tokens per step
 
     /// <summary>0 default, 1 linear, 2 llama3: the rope_scaling kinds <see cref="ModelConfig.Validate"/> admits.</summary>
     public static int RopeKindOf(ModelConfig config) => config.RopeScaling?.Kind switch

@@ -103,6 +103,8 @@ public sealed unsafe class CudaModelRunner : IModelRunner
             native.NumBlocks = blocks;
             native.NumSlots = options.MaxLoras;
             native.MaxRank = options.MaxLoraRank;
+            // A device too small for a full step fails here, at load, not on the first long prompt.
+            native.MaxBatchTokens = options.MaxBatchTokens;
             native.WeightFormat = CudaWeightLoader.FormatOf(loadOptions.Quantization);
             native.LmHeadFormat = CudaWeightLoader.LmHeadFormatOf(loadOptions);
             model = CudaModel.Create(context, native);

@@ -86,10 +86,19 @@ public sealed partial class InferenceEngine : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Loads the model and tokenizer named by <paramref name="options"/> and starts the engine.</summary>
-    public static InferenceEngine Create(InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null)
+    public static InferenceEngine Create(InferenceEngineOptions options, ILogger<InferenceEngine>? logger = null) =>
+        Create(options, CpuModelRunner.Load, logger);
+
+    /// <summary>
+    /// Loads <see cref="InferenceEngineOptions.ModelPath"/> through <paramref name="load"/> (a runner on some device, e.g.
+    /// <c>CudaModelRunner.Load</c> bound to a device) and wraps an engine around it.
+    /// </summary>
+    public static InferenceEngine Create(InferenceEngineOptions options, Func<string, ModelLoadOptions, ModelRunnerOptions, IModelRunner> load, ILogger<InferenceEngine>? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(load);
         options.Validate();
-        var runner = CpuModelRunner.Load(
+        var runner = load(
             options.ModelPath,
             new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength },
             ModelRunnerOptions.From(options));

@@ -12,6 +12,9 @@ public sealed record ModelRunnerOptions
     /// <summary>Positions per KV block; 0: one fixed slot of <see cref="MaxSequenceLength"/> positions per sequence.</summary>
     public int KvBlockSize { get; init; } = 16;
 
+    /// <summary>Most tokens in one forward (the engine's step budget); 0: not known, buffers grow as batches do.</summary>
+    public int MaxBatchTokens { get; init; }
+
     /// <summary>At most this many sequences' KV space, whatever the budget allows.</summary>
     public int MaxSequences { get; init; } = 32;
 
@@ -35,6 +38,7 @@ public sealed record ModelRunnerOptions
             MaxSequenceLength = options.MaxSequenceLength,
             KvBlockSize = options.KvBlockSize,
             MaxSequences = Math.Max(options.MaxBatchSize, 1),
+            MaxBatchTokens = options.MaxBatchTokens,
             MaxLoras = options.MaxLoras,
             MaxLoraRank = options.MaxLoraRank,
             AdapterDtype = options.AdapterDtype,

@@ -2,9 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLora.Engine.Cuda;
 using OrleansLora.Engine.Generation;
-using OrleansLora.Engine.Modeling;
-using OrleansLora.Engine.Runners;
-using OrleansLora.Engine.Tokenization;
 using OrleansLora.Grains.Storage;
 
 namespace OrleansLora.Grains.Devices;
@@ -62,20 +59,8 @@ public sealed class DeviceEngines : IAsyncDisposable
     {
         if (!target.IsCuda)
             return InferenceEngine.Create(options, logger);
-        var runner = CudaModelRunner.Load(
-            options.ModelPath,
-            new ModelLoadOptions { Dtype = options.Dtype, Quantization = options.Quantization, QuantizedCompute = options.QuantizedCompute, MaxSequenceLength = options.MaxSequenceLength },
-            ModelRunnerOptions.From(options),
-            target.HostEmulated ? CudaContext.HostDevice : target.Index);
-        try
-        {
-            return new InferenceEngine(runner, TokenizerLoader.Load(options.ModelPath), options, logger);
-        }
-        catch
-        {
-            runner.Dispose();
-            throw;
-        }
+        int device = target.HostEmulated ? CudaContext.HostDevice : target.Index;
+        return InferenceEngine.Create(options, (path, load, runner) => CudaModelRunner.Load(path, load, runner, device), logger);
     }
 
     public async ValueTask DisposeAsync()

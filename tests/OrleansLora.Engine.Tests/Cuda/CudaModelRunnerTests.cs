@@ -53,11 +53,12 @@ public sealed class CudaModelRunnerTests(TinyModelFixture model) : IClassFixture
     [Fact]
     public void TheConfigStructAndModuleNumbersMirrorTheCHeader()
     {
-        // olora_cuda_model_config: five doubles, one float, sixteen int32s; sizeof 112 under the x86-64 and AArch64 C ABIs.
+        // olora_cuda_model_config: five doubles, one float, seventeen int32s; sizeof 112 under the x86-64 and AArch64 C ABIs.
         Assert.Equal(112, System.Runtime.InteropServices.Marshal.SizeOf<CudaModelConfig>());
         Assert.Equal(40, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.RmsNormEps)).ToInt32());
         Assert.Equal(44, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.RopeKind)).ToInt32());
         Assert.Equal(104, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.LmHeadFormat)).ToInt32());
+        Assert.Equal(108, System.Runtime.InteropServices.Marshal.OffsetOf<CudaModelConfig>(nameof(CudaModelConfig.MaxBatchTokens)).ToInt32());
         // OLORA_CUDA_LORA_* are LoraTargetModules.All's positions, which the runner passes.
         int[] expected = [CudaNative.Lora.Q, CudaNative.Lora.K, CudaNative.Lora.V, CudaNative.Lora.O, CudaNative.Lora.Gate, CudaNative.Lora.Up, CudaNative.Lora.Down];
         Assert.Equal(expected, LoraTargetModules.All.Select(LoraTargetModules.IndexOf));
