@@ -26,16 +26,8 @@ __global__ void gather_rows_kernel(const uint16_t* __restrict__ src, int cols, c
 
 class CudaModelOps final : public ModelOps {
 public:
-    explicit CudaModelOps(olora_cuda_context* ctx) : ctx_(ctx), stream_(ctx->stream) {}
+    explicit CudaModelOps(olora_cuda_context* ctx) : ModelOps(ctx), stream_(ctx->stream) {}
 
-    int32_t alloc(int64_t bytes, void** out) override { return olora_cuda_alloc(ctx_, bytes, out); }
-    int32_t release(void* ptr) override { return olora_cuda_free(ctx_, ptr); }
-    int32_t upload(void* dst, const void* src, int64_t bytes) override {
-        return olora_cuda_upload(ctx_, dst, src, bytes);
-    }
-    int32_t download(void* dst, const void* src, int64_t bytes) override {
-        return olora_cuda_download(ctx_, dst, src, bytes);
-    }
     int32_t copy(void* dst, const void* src, int64_t bytes) override {
         return check_cuda(cudaMemcpyAsync(dst, src, size_t(bytes), cudaMemcpyDeviceToDevice, stream_),
                           "cudaMemcpyAsync (device to device)");
@@ -144,7 +136,6 @@ public:
     }
 
 private:
-    olora_cuda_context* ctx_;
     cudaStream_t stream_;
 };
 

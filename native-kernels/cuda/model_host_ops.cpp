@@ -37,16 +37,8 @@ float* widen_rows(const uint16_t* src, int64_t stride, int32_t rows, int32_t col
 
 class HostModelOps final : public ModelOps {
 public:
-    explicit HostModelOps(olora_cuda_context* ctx) : ctx_(ctx) {}
+    explicit HostModelOps(olora_cuda_context* ctx) : ModelOps(ctx) {}
 
-    int32_t alloc(int64_t bytes, void** out) override { return olora_cuda_alloc(ctx_, bytes, out); }
-    int32_t release(void* ptr) override { return olora_cuda_free(ctx_, ptr); }
-    int32_t upload(void* dst, const void* src, int64_t bytes) override {
-        return olora_cuda_upload(ctx_, dst, src, bytes);
-    }
-    int32_t download(void* dst, const void* src, int64_t bytes) override {
-        return olora_cuda_download(ctx_, dst, src, bytes);
-    }
     int32_t copy(void* dst, const void* src, int64_t bytes) override {
         std::memmove(dst, src, size_t(bytes));
         return OLORA_CUDA_OK;
@@ -212,7 +204,6 @@ public:
     }
 
 private:
-    olora_cuda_context* ctx_;
     std::vector<float> w_, f_, x_;
     std::vector<int32_t> starts_, slots_, ranks_;
 };

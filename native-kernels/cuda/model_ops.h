@@ -16,13 +16,14 @@ namespace olora_cuda {
 
 class ModelOps {
 public:
+    explicit ModelOps(olora_cuda_context* ctx) : ctx_(ctx) {}
     virtual ~ModelOps() = default;
 
-    // Memory of the context (tracked by it) and copies. upload / download wait until done.
-    virtual int32_t alloc(int64_t bytes, void** out) = 0;
-    virtual int32_t release(void* ptr) = 0;
-    virtual int32_t upload(void* dst, const void* src, int64_t bytes) = 0;
-    virtual int32_t download(void* dst, const void* src, int64_t bytes) = 0;
+    // Memory of the context (tracked by it, device or host) and copies; upload / download wait until done.
+    int32_t alloc(int64_t bytes, void** out) { return olora_cuda_alloc(ctx_, bytes, out); }
+    int32_t release(void* ptr) { return olora_cuda_free(ctx_, ptr); }
+    int32_t upload(void* dst, const void* src, int64_t bytes) { return olora_cuda_upload(ctx_, dst, src, bytes); }
+    int32_t download(void* dst, const void* src, int64_t bytes) { return olora_cuda_download(ctx_, dst, src, bytes); }
     virtual int32_t copy(void* dst, const void* src, int64_t bytes) = 0;  // device to device, async
     virtual int32_t zero(void* dst, int64_t bytes) = 0;
     virtual int32_t synchronize() = 0;
@@ -80,6 +81,9 @@ public:
                                          uint16_t* out) = 0;
     virtual int32_t int8_gemv(const uint16_t* x, int32_t m, int32_t n, int32_t k, const int8_t* q,
                               const float* scales, float* y, int32_t accumulate) = 0;
+
+protected:
+    olora_cuda_context* ctx_;
 };
 
 std::unique_ptr<ModelOps> make_cuda_model_ops(olora_cuda_context* ctx);

@@ -118,6 +118,17 @@ struct olora_cuda_model {
         return OLORA_CUDA_OK;
     }
 
+    // A scratch buffer of at least want elements (reallocated, contents lost, when smaller).
+    template <typename T>
+    int32_t grow(T*& p, int64_t& capacity, int64_t want) {
+        if (want <= capacity) return OLORA_CUDA_OK;
+        release(p);
+        capacity = 0;
+        if (const int32_t rc = alloc(&p, want, nullptr); rc != 0) return rc;
+        capacity = want;
+        return OLORA_CUDA_OK;
+    }
+
     template <typename T>
     void release(T*& p) {
         if (p) ops->release(p);
@@ -125,6 +136,10 @@ struct olora_cuda_model {
     }
 
     int32_t ensure_activations(int32_t tokens, int32_t logit_rows);
+    void release_activations() {
+        for (float** p : {&residual, &qkv, &proj, &gate_up, &lora_v}) release(*p);
+        for (uint16_t** p : {&normed, &attn, &act}) release(*p);
+    }
     int32_t ensure_decode_scratch(int64_t floats);
     int32_t ensure_dequant(int64_t numel);
     int32_t ensure_meta(int64_t bytes);
@@ -161,14 +176,7 @@ olora_cuda_model::~olora_cuda_model() {
     release(cos_table);
     release(sin_table);
     release(scales_dev);
-    release(residual);
-    release(normed);
-    release(qkv);
-    release(attn);
-    release(proj);
-    release(gate_up);
-    release(act);
-    release(lora_v);
+    release_activations();
     release(head_in);
     release(logits);
     release(decode_scratch);
@@ -179,14 +187,7 @@ olora_cuda_model::~olora_cuda_model() {
 int32_t olora_cuda_model::ensure_activations(int32_t tokens, int32_t logit_rows) {
     if (tokens > cap_tokens) {
         const int32_t t = std::max(tokens, cap_tokens * 2);
-        release(residual);
-        release(normed);
-        release(qkv);
-        release(attn);
-        release(proj);
-        release(gate_up);
-        release(act);
-        release(lora_v);
+        release_activations();
         cap_tokens = 0;
         activation_bytes = 0;
         const int64_t h = c.hidden_size, ff = c.intermediate_size;
@@ -213,23 +214,9 @@ int32_t olora_cuda_model::ensure_activations(int32_t tokens, int32_t logit_rows)
     return OLORA_CUDA_OK;
 }
 
-int32_t olora_cuda_model::ensure_decode_scratch(int64_t floats) {
-    if (floats <= decode_scratch_floats) return OLORA_CUDA_OK;
-    release(decode_scratch);
-    decode_scratch_floats = 0;
-    if (const int32_t rc = alloc(&decode_scratch, floats, nullptr); rc != 0) return rc;
-    decode_scratch_floats = floats;
-    return OLORA_CUDA_OK;
-}
+int32_t olora_cuda_model::ensure_decode_scratch(int64_t floats) { return grow(decode_scratch, decode_scratch_floats, floats); }
 
-int32_t olora_cuda_model::ensure_dequant(int64_t numel) {
-    if (numel <= dequant_numel) return OLORA_CUDA_OK;
-    release(dequant);
-    dequant_numel = 0;
-    if (const int32_t rc = alloc(&dequant, numel, nullptr); rc != 0) return rc;
-    dequant_numel = numel;
-    return OLORA_CUDA_OK;
-}
+int32_t olora_cuda_model::ensure_dequant(int64_t numel) { return grow(dequant, dequant_numel, numel); }
 
 int32_t olora_cuda_model::ensure_meta(int64_t bytes) {
     if (bytes <= meta_bytes) return OLORA_CUDA_OK;

@@ -36,24 +36,7 @@ public sealed class EmulatedCudaReportTests(EmulatedCudaGatewayFixture server) :
         }
         var placed = new List<(string Device, string Name)>();
         foreach (var adapter in adapters)
-            placed.Add(await ListedDevice(http, adapter));
+            placed.Add(await DeviceReport.ListedDeviceAsync(http, adapter));
         Assert.Equal(devices.Select(d => (d.Key, d.Name)), placed.OrderBy(p => p.Device, StringComparer.Ordinal));
-    }
-
-    /// <summary>The one device /v1/adapters lists the adapter on, and its name; polled (the load is published once a second).</summary>
-    private static async Task<(string Device, string Name)> ListedDevice(HttpClient http, string adapter)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var entry = Api.Parse(await http.GetStringAsync($"v1/adapters/{adapter}"));
-            var devices = entry["devices"]!.AsArray().Select(Api.Text).ToList();
-            var names = entry["device_names"]!.AsArray().Select(Api.Text).ToList();
-            Assert.Equal(devices.Count, names.Count);
-            if (devices.Count == 1)
-                return (devices[0], names[0]);
-            Assert.True(DateTime.UtcNow < deadline, $"{adapter} is not listed on one device: {entry.ToJsonString()}");
-            await Task.Delay(200);
-        }
     }
 }

@@ -27,17 +27,8 @@ internal sealed class CudaLogits : ModelLogits
         return _values.AsSpan((int)((long)row * VocabSize), VocabSize);
     }
 
-    public override ReadOnlySpan<float> TokenRow(int sequence, int token)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
-        if (_tokenRowStart is null || _tokenRowStart[sequence] < 0)
-            throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
-        ArgumentOutOfRangeException.ThrowIfNegative(token);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _tokenCount![sequence]);
-        long row = _tokenRowStart[sequence] + token;
-        return _values.AsSpan((int)(row * VocabSize), VocabSize);
-    }
+    public override ReadOnlySpan<float> TokenRow(int sequence, int token) =>
+        _values.AsSpan((int)(TokenRowIndex(sequence, token, _tokenRowStart, _tokenCount) * VocabSize), VocabSize);
 
     /// <summary>Whether the caller is done with it (the runner may then reuse the array).</summary>
     public bool Disposed { get; private set; }

@@ -21,4 +21,20 @@ public abstract class ModelLogits(int rows, int vocabSize) : IDisposable
         throw new NotSupportedException($"{GetType().Name} returns each sequence's last-token logits only.");
 
     public abstract void Dispose();
+
+    /// <summary>
+    /// For runners that put the flagged sequences' token rows after the last-token rows: the row holding token
+    /// <paramref name="token"/> of <paramref name="sequence"/>, given where each sequence's token rows start (-1: not
+    /// flagged) and how many tokens each has.
+    /// </summary>
+    protected long TokenRowIndex(int sequence, int token, int[]? tokenRowStart, int[]? tokenCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
+        if (tokenRowStart is null || tokenRowStart[sequence] < 0)
+            throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, tokenCount![sequence]);
+        return tokenRowStart[sequence] + token;
+    }
 }

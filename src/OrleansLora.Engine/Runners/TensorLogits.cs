@@ -31,17 +31,8 @@ internal sealed class TensorLogits : ModelLogits
         return new ReadOnlySpan<float>((float*)_data + (long)row * VocabSize, VocabSize);
     }
 
-    public override unsafe ReadOnlySpan<float> TokenRow(int sequence, int token)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
-        if (_tokenRowStart is null || _tokenRowStart[sequence] < 0)
-            throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
-        ArgumentOutOfRangeException.ThrowIfNegative(token);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _tokenCount![sequence]);
-        long row = _tokenRowStart[sequence] + token;
-        return new ReadOnlySpan<float>((float*)_data + row * VocabSize, VocabSize);
-    }
+    public override unsafe ReadOnlySpan<float> TokenRow(int sequence, int token) =>
+        new((float*)_data + TokenRowIndex(sequence, token, _tokenRowStart, _tokenCount) * VocabSize, VocabSize);
 
     public override void Dispose() => _logits.Dispose();
 }

@@ -25,13 +25,7 @@ public sealed class EmulatedCudaDevicesTests(EmulatedCudaClusterFixture fixture)
     private DeviceEngines Engines =>
         fixture.Cluster.Silos.OfType<InProcessSiloHandle>().Single().SiloHost.Services.GetRequiredService<DeviceEngines>();
 
-    private static GenerateRequest Greedy(string prompt, int maxTokens) => new()
-    {
-        Prompt = prompt,
-        MaxTokens = maxTokens,
-        Temperature = 0,
-        IgnoreEos = true,
-    };
+    private static GenerateRequest Greedy(string prompt, int maxTokens) => Requests.Greedy(prompt, maxTokens);
 
     [Fact]
     public async Task EachListedCudaDeviceIsOneGpuGrainOverItsOwnCudaRunner()

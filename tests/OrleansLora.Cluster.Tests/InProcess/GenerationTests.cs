@@ -12,13 +12,7 @@ public sealed class GenerationTests(ClusterFixture fixture)
 {
     private OrleansLoraClient Client => new(fixture.Client);
 
-    private static GenerateRequest Greedy(string prompt, int maxTokens) => new()
-    {
-        Prompt = prompt,
-        MaxTokens = maxTokens,
-        Temperature = 0,
-        IgnoreEos = true,
-    };
+    private static GenerateRequest Greedy(string prompt, int maxTokens) => Requests.Greedy(prompt, maxTokens);
 
     [Fact]
     public async Task StreamedTokensEqualTheEngineRunDirectlyForAdaptersAndTheBaseModel()

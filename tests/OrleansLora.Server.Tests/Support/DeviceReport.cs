@@ -40,6 +40,23 @@ public sealed partial record DeviceReport(string Key, string Kind, string Name, 
         }
     }
 
+    /// <summary>The one device /v1/adapters lists the adapter on, and its name; polled (the load is published once a second).</summary>
+    public static async Task<(string Device, string Name)> ListedDeviceAsync(HttpClient http, string adapter)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var entry = Api.Parse(await http.GetStringAsync($"v1/adapters/{adapter}"));
+            var devices = entry["devices"]!.AsArray().Select(Api.Text).ToList();
+            var names = entry["device_names"]!.AsArray().Select(Api.Text).ToList();
+            Assert.Equal(devices.Count, names.Count);
+            if (devices.Count == 1)
+                return (devices[0], names[0]);
+            Assert.True(DateTime.UtcNow < deadline, $"{adapter} is not listed on one device: {entry.ToJsonString()}");
+            await Task.Delay(200);
+        }
+    }
+
     private static List<(string Key, string Kind, string Name, long Total, long Used)> Devices(JsonObject info) =>
         [.. info["devices"]!.AsArray().Select(d => (Api.Text(d!["key"]), Api.Text(d["kind"]), Api.Text(d["name"]),
             d["memory_total_bytes"]!.GetValue<long>(), d["memory_used_bytes"]!.GetValue<long>()))];
