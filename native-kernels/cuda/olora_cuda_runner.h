@@ -8,7 +8,8 @@
  * themselves are checked against the CPU kernels only by scripts/gpu-check.sh on a GPU machine.
  *
  * Every function returns an olora_cuda status; on failure olora_cuda_last_error() has a message
- * (per calling thread). Kernel launchers validate their host-side arguments (sizes, null
+ * (per calling thread). The layer launchers take a stream, not a context: the caller must have the stream's
+ * device current (cudaSetDevice); the context and model functions make their device current themselves. Kernel launchers validate their host-side arguments (sizes, null
  * pointers) and launch asynchronously; device pointers are not dereferenced on the host. */
 #ifndef OLORA_CUDA_RUNNER_H
 #define OLORA_CUDA_RUNNER_H
@@ -114,7 +115,7 @@ OLORA_CUDA_API int32_t olora_cuda_paged_attention_decode(const float* q, int64_t
                                                          int64_t scratch_floats, void* stream);
 
 /* [olora_paged_attention_prefill] causal, sliding window, GQA, over the paged cache: one block per
- * (sequence, query head, tile of 16 query rows), keys in shared-memory chunks of 32 positions,
+ * (sequence, query head, tile of 16 query rows), keys in shared-memory chunks of 16 positions,
  * online softmax. max_tokens >= every T_i (sizes the grid). out bf16. */
 OLORA_CUDA_API int32_t olora_cuda_paged_attention_prefill(const float* q, int64_t q_stride, uint16_t* out,
                                                           int64_t out_stride, const uint16_t* k_pool,

@@ -28,6 +28,9 @@ int32_t fail(int32_t status, const std::string& message) {
 
 int32_t check_cuda(cudaError_t e, const char* what) {
     if (e == cudaSuccess) return OLORA_CUDA_OK;
+    // Clear it: a non-sticky error (an out-of-memory cudaMalloc) must not be blamed on the next launch, whose
+    // check_launch reads cudaGetLastError. Sticky errors stay whatever this does.
+    (void)cudaGetLastError();
     const int32_t status = (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
                                ? OLORA_CUDA_E_NO_DEVICE
                                : (e == cudaErrorMemoryAllocation ? OLORA_CUDA_E_MEMORY : OLORA_CUDA_E_CUDA);

@@ -259,9 +259,10 @@ __global__ void prefill_kernel(const float* __restrict__ q, int64_t q_stride, ui
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rows in gridDim.x (up to 2^31 - 1; gridDim.y stops at 65535), columns in y.
 __global__ void swiglu_kernel(const float* __restrict__ gu, uint16_t* __restrict__ out, int inter) {
-    const int64_t r = blockIdx.y;
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    const int64_t r = blockIdx.x;
+    const int i = blockIdx.y * blockDim.x + threadIdx.x;
     if (i >= inter) return;
     const float gate = gu[r * 2 * inter + i], up = gu[r * 2 * inter + inter + i];
     out[r * inter + i] = f32_to_bf16(gate / (1.f + expf(-gate)) * up);
@@ -349,6 +350,9 @@ __global__ void int8_gemv_kernel(const uint16_t* __restrict__ x, int n, int k, c
 
 cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
+// gridDim.y and .z stop at 65535.
+constexpr unsigned kMaxGridYZ = 65535;
+
 int32_t bad(const char* what) { return fail(OLORA_CUDA_E_ARGUMENT, what); }
 
 unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
@@ -434,6 +438,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_paged_attention_decode(
         block_table_stride < 1)
         return bad("paged_attention_decode: bad shape (head_dim <= 256, num_heads a multiple of kv_heads)");
     if (num_seqs == 0) return OLORA_CUDA_OK;
+    if (unsigned(num_seqs) > kMaxGridYZ) return bad("paged_attention_decode: more than 65535 sequences in one launch");
     if (!q || !out || !k_pool || !v_pool || !block_tables || !context_lens || !scratch)
         return bad("paged_attention_decode: null pointer");
     if (scratch_floats < olora_cuda_decode_scratch_floats(num_seqs, num_heads, head_dim, max_context))
@@ -459,6 +464,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_paged_attention_prefill(
         block_table_stride < 1)
         return bad("paged_attention_prefill: bad shape (head_dim <= 256, num_heads a multiple of kv_heads)");
     if (num_seqs == 0 || max_tokens == 0) return OLORA_CUDA_OK;
+    if (unsigned(num_seqs) > kMaxGridYZ) return bad("paged_attention_prefill: more than 65535 sequences in one launch");
     if (!q || !out || !k_pool || !v_pool || !block_tables || !query_start_loc || !context_lens)
         return bad("paged_attention_prefill: null pointer");
     const dim3 grid(unsigned((max_tokens + kTileRows - 1) / kTileRows), unsigned(num_heads), unsigned(num_seqs));
@@ -473,7 +479,8 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_swiglu(const float* gate_up, uint16
     if (rows < 0 || intermediate < 1) return bad("swiglu: bad sizes");
     if (rows == 0) return OLORA_CUDA_OK;
     if (!gate_up || !out) return bad("swiglu: null pointer");
-    swiglu_kernel<<<dim3(blocks_for(intermediate, 256), unsigned(rows)), 256, 0, as_stream(stream)>>>(gate_up, out,
+    if (blocks_for(intermediate, 256) > kMaxGridYZ) return bad("swiglu: intermediate too large for one launch");
+    swiglu_kernel<<<dim3(unsigned(rows), blocks_for(intermediate, 256)), 256, 0, as_stream(stream)>>>(gate_up, out,
                                                                                                      intermediate);
     return check_launch("swiglu");
 }
@@ -513,6 +520,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_nf4_gemv(const uint16_t* x, int32_t
                                                       const uint8_t* codes, const float* absmax, float* y,
                                                       int32_t accumulate, void* stream) {
     if (m < 0 || n < 1 || k < 1) return bad("nf4_gemv: bad sizes");
+    if (unsigned(m) > kMaxGridYZ) return bad("nf4_gemv: more than 65535 rows in one launch");
     if (m == 0) return OLORA_CUDA_OK;
     if (!x || !codes || !absmax || !y) return bad("nf4_gemv: null pointer");
     nf4_gemv_kernel<<<dim3(blocks_for(n, kGemvWarps), unsigned(m)), kGemvWarps * 32, 0, as_stream(stream)>>>(
@@ -542,6 +550,7 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_int8_gemv(const uint16_t* x, int32_
                                                        const int8_t* q, const float* scales, float* y,
                                                        int32_t accumulate, void* stream) {
     if (m < 0 || n < 1 || k < 1) return bad("int8_gemv: bad sizes");
+    if (unsigned(m) > kMaxGridYZ) return bad("int8_gemv: more than 65535 rows in one launch");
     if (m == 0) return OLORA_CUDA_OK;
     if (!x || !q || !scales || !y) return bad("int8_gemv: null pointer");
     int8_gemv_kernel<<<dim3(blocks_for(n, kGemvWarps), unsigned(m)), kGemvWarps * 32, 0, as_stream(stream)>>>(

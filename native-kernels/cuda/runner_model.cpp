@@ -103,6 +103,9 @@ struct olora_cuda_model {
     int64_t decode_scratch_floats = 0;
     uint16_t* dequant = nullptr;  // bf16 scratch for quantized prefill GEMMs
     int64_t dequant_numel = 0;
+    // The largest quantized layer: the scratch is sized for it at its first use (never regrown between layers,
+    // since cudaFree in the middle of a forward synchronizes the device).
+    int64_t max_dequant_numel = 0;
     void* meta = nullptr;
     int64_t meta_bytes = 0;
     std::vector<int32_t> host_meta;
@@ -186,7 +189,9 @@ olora_cuda_model::~olora_cuda_model() {
 
 int32_t olora_cuda_model::ensure_activations(int32_t tokens, int32_t logit_rows) {
     if (tokens > cap_tokens) {
-        const int32_t t = std::max(tokens, cap_tokens * 2);
+        // Preallocated (max_batch_tokens): never reached, larger batches are refused. Grown on demand: by half again,
+        // not doubled (a Mistral-sized model needs ~215 KB of activations per token).
+        const int32_t t = std::max(tokens, cap_tokens + cap_tokens / 2);
         release_activations();
         cap_tokens = 0;
         activation_bytes = 0;
@@ -220,9 +225,9 @@ int32_t olora_cuda_model::ensure_dequant(int64_t numel) { return grow(dequant, d
 
 int32_t olora_cuda_model::ensure_meta(int64_t bytes) {
     if (bytes <= meta_bytes) return OLORA_CUDA_OK;
+    const int64_t want = std::max(bytes, meta_bytes * 2);
     release(meta);
     meta_bytes = 0;
-    const int64_t want = std::max(bytes, meta_bytes * 2);
     if (const int32_t rc = ops->alloc(want, &meta); rc != 0) return rc;
     meta_bytes = want;
     return OLORA_CUDA_OK;
@@ -236,14 +241,14 @@ int32_t olora_cuda_model::linear(const Linear& w, const uint16_t* x, int32_t m, 
             const auto* codes = static_cast<const uint8_t*>(w.data);
             if (m <= kGemvRows) return ops->nf4_gemv(x, m, w.n, w.k, codes, w.aux, y, 0);
             const int64_t numel = int64_t(w.n) * w.k;
-            if (const int32_t rc = ensure_dequant(numel); rc != 0) return rc;
+            if (const int32_t rc = ensure_dequant(max_dequant_numel); rc != 0) return rc;
             if (const int32_t rc = ops->nf4_dequantize_bf16(codes, w.aux, numel, dequant); rc != 0) return rc;
             return ops->gemm_bf16(x, m, w.k, dequant, w.n, y, 0);
         }
         case OLORA_CUDA_FORMAT_INT8: {
             const auto* q = static_cast<const int8_t*>(w.data);
             if (m <= kGemvRows) return ops->int8_gemv(x, m, w.n, w.k, q, w.aux, y, 0);
-            if (const int32_t rc = ensure_dequant(int64_t(w.n) * w.k); rc != 0) return rc;
+            if (const int32_t rc = ensure_dequant(max_dequant_numel); rc != 0) return rc;
             if (const int32_t rc = ops->int8_dequantize_bf16(q, w.aux, w.n, w.k, dequant); rc != 0) return rc;
             return ops->gemm_bf16(x, m, w.k, dequant, w.n, y, 0);
         }
@@ -396,15 +401,19 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_model_create(olora_cuda_context* ct
             (rc = m->ops->upload(m->scales_dev, m->scales.data(), int64_t(c.num_slots) * 4)))
             return fail_with(rc);
     }
-    if (c.max_batch_tokens > 0) {
-        // Everything a forward of max_batch_tokens tokens needs, now: the largest quantized layer's bf16 tile too.
-        int64_t deq = 0;
+    {
         const int64_t h = c.hidden_size, ff = c.intermediate_size;
         if (c.weight_format != OLORA_CUDA_FORMAT_BF16)
-            deq = std::max({int64_t(m->qkv_width) * h, h * m->q_width, 2 * ff * h, h * ff});
-        if (c.lm_head_format != OLORA_CUDA_FORMAT_BF16) deq = std::max(deq, int64_t(c.vocab_size) * h);
+            m->max_dequant_numel = std::max({int64_t(m->qkv_width) * h, h * m->q_width, 2 * ff * h, h * ff});
+        if (c.lm_head_format != OLORA_CUDA_FORMAT_BF16)
+            m->max_dequant_numel = std::max(m->max_dequant_numel, int64_t(c.vocab_size) * h);
+    }
+    if (c.max_batch_tokens > 0) {
+        // Everything a forward of max_batch_tokens tokens needs, now: the largest quantized layer's bf16 tile too.
+        // Logit rows are usually one per sequence; prompt logprobs may ask for more, which then grow the buffer.
         int32_t rc;
-        if ((rc = m->ensure_activations(c.max_batch_tokens, c.max_batch_tokens)) || (rc = m->ensure_dequant(deq)))
+        if ((rc = m->ensure_activations(c.max_batch_tokens, std::min(c.max_batch_tokens, 512))) ||
+            (rc = m->ensure_dequant(m->max_dequant_numel)))
             return fail_with(rc);
     }
     if (const int32_t rc = m->ops->synchronize(); rc != 0) return fail_with(rc);
