@@ -10,7 +10,9 @@ namespace OrleansLora.Client;
 /// Typed access to the cluster: generate (whole or streamed) on an adapter or the base model, and manage
 /// adapters. Thread-safe; one per process (a DI singleton).
 /// </summary>
-public sealed class OrleansLoraClient(IClusterClient cluster)
+/// <param name="acceptTimeout">How long a generation waits for its adapter grain's acknowledgement
+/// (<see cref="GenerationStart"/>); null: <see cref="GenerationStart.DefaultAcceptTimeout"/>.</param>
+public sealed class OrleansLoraClient(IClusterClient cluster, TimeSpan? acceptTimeout = null)
 {
     /// <summary>Streamed chunks are batched per grain call up to this many (fewer round trips under load).</summary>
     public const int StreamBatchSize = 16;
@@ -27,8 +29,9 @@ public sealed class OrleansLoraClient(IClusterClient cluster)
     private async IAsyncEnumerable<GenerateChunk> Stream(string? adapterId, GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var grain = Adapter(adapterId);
-        await foreach (var chunk in grain.Generate(request, cancellationToken).WithBatchSize(StreamBatchSize).WithCancellation(cancellationToken))
-            yield return chunk;
+        await using var chunks = await GenerationStart.StartAsync(grain, request, StreamBatchSize, acceptTimeout ?? GenerationStart.DefaultAcceptTimeout, cancellationToken);
+        while (await chunks.MoveNextAsync())
+            yield return chunks.Current;
     }
 
     /// <summary>Runs a generation to the end and returns its text and usage.</summary>

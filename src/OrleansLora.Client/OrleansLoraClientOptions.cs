@@ -23,6 +23,13 @@ public sealed class OrleansLoraClientOptions
     /// <summary>How long a call may take; a streaming generation counts per batch of chunks.</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a generation may wait for its adapter grain to acknowledge it (delivery and activation only). A request
+    /// lost to a silo that died or hangs then fails with <see cref="Orleans.Runtime.SiloUnavailableException"/>
+    /// instead of waiting <see cref="ResponseTimeout"/>.
+    /// </summary>
+    public TimeSpan AcceptTimeout { get; set; } = Generation.GenerationStart.DefaultAcceptTimeout;
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(RedisConnectionString))
@@ -34,6 +41,8 @@ public sealed class OrleansLoraClientOptions
             throw new ArgumentException($"{SectionName}:ClusterId and ServiceId must not be empty.", nameof(ClusterId));
         if (ResponseTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"{SectionName}:ResponseTimeout must be positive, got {ResponseTimeout}.", nameof(ResponseTimeout));
+        if (AcceptTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"{SectionName}:AcceptTimeout must be positive, got {AcceptTimeout}.", nameof(AcceptTimeout));
         _ = IPAddress.Loopback;
     }
 }

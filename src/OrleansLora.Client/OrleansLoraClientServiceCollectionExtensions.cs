@@ -43,7 +43,7 @@ public static class OrleansLoraClientServiceCollectionExtensions
             });
             client.AddActivityPropagation();
         });
-        services.AddSingleton<OrleansLoraClient>();
+        services.AddSingleton(sp => new OrleansLoraClient(sp.GetRequiredService<IClusterClient>(), options.AcceptTimeout));
         services.AddSingleton<OrleansLoraChatClient>();
         services.AddSingleton<IChatClient>(sp => sp.GetRequiredService<OrleansLoraChatClient>());
         return services;

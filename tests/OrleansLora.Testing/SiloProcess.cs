@@ -87,12 +87,20 @@ public sealed class SiloProcess : IDisposable
     /// <summary>SIGKILL: no graceful shutdown, as when a machine dies.</summary>
     public void KillHard() => _process.Kill(entireProcessTree: true);
 
-    /// <summary>SIGTERM, as an orchestrator stops a silo: it leaves the cluster gracefully.</summary>
-    public void Terminate()
+    /// <summary>SIGSTOP: the process stops answering anything (a hung machine) until <see cref="Resume"/>; its sockets stay open.</summary>
+    public void Suspend() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Suspend"/>.</summary>
+    public void Resume() => Signal("-CONT");
+
+    private void Signal(string signal)
     {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString()]);
         kill.WaitForExit();
     }
+
+    /// <summary>SIGTERM, as an orchestrator stops a silo: it leaves the cluster gracefully.</summary>
+    public void Terminate() => Signal("-TERM");
 
     /// <summary>Waits for the process to end; false when it still runs after <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)

@@ -21,5 +21,14 @@ public sealed record GenerateChunk(
     /// </summary>
     [Id(5)] public IReadOnlyList<GeneratedLogprobs>? PromptLogprobs { get; init; }
 
+    /// <summary>
+    /// The adapter grain's first chunk of every generation, sent as soon as it holds the request (before placement,
+    /// queueing or any token); it carries nothing else. <see cref="GenerationStart"/> consumes it: callers never see it.
+    /// </summary>
+    [Id(6)] public bool IsAcceptance { get; init; }
+
+    /// <summary>The acknowledgement chunk (<see cref="IsAcceptance"/>).</summary>
+    public static GenerateChunk Acceptance { get; } = new(string.Empty, []) { IsAcceptance = true };
+
     public bool IsFinal => FinishReason is not null;
 }

@@ -127,6 +127,21 @@ public sealed partial class AdapterGrain(
         _active++;
         try
         {
+            // Refusals that end this activation come first, in the first response: after the acknowledgement the
+            // deactivation could drop the enumeration and the caller would see it aborted instead of the error.
+            try
+            {
+                RefuseIfUnservable();
+            }
+            catch (Exception ex)
+            {
+                outcome = "error";
+                errorType = ex.GetType().Name;
+                throw;
+            }
+            // Then, before anything that may wait: tells the caller the request reached a live activation
+            // (GenerationStart bounds that wait; everything after it has the deadlines below).
+            yield return GenerateChunk.Acceptance;
             try
             {
                 await ReadyDevice(cancellationToken);
@@ -410,23 +425,29 @@ public sealed partial class AdapterGrain(
     /// <summary>The device holding this adapter, pinning it first if needed (once; a failed or timed-out attempt is retried by the next call).</summary>
     private async Task ReadyDevice(CancellationToken cancellationToken)
     {
-        if (!_isBase && !state.State.Registered)
-        {
-            DeactivateOnIdle(); // nothing to keep for an unknown id
-            throw new AdapterNotFoundException(_id);
-        }
+        RefuseIfUnservable();
         if (_placing is null || _placing.IsFaulted || _placing.IsCanceled)
             _placing = PlaceOnDevice();
         await _placing.WaitAsync(cancellationToken);
     }
 
-    private Task PlaceOnDevice() => WithPlacementDeadline(async cancellationToken =>
+    /// <summary>An unknown id, or an activation on a silo without devices: refused, and the activation ends.</summary>
+    private void RefuseIfUnservable()
     {
+        if (!_isBase && !state.State.Registered)
+        {
+            DeactivateOnIdle(); // nothing to keep for an unknown id
+            throw new AdapterNotFoundException(_id);
+        }
         if (localDevices.Count == 0)
         {
             DeactivateOnIdle(); // re-placed by the next call
             throw new NoWorkerCapacityException($"adapter \"{_id}\" was placed on silo {localSilo.SiloAddress}, which has no devices; retry.");
         }
+    }
+
+    private Task PlaceOnDevice() => WithPlacementDeadline(async cancellationToken =>
+    {
         // Least-loaded local device: the one holding its pin, else most free pinnable slots, then least queued work.
         var loads = await Task.WhenAll(Enumerable.Range(0, localDevices.Count)
             .Select(i => GrainFactory.GetGrain<IGpuGrain>(DeviceKey.Format(localSilo.SiloAddress, i)).GetLoad()));

@@ -39,6 +39,13 @@ public sealed class GatewayOptions
     /// </summary>
     public long MaxRequestBodyBytes { get; set; } = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a generation may wait for its adapter grain to acknowledge it (delivery and activation only; placement,
+    /// queueing and prefill have their own deadlines). A request lost to a silo that died or hangs ends here as a 503
+    /// <c>worker_unavailable</c> with Retry-After instead of waiting for Orleans' response timeout.
+    /// </summary>
+    public TimeSpan AcceptTimeout { get; set; } = Generation.GenerationStart.DefaultAcceptTimeout;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -56,5 +63,7 @@ public sealed class GatewayOptions
             throw new ArgumentException($"{SectionName}:MaxRequestBodyBytes must be >= {MinRequestBodyBytes}, got {MaxRequestBodyBytes}.", nameof(MaxRequestBodyBytes));
         if (ReadyLoadAge <= TimeSpan.Zero)
             throw new ArgumentException($"{SectionName}:ReadyLoadAge must be positive, got {ReadyLoadAge}.", nameof(ReadyLoadAge));
+        if (AcceptTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"{SectionName}:AcceptTimeout must be positive, got {AcceptTimeout}.", nameof(AcceptTimeout));
     }
 }

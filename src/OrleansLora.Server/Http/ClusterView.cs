@@ -41,4 +41,7 @@ public sealed class ClusterView(IGrainFactory grains, DeviceLoadView view, IOpti
     }
 
     public IAdapterGrain Adapter(string key) => grains.GetGrain<IAdapterGrain>(key);
+
+    /// <summary>How long a generation waits for its adapter grain's acknowledgement (<see cref="GatewayOptions.AcceptTimeout"/>).</summary>
+    public TimeSpan AcceptTimeout => options.Value.AcceptTimeout;
 }

@@ -23,9 +23,10 @@ public sealed class GenerationStream : IAsyncDisposable
         _first = first;
     }
 
-    public static async Task<GenerationStream> StartAsync(IAdapterGrain grain, GenerateRequest request, CancellationToken cancellationToken)
+    /// <param name="acceptTimeout">How long the grain may take to acknowledge the request (<see cref="GenerationStart"/>).</param>
+    public static async Task<GenerationStream> StartAsync(IAdapterGrain grain, GenerateRequest request, TimeSpan acceptTimeout, CancellationToken cancellationToken)
     {
-        var chunks = grain.Generate(request, cancellationToken).WithBatchSize(BatchSize).GetAsyncEnumerator(cancellationToken);
+        var chunks = await GenerationStart.StartAsync(grain, request, BatchSize, acceptTimeout, cancellationToken);
         try
         {
             var first = await chunks.MoveNextAsync() ? chunks.Current : null;

@@ -25,10 +25,10 @@ public sealed class GenerationStreams : IAsyncDisposable
     public int Count => _streams.Length;
 
     /// <summary>Starts every request (sample i is <paramref name="requests"/>[i]); when one fails, the others are stopped.</summary>
-    public static async Task<GenerationStreams> StartAsync(IAdapterGrain grain, IReadOnlyList<GenerateRequest> requests, CancellationToken cancellationToken)
+    public static async Task<GenerationStreams> StartAsync(IAdapterGrain grain, IReadOnlyList<GenerateRequest> requests, TimeSpan acceptTimeout, CancellationToken cancellationToken)
     {
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var starts = requests.Select(r => GenerationStream.StartAsync(grain, r, stop.Token)).ToArray();
+        var starts = requests.Select(r => GenerationStream.StartAsync(grain, r, acceptTimeout, stop.Token)).ToArray();
         try
         {
             await Task.WhenAll(starts);

@@ -41,6 +41,8 @@ public sealed class DeadlineTests(SwapSlotClusterFixture fixture) : IClassFixtur
         int longTokens = SwapSlotClusterFixture.MaxSequenceLength - 24;
         var running = adapter.Generate(new GenerateRequest { Prompt = "a long story", MaxTokens = longTokens, Temperature = 0, IgnoreEos = true }).GetAsyncEnumerator();
         Assert.True(await running.MoveNextAsync());
+        Assert.True(running.Current.IsAcceptance); // the grain holds it; the next chunk is its first token
+        Assert.True(await running.MoveNextAsync());
         string device = (await adapter.Describe()).Device!;
 
         // ...so the next request waits for admission, past its first-token deadline.

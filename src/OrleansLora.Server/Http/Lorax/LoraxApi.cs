@@ -31,7 +31,7 @@ public static class LoraxApi
         var ct = http.RequestAborted;
         var (body, p, key, request) = await Prepare(http, cluster, options.Value, stream: false);
         using var activity = GatewayTelemetry.StartGeneration("lorax.generate", key, stream: false);
-        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
+        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, cluster.AcceptTimeout, ct);
         var text = new StringBuilder();
         var tokens = new List<(LoraxToken Token, IReadOnlyList<LoraxToken>? Top)>();
         IReadOnlyList<LoraxPrefillToken>? prefill = null;
@@ -58,7 +58,7 @@ public static class LoraxApi
         var ct = http.RequestAborted;
         var (body, p, key, request) = await Prepare(http, cluster, options.Value, stream: true);
         using var activity = GatewayTelemetry.StartGeneration("lorax.generate_stream", key, stream: true);
-        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, ct);
+        await using var stream = await GenerationStream.StartAsync(cluster.Adapter(key), request, cluster.AcceptTimeout, ct);
         var sse = new SseWriter(http);
         sse.Start();
         var text = new StringBuilder();

@@ -41,7 +41,7 @@ public static class OpenAiApi
         string model = await ModelName(cluster, key);
         var request = Sampling(new GenerateRequest { Messages = items, Tools = tools, Constraint = constraint }, body, body.MaxCompletionTokens ?? body.MaxTokens, options.Value);
         using var activity = GatewayTelemetry.StartGeneration("openai.chat", key, body.Stream);
-        await using var streams = await GenerationStreams.StartAsync(cluster.Adapter(key), Samples(request, body.N ?? 1), ct);
+        await using var streams = await GenerationStreams.StartAsync(cluster.Adapter(key), Samples(request, body.N ?? 1), cluster.AcceptTimeout, ct);
         string id = $"chatcmpl-{request.RequestId}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         bool parseTools = tools is not null && mode != ToolChoiceMode.None;
@@ -129,7 +129,7 @@ public static class OpenAiApi
         if (body.Echo && logprobs)
             generate = generate with { PromptLogprobs = request.Logprobs };
         using var activity = GatewayTelemetry.StartGeneration("openai.completions", key, body.Stream);
-        await using var streams = await GenerationStreams.StartAsync(cluster.Adapter(key), Samples(generate, bestOf), ct);
+        await using var streams = await GenerationStreams.StartAsync(cluster.Adapter(key), Samples(generate, bestOf), cluster.AcceptTimeout, ct);
         string id = $"cmpl-{request.RequestId}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string echo = body.Echo ? body.Prompt[0] : "";
