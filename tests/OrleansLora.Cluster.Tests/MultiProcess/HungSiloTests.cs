@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OrleansLora.Client;
 using OrleansLora.Cluster.Tests.Support;
 using Xunit.Abstractions;
 
@@ -12,7 +15,8 @@ namespace OrleansLora.Cluster.Tests.MultiProcess;
 /// Orleans' response timeout (2 min): no grain-side deadline can end a request that never reached a grain. The
 /// adapter grain now acknowledges every generation before anything that waits, and the gateway waits at most
 /// <c>OrleansLora:Gateway:AcceptTimeout</c> for that: the request ends as a 503 <c>worker_unavailable</c> with
-/// Retry-After. After SIGCONT the silo serves again. Orleans' probes are left at their defaults here, so the
+/// Retry-After; the .NET client (<c>OrleansLora:Client:AcceptTimeout</c>) throws <see cref="SiloUnavailableException"/>
+/// as fast. After SIGCONT the silo serves again. Orleans' probes are left at their defaults here, so the
 /// membership does not act within the test's bound.
 /// </summary>
 public sealed class HungSiloTests(ITestOutputHelper output) : IDisposable
@@ -41,6 +45,18 @@ public sealed class HungSiloTests(ITestOutputHelper output) : IDisposable
         }
         Assert.True(onA is not null, $"no adapter was placed on silo-a (port {a.SiloPort})");
 
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddOrleansLoraClient(o =>
+        {
+            o.RedisConnectionString = _cluster.Redis.ConnectionString;
+            o.ClusterId = _cluster.ClusterId;
+            o.AcceptTimeout = AcceptTimeout;
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var orleans = host.Services.GetRequiredService<OrleansLoraClient>();
+        Assert.Equal(2, (await orleans.GenerateAsync(onA, Requests.Greedy("warm", 2))).TokenIds.Count);
+
         using var client = new HttpClient { BaseAddress = new Uri(b.BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
         object Chat(string content) => new { model = onA, messages = new[] { new { role = "user", content } }, max_tokens = 2 };
         a.Suspend();
@@ -57,6 +73,14 @@ public sealed class HungSiloTests(ITestOutputHelper output) : IDisposable
             Assert.True(response.Headers.RetryAfter is not null, "a 503 without Retry-After");
             // The acceptance timeout plus slack for a loaded machine; the membership's default probes take longer.
             Assert.True(watch.Elapsed < AcceptTimeout + TimeSpan.FromSeconds(7), $"the request took {watch.Elapsed.TotalSeconds:0.0} s");
+
+            // The .NET client bounds the same wait.
+            watch.Restart();
+            var error = await Assert.ThrowsAsync<SiloUnavailableException>(() => orleans.GenerateAsync(onA, Requests.Greedy("and you", 2)));
+            watch.Stop();
+            output.WriteLine($"the .NET client: {error.GetType().Name} after {watch.Elapsed.TotalSeconds:0.0} s: {error.Message}");
+            Assert.Contains("did not acknowledge", error.Message, StringComparison.Ordinal);
+            Assert.True(watch.Elapsed < AcceptTimeout + TimeSpan.FromSeconds(7), $"the client's request took {watch.Elapsed.TotalSeconds:0.0} s");
         }
         finally
         {
