@@ -37,6 +37,8 @@ fi
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH="$PATH:/usr/local/cuda/bin"
   echo "== build (sm $arch, $(nvcc --version | grep -o 'release [0-9.]*'))"
+  # What the results were measured on, kept with them.
+  { nvcc --version; command -v nvidia-smi >/dev/null && nvidia-smi; } >"$out/machine.txt" 2>&1
   if cmake -S native-kernels -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch" \
        -DOLORA_BUILD_TESTS=OFF -DOLORA_BUILD_BENCHMARKS=OFF >"$out/build.log" 2>&1 &&
      cmake --build "$build" -j "$(nproc)" --target olora_kernels olora_cuda cuda_check cuda_runner_check cuda_model_check >>"$out/build.log" 2>&1; then

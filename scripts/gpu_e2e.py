@@ -317,9 +317,11 @@ def compare(lib, kind, workdir):
     return results
 
 
-def bench(lib):
+def bench(lib, deadline):
     """Mistral-7B-shaped random model: decode tokens/s at batch 1/8/32/64 (base, one adapter, 32 distinct rank-16
-    adapters on every projection), step time against the HBM floor (weight bytes / measured copy bandwidth)."""
+    adapters on every projection), step time against the HBM floor (weight bytes / measured copy bandwidth).
+    A format not started by `deadline` (time.monotonic()) is skipped with a FAIL line saying so: the whole gpu-check
+    must fit in 8 minutes."""
     from transformers import MistralConfig
 
     cfg = MistralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
@@ -337,6 +339,9 @@ def bench(lib):
     print(f"BENCH e2e_hbm_copy_bandwidth {bandwidth / 1e9:.1f} GB/s", flush=True)
     ok = True
     for fmt, fname in ((BF16, "bf16"), (NF4, "nf4")):
+        if time.monotonic() > deadline:
+            ok = line(False, f"e2e bench {fname}", "skipped: the check's time budget is spent")
+            continue
         runner = Runner(lib, 0, cfg, fmt=fmt, slots=32, max_rank=16, block_size=16, num_blocks=64 * 16,
                         max_positions=512)
         try:
@@ -389,12 +394,14 @@ def bench(lib):
     return ok
 
 
-def run(library, out_dir):
+def run(library, out_dir, budget_seconds=240):
+    """The comparisons, then the benchmark while budget_seconds (from the start of this call) last."""
+    deadline = time.monotonic() + budget_seconds
     lib = ctypes.CDLL(library)
     bind(lib)
     ok = True
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
         for kind in ("llama", "mistral"):
             ok &= compare(lib, kind, work)
-    ok &= bench(lib)
+    ok &= bench(lib, deadline)
     return 0 if ok else 1
