@@ -85,29 +85,15 @@ internal sealed class CudaForwardBatch
         for (int i = 0; i < n; i++)
             Array.Copy(sequences[i].BlockTable!, 0, tables, i * stride, needed[i]);
 
-        var rows = new List<int>(n);
+        var layout = batch.TokenRowLayout();
+        var rows = new int[n + (layout?.Rows.Length ?? 0)];
         int first = 0;
         for (int i = 0; i < n; i++)
         {
             first += counts[i];
-            rows.Add(first - 1);
+            rows[i] = first - 1;
         }
-        int[]? tokenRowStart = null;
-        if (batch.TokenLogits is { } flags)
-        {
-            tokenRowStart = new int[n];
-            first = 0;
-            for (int i = 0; i < n; i++)
-            {
-                tokenRowStart[i] = flags[i] ? rows.Count : -1;
-                if (flags[i])
-                {
-                    for (int t = 0; t < counts[i]; t++)
-                        rows.Add(first + t);
-                }
-                first += counts[i];
-            }
-        }
-        return new CudaForwardBatch(starts, counts, slots, tables, stride, [.. rows], tokenRowStart);
+        layout?.Rows.CopyTo(rows, n);
+        return new CudaForwardBatch(starts, counts, slots, tables, stride, rows, layout?.RowStart);
     }
 }

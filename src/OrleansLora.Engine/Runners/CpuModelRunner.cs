@@ -171,28 +171,9 @@ public sealed class CpuModelRunner : IModelRunner
         // their path by row count, and the numbers must not depend on which rows are read.
         using var forward = new ForwardBatch(batch.Sequences, batch.TokenIds, MaxSequenceLength);
         // Prompt log-probabilities: the flagged sequences' token rows follow the last-token rows.
-        long[]? extraRows = null;
-        int[]? tokenRowStart = null, tokenCount = null;
-        if (batch.TokenLogits is { } flags)
-        {
-            var rows = new List<long>();
-            tokenRowStart = new int[flags.Length];
-            tokenCount = new int[flags.Length];
-            int first = 0;
-            for (int i = 0; i < flags.Length; i++)
-            {
-                int count = batch.Sequences[i].TokenCount;
-                tokenCount[i] = count;
-                tokenRowStart[i] = flags[i] ? batch.Sequences.Count + rows.Count : -1;
-                if (flags[i])
-                {
-                    for (int t = 0; t < count; t++)
-                        rows.Add(first + t);
-                }
-                first += count;
-            }
-            extraRows = [.. rows];
-        }
+        var layout = batch.TokenRowLayout();
+        long[]? extraRows = layout is { } l ? Array.ConvertAll(l.Rows, r => (long)r) : null;
+        int[]? tokenRowStart = layout?.RowStart, tokenCount = layout?.Counts;
         var logits = _paged is not null ? Model.Forward(forward, _paged, extraRows: extraRows) : Model.Forward(forward, _slots!, extraRows: extraRows); // [sequences (+ token rows), vocab] float32
         return new TensorLogits(logits, batch.Sequences.Count, Model.Config.VocabSize, tokenRowStart, tokenCount);
     }

@@ -39,4 +39,33 @@ public sealed class ModelBatch
     /// <see cref="IModelRunner.ReturnsTokenLogits"/> are given one.
     /// </summary>
     public bool[]? TokenLogits { get; }
+
+    /// <summary>
+    /// Where the runners put prompt log-probability rows: after the <see cref="Sequences"/>.Count last-token rows, the
+    /// rows of every token of each <see cref="TokenLogits"/>-flagged sequence, in order. <c>Rows</c>: each such row's index
+    /// into <see cref="TokenIds"/>; <c>RowStart</c>: per sequence, the output row of its first token (-1 when not
+    /// flagged); <c>Counts</c>: per sequence, its tokens in this batch. Null when no sequence is flagged.
+    /// </summary>
+    public (int[] Rows, int[] RowStart, int[] Counts)? TokenRowLayout()
+    {
+        if (TokenLogits is not { } flags)
+            return null;
+        var rows = new List<int>();
+        var rowStart = new int[flags.Length];
+        var counts = new int[flags.Length];
+        int first = 0;
+        for (int i = 0; i < flags.Length; i++)
+        {
+            int count = Sequences[i].TokenCount;
+            counts[i] = count;
+            rowStart[i] = flags[i] ? Sequences.Count + rows.Count : -1;
+            if (flags[i])
+            {
+                for (int t = 0; t < count; t++)
+                    rows.Add(first + t);
+            }
+            first += count;
+        }
+        return ([.. rows], rowStart, counts);
+    }
 }
