@@ -14,7 +14,7 @@ namespace OrleansLora.Engine.Cuda;
 /// </summary>
 internal sealed class CudaForwardBatch
 {
-    private CudaForwardBatch(int[] starts, int[] counts, int[] adapterSlots, int[] blockTables, int stride, int[] logitRows, int[]? tokenRowStart)
+    private CudaForwardBatch(int[] starts, int[] counts, int[] adapterSlots, int[] blockTables, int stride, int[] logitRows, (int[] Rows, int[] RowStart, int[] Counts)? tokenRows)
     {
         Starts = starts;
         Counts = counts;
@@ -22,7 +22,7 @@ internal sealed class CudaForwardBatch
         BlockTables = blockTables;
         BlockTableStride = stride;
         LogitRows = logitRows;
-        TokenRowStart = tokenRowStart;
+        TokenRows = tokenRows;
     }
 
     public int[] Starts { get; }
@@ -36,8 +36,8 @@ internal sealed class CudaForwardBatch
     /// <summary>[logit rows]: indices into the batch's tokens.</summary>
     public int[] LogitRows { get; }
 
-    /// <summary>Per sequence, its first token row after the last-token rows (-1: not flagged); null when none is.</summary>
-    public int[]? TokenRowStart { get; }
+    /// <summary>The batch's <see cref="ModelBatch.TokenRowLayout"/> (null when no sequence is flagged): those rows follow the last-token rows.</summary>
+    public (int[] Rows, int[] RowStart, int[] Counts)? TokenRows { get; }
 
     public static CudaForwardBatch Pack(ModelBatch batch, int blockSize, int maxSequenceLength)
     {
@@ -94,6 +94,6 @@ internal sealed class CudaForwardBatch
             rows[i] = first - 1;
         }
         layout?.Rows.CopyTo(rows, n);
-        return new CudaForwardBatch(starts, counts, slots, tables, stride, rows, layout?.RowStart);
+        return new CudaForwardBatch(starts, counts, slots, tables, stride, rows, layout);
     }
 }

@@ -10,14 +10,10 @@ namespace OrleansLora.Engine.Cuda;
 internal sealed class CudaLogits : ModelLogits
 {
     private readonly float[] _values;
-    private readonly int[]? _tokenRowStart; // per sequence: its first token row after the last-token rows, or -1
-    private readonly int[]? _tokenCount;
 
-    public CudaLogits(float[] values, int rows, int vocabSize, int[]? tokenRowStart, int[]? tokenCount) : base(rows, vocabSize)
+    public CudaLogits(float[] values, int rows, int vocabSize, (int[] Rows, int[] RowStart, int[] Counts)? tokenRows) : base(rows, vocabSize, tokenRows)
     {
         _values = values;
-        _tokenRowStart = tokenRowStart;
-        _tokenCount = tokenCount;
     }
 
     public override ReadOnlySpan<float> Row(int row)
@@ -28,7 +24,7 @@ internal sealed class CudaLogits : ModelLogits
     }
 
     public override ReadOnlySpan<float> TokenRow(int sequence, int token) =>
-        _values.AsSpan((int)(TokenRowIndex(sequence, token, _tokenRowStart, _tokenCount) * VocabSize), VocabSize);
+        _values.AsSpan((int)(TokenRowIndex(sequence, token) * VocabSize), VocabSize);
 
     /// <summary>Whether the caller is done with it (the runner may then reuse the array).</summary>
     public bool Disposed { get; private set; }

@@ -337,8 +337,7 @@ public sealed unsafe class CudaModelRunner : IModelRunner
         var memory = _model.Memory();
         if (memory != _memory)
             _memory = memory;
-        var tokenCounts = packed.TokenRowStart is null ? null : packed.Counts;
-        _lastLogits = new CudaLogits(_logits, batch.Sequences.Count, vocab, packed.TokenRowStart, tokenCounts);
+        _lastLogits = new CudaLogits(_logits, batch.Sequences.Count, vocab, packed.TokenRows);
         return _lastLogits;
     }
 

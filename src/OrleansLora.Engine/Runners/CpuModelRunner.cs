@@ -173,9 +173,8 @@ public sealed class CpuModelRunner : IModelRunner
         // Prompt log-probabilities: the flagged sequences' token rows follow the last-token rows.
         var layout = batch.TokenRowLayout();
         long[]? extraRows = layout is { } l ? Array.ConvertAll(l.Rows, r => (long)r) : null;
-        int[]? tokenRowStart = layout?.RowStart, tokenCount = layout?.Counts;
         var logits = _paged is not null ? Model.Forward(forward, _paged, extraRows: extraRows) : Model.Forward(forward, _slots!, extraRows: extraRows); // [sequences (+ token rows), vocab] float32
-        return new TensorLogits(logits, batch.Sequences.Count, Model.Config.VocabSize, tokenRowStart, tokenCount);
+        return new TensorLogits(logits, batch.Sequences.Count, Model.Config.VocabSize, layout);
     }
 
     public void Dispose()

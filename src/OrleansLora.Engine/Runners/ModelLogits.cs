@@ -5,10 +5,13 @@ namespace OrleansLora.Engine.Runners;
 /// sequence, in host memory. Rows may be read from several threads at once; the memory belongs to
 /// the runner until <see cref="Dispose"/>.
 /// </summary>
-public abstract class ModelLogits(int rows, int vocabSize) : IDisposable
+public abstract class ModelLogits(int rows, int vocabSize, (int[] Rows, int[] RowStart, int[] Counts)? tokenRows = null) : IDisposable
 {
     public int Rows { get; } = rows;
     public int VocabSize { get; } = vocabSize;
+
+    /// <summary>The batch's <see cref="ModelBatch.TokenRowLayout"/>, when the runner returned token rows; else null.</summary>
+    protected (int[] Rows, int[] RowStart, int[] Counts)? TokenRows { get; } = tokenRows;
 
     /// <summary>Sequence <paramref name="row"/>'s logits for its last token.</summary>
     public abstract ReadOnlySpan<float> Row(int row);
@@ -23,18 +26,18 @@ public abstract class ModelLogits(int rows, int vocabSize) : IDisposable
     public abstract void Dispose();
 
     /// <summary>
-    /// For runners that put the flagged sequences' token rows after the last-token rows: the row holding token
-    /// <paramref name="token"/> of <paramref name="sequence"/>, given where each sequence's token rows start (-1: not
-    /// flagged) and how many tokens each has.
+    /// For runners that put the flagged sequences' token rows after the last-token rows
+    /// (<see cref="ModelBatch.TokenRowLayout"/>, given to the constructor): the row holding token
+    /// <paramref name="token"/> of <paramref name="sequence"/>.
     /// </summary>
-    protected long TokenRowIndex(int sequence, int token, int[]? tokenRowStart, int[]? tokenCount)
+    protected long TokenRowIndex(int sequence, int token)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sequence);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sequence, Rows);
-        if (tokenRowStart is null || tokenRowStart[sequence] < 0)
+        if (TokenRows is not { } layout || layout.RowStart[sequence] < 0)
             throw new InvalidOperationException($"sequence {sequence} was not flagged for token logits in this batch.");
         ArgumentOutOfRangeException.ThrowIfNegative(token);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, tokenCount![sequence]);
-        return tokenRowStart[sequence] + token;
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, layout.Counts[sequence]);
+        return layout.RowStart[sequence] + token;
     }
 }

@@ -9,17 +9,10 @@ internal sealed class TensorLogits : ModelLogits
     private readonly Tensor _logits;
     private readonly nint _data;
 
-    private readonly int[]? _tokenRowStart; // per sequence: its first token row after the last-token rows, or -1
-    private readonly int[]? _tokenCount;
-
-    /// <param name="tokenRowStart">Per sequence, where its token rows start (-1: none), for <see cref="TokenRow"/>.</param>
-    /// <param name="tokenCount">Per sequence, its tokens in the batch.</param>
-    public TensorLogits(Tensor logits, int rows, int vocabSize, int[]? tokenRowStart = null, int[]? tokenCount = null) : base(rows, vocabSize)
+    /// <param name="tokenRows">The batch's <see cref="ModelBatch.TokenRowLayout"/>: its rows follow the last-token rows.</param>
+    public TensorLogits(Tensor logits, int rows, int vocabSize, (int[] Rows, int[] RowStart, int[] Counts)? tokenRows = null) : base(rows, vocabSize, tokenRows)
     {
-        int extra = tokenRowStart is null ? 0 : tokenRowStart.Select((start, i) => start < 0 ? 0 : tokenCount![i]).Sum();
-        TensorChecks.Require(logits, nameof(logits), ScalarType.Float32, rows + extra, vocabSize);
-        _tokenRowStart = tokenRowStart;
-        _tokenCount = tokenCount;
+        TensorChecks.Require(logits, nameof(logits), ScalarType.Float32, rows + (tokenRows?.Rows.Length ?? 0), vocabSize);
         _logits = logits;
         _data = TensorMemory.DataPointer(logits);
     }
@@ -32,7 +25,7 @@ internal sealed class TensorLogits : ModelLogits
     }
 
     public override unsafe ReadOnlySpan<float> TokenRow(int sequence, int token) =>
-        new((float*)_data + TokenRowIndex(sequence, token, _tokenRowStart, _tokenCount) * VocabSize, VocabSize);
+        new((float*)_data + TokenRowIndex(sequence, token) * VocabSize, VocabSize);
 
     public override void Dispose() => _logits.Dispose();
 }
