@@ -36,16 +36,12 @@ public sealed class DeviceEngines : IAsyncDisposable
             throw;
         }
         Options = options;
-        Targets = devices.Targets;
         PinnableSlots = Math.Max(0, options.MaxLoras - worker.Value.SwapSlots);
     }
 
     public int Count => _engines.Length;
 
     public InferenceEngineOptions Options { get; }
-
-    /// <summary>The device each engine serves on, by engine index (the GPU grain key's device index).</summary>
-    public IReadOnlyList<DeviceTarget> Targets { get; }
 
     /// <summary>Slots per device that adapter grains may pin.</summary>
     public int PinnableSlots { get; }

@@ -22,8 +22,9 @@ public sealed class EmulatedCudaDevicesTests(EmulatedCudaClusterFixture fixture)
 
     private OrleansLoraClient Client => new(fixture.Client);
 
-    private DeviceEngines Engines =>
-        fixture.Cluster.Silos.OfType<InProcessSiloHandle>().Single().SiloHost.Services.GetRequiredService<DeviceEngines>();
+    private IServiceProvider SiloServices => fixture.Cluster.Silos.OfType<InProcessSiloHandle>().Single().SiloHost.Services;
+
+    private DeviceEngines Engines => SiloServices.GetRequiredService<DeviceEngines>();
 
     private static GenerateRequest Greedy(string prompt, int maxTokens) => Requests.Greedy(prompt, maxTokens);
 
@@ -31,7 +32,7 @@ public sealed class EmulatedCudaDevicesTests(EmulatedCudaClusterFixture fixture)
     public async Task EachListedCudaDeviceIsOneGpuGrainOverItsOwnCudaRunner()
     {
         var engines = Engines;
-        Assert.Equal([DeviceTarget.EmulatedCuda(0), DeviceTarget.EmulatedCuda(1)], engines.Targets);
+        Assert.Equal([DeviceTarget.EmulatedCuda(0), DeviceTarget.EmulatedCuda(1)], SiloServices.GetRequiredService<LocalDevices>().Targets);
         var runners = Enumerable.Range(0, engines.Count).Select(i => Assert.IsType<CudaModelRunner>(engines[i].Runner)).ToList();
         Assert.NotSame(runners[0], runners[1]);
         Assert.All(runners, r => Assert.True(r.IsHostEmulation, r.Description));
