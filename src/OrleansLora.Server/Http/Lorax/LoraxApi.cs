@@ -114,7 +114,7 @@ public static class LoraxApi
             // TGI's stream carries every token's log-probability; /generate only in details.
             Logprobs = stream || p.Details ? p.TopNTokens ?? 0 : null,
             // As TGI: the prompt's log-probabilities in details.prefill, computed only when they will be shown.
-            PromptLogprobs = p.DecoderInputDetails && p.Details && !stream ? 0 : null,
+            PromptLogprobs = p.DecoderInputDetails && p.Details ? 0 : null, // refused below for a stream
         };
         if (stream && p.DecoderInputDetails)
             throw new InvalidRequestException("parameters.decoder_input_details is not supported with /generate_stream (as in TGI): use /generate.", "parameters.decoder_input_details");
