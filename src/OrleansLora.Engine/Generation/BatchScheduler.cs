@@ -81,7 +81,7 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
             int adapterSlot = -1;
             foreach (var head in _queues.HeadsByWait())
             {
-                if (SharesPrefill(runner) && !head.WantsPromptLogits && PrefillingSibling(head))
+                if (SharesPrefill(runner) && PrefillingSibling(head))
                     continue; // it starts from the sibling's keys and values once they are in the cache
                 // The head that has waited longest and lacks KV blocks stops admission: smaller
                 // requests behind it would otherwise take every block it waits for.
@@ -117,7 +117,7 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
                 // A sample whose sibling has computed the prompt copies the rest of it (the partial block)
                 // instead of computing it: only the last prompt token runs, giving its own logits.
                 int positions = chosen.PromptLength - 1;
-                if (reuse && chosen.Processed < positions && Donor(chosen) is { Blocks: { } donorBlocks })
+                if (chosen.Processed < positions && Donor(chosen) is { Blocks: { } donorBlocks })
                 {
                     var pairs = new List<int>();
                     for (int k = chosen.Processed / blocks.BlockSize; k <= (positions - 1) / blocks.BlockSize; k++)
@@ -129,7 +129,7 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
                     chosen.Processed = positions;
                 }
             }
-            else if (reuse && runner.CanCopySequences && Donor(chosen) is { } donor)
+            else if (runner.CanCopySequences && Donor(chosen) is { } donor)
             {
                 // Up to the prompt's last token: that one runs as the sequence's own one-token prefill, giving its logits.
                 int positions = chosen.PromptLength - 1;
@@ -186,15 +186,21 @@ internal sealed class BatchScheduler(int maxBatchSize, int maxBatchTokens, int m
     /// </summary>
     private bool SharesPrefill(IModelRunner runner) => blocks is not null || runner.CanCopySequences;
 
-    /// <summary>A running sample of the same prompt (group and adapter) that has not yet cached what <paramref name="s"/> could copy.</summary>
+    /// <summary>
+    /// A running sample of the same prompt (group and adapter) that has not yet cached what <paramref name="s"/> could copy;
+    /// never for a sequence that wants its prompt's log-probabilities (it computes every position itself).
+    /// </summary>
     private bool PrefillingSibling(SequenceState s) =>
-        s.Request.PrefixGroup is { } group && s.PromptLength > 1
+        !s.WantsPromptLogits && s.Request.PrefixGroup is { } group && s.PromptLength > 1
         && _running.Exists(r => r.Request.PrefixGroup == group && r.Request.AdapterId == s.Request.AdapterId && r.Processed < s.PromptLength - 1);
 
-    /// <summary>A running sequence whose cache holds <paramref name="s"/>'s prompt but its last token: same group, adapter and tokens.</summary>
+    /// <summary>
+    /// A running sequence whose cache holds <paramref name="s"/>'s prompt but its last token: same group, adapter and tokens.
+    /// None for a sequence that wants its prompt's log-probabilities (it computes every position itself).
+    /// </summary>
     private SequenceState? Donor(SequenceState s)
     {
-        if (s.Request.PrefixGroup is not { } group || s.PromptLength < 2)
+        if (s.WantsPromptLogits || s.Request.PrefixGroup is not { } group || s.PromptLength < 2)
             return null;
         int positions = s.PromptLength - 1;
         return _running.Find(r => r != s && r.Request.PrefixGroup == group && r.Request.AdapterId == s.Request.AdapterId
