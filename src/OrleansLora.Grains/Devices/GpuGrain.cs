@@ -21,13 +21,12 @@ namespace OrleansLora.Grains.Devices;
 public sealed partial class GpuGrain(
     DeviceEngines devices,
     HeldPins held,
-    DeviceLoadView loads,
+    DeviceAdapterLists adapterLists,
     ILocalSiloDetails localSilo,
     AdapterStore store,
     TimeProvider time,
     ILogger<GpuGrain> logger) : Grain, IGpuGrain
 {
-    private static readonly TimeSpan PinnedListWait = TimeSpan.FromMilliseconds(500);
     private readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<AdapterInfo>> _registering = new(StringComparer.Ordinal);
     private InferenceEngine _engine = null!;
@@ -97,20 +96,10 @@ public sealed partial class GpuGrain(
 
     public async Task<DeviceLoad> GetLoad()
     {
-        // The pinned ids let an adapter that lost its activation (not its pin) choose this device again. They come
-        // from the engine's control queue, served between steps; placement must not wait on a long step, so past a
-        // short wait the last published list stands in (pins change rarely).
-        IReadOnlyList<string> pinned;
-        try
-        {
-            pinned = DeviceLoadReader.PinnedIds(await _engine.GetAdaptersAsync().WaitAsync(PinnedListWait));
-        }
-        catch (TimeoutException)
-        {
-            string key = DeviceKey.Format(localSilo.SiloAddress, _device);
-            pinned = loads.Fresh().FirstOrDefault(l => l.Key == key)?.PinnedAdapterIds ?? [];
-        }
-        return DeviceLoadReader.Read(devices, _device, localSilo.SiloAddress, [], pinned, 0, time.GetUtcNow());
+        // The pinned ids let an adapter that lost its activation (not its pin) choose this device again; placement
+        // must not wait on a long step, so past a short wait the last list read stands in (pins change rarely).
+        var lists = await adapterLists.ReadAsync(_engine, _device);
+        return DeviceLoadReader.Read(devices, _device, localSilo.SiloAddress, [], lists.Pinned, 0, time.GetUtcNow());
     }
 
 

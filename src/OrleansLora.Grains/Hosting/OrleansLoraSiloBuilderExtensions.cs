@@ -38,6 +38,7 @@ public static class OrleansLoraSiloBuilderExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DeviceResolver))));
         services.AddSingleton<DeviceEngines>();
         services.AddSingleton<HeldPins>();
+        services.AddSingleton<DeviceAdapterLists>();
         services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         services.AddPlacementDirector<AdapterPlacement, AdapterPlacementDirector>();
         services.AddSingleton<DeviceLoadView>();

@@ -18,6 +18,7 @@ namespace OrleansLora.Grains.Placement;
 internal sealed partial class DeviceLoadPublisher(
     IServiceProvider services,
     LocalDevices devices,
+    DeviceAdapterLists adapterLists,
     ILocalSiloDetails localSilo,
     IClusterMembershipService membership,
     IGrainFactory grains,
@@ -29,10 +30,7 @@ internal sealed partial class DeviceLoadPublisher(
     TimeProvider time,
     ILogger<DeviceLoadPublisher> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
-    private static readonly TimeSpan CachedListWait = TimeSpan.FromMilliseconds(500);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly IReadOnlyList<string>[] _cached = Enumerable.Repeat<IReadOnlyList<string>>([], devices.Count).ToArray();
-    private readonly IReadOnlyList<string>[] _pinned = Enumerable.Repeat<IReadOnlyList<string>>([], devices.Count).ToArray();
     private Task _loop = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -89,9 +87,11 @@ internal sealed partial class DeviceLoadPublisher(
         var waiting = new IReadOnlyDictionary<string, int>[devices.Count];
         for (int i = 0; i < devices.Count; i++)
         {
-            await ReadAdapters(engines[i], i, cancellationToken);
+            var lists = await adapterLists.ReadAsync(engines[i], i, cancellationToken);
+            if (lists.Late)
+                LogCachedListLate(logger, i, DeviceAdapterLists.Wait);
             int device = i;
-            loads[i] = DeviceLoadReader.Read(engines, i, self, _cached[i], _pinned[i], rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now);
+            loads[i] = DeviceLoadReader.Read(engines, i, self, lists.Cached, lists.Pinned, rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now);
             waiting[i] = engines[i].Statistics.WaitingByAdapter;
             metrics.ReportDevice(loads[i]);
         }
@@ -99,25 +99,6 @@ internal sealed partial class DeviceLoadPublisher(
         foreach (var silo in members.Where(m => !m.Equals(self)))
             grains.GetGrain<ISiloLoadGrain>(silo.ToParsableString()).Receive(self, loads).Ignore();
         await rebalancer.Tick(loads, waiting, rates);
-    }
-
-    /// <summary>
-    /// The adapters the engine holds in memory and those it holds pins for, from its control queue (served between steps): a
-    /// step that runs long must not hold back the load, which placement needs within seconds, so past a short wait
-    /// the previous list is published.
-    /// </summary>
-    private async Task ReadAdapters(InferenceEngine engine, int device, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var adapters = await engine.GetAdaptersAsync(cancellationToken).WaitAsync(CachedListWait, cancellationToken);
-            _cached[device] = adapters.Where(a => a.Residency != AdapterResidencyLevel.Disk).Select(a => a.AdapterId).ToList();
-            _pinned[device] = DeviceLoadReader.PinnedIds(adapters);
-        }
-        catch (TimeoutException)
-        {
-            LogCachedListLate(logger, device, CachedListWait);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish this silo's device load")]
