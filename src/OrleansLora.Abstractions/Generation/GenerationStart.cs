@@ -16,6 +16,13 @@ public static class GenerationStart
     public static readonly TimeSpan DefaultAcceptTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// How long disposing the enumerator may wait for the grain's side. Disposal is a grain call to the enumeration's
+    /// activation; when that silo died or hangs it may not answer for minutes, and the request it belongs to has
+    /// already ended (its error or last chunk is known). Orleans' own expiry cleans up a remote enumerator left behind.
+    /// </summary>
+    public static readonly TimeSpan DisposeWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// The grain's chunks after its acknowledgement (consumed here), or the error the grain or the messaging raised
     /// before it. The caller disposes the enumerator.
     /// </summary>
@@ -42,14 +49,29 @@ public static class GenerationStart
         }
         catch
         {
-            await chunks.DisposeAsync();
-            abandon.Dispose();
+            await DisposeWithin(chunks, abandon);
             throw;
         }
         if (any && chunks.Current.IsAcceptance)
             return new Accepted(chunks, abandon);
         // A grain that sends no acknowledgement (none does today): its first chunk is the caller's.
         return new Accepted(chunks, abandon, replayCurrent: any);
+    }
+
+    /// <summary>Disposes the enumerator, waiting at most <see cref="DisposeWait"/>; past it the call is cancelled and left to finish on its own.</summary>
+    private static async ValueTask DisposeWithin(IAsyncEnumerator<GenerateChunk> chunks, CancellationTokenSource abandon)
+    {
+        var dispose = chunks.DisposeAsync().AsTask();
+        try
+        {
+            await dispose.WaitAsync(DisposeWait);
+            abandon.Dispose();
+        }
+        catch (TimeoutException)
+        {
+            await abandon.CancelAsync();
+            _ = dispose.ContinueWith(t => { _ = t.Exception; abandon.Dispose(); }, TaskScheduler.Default);
+        }
     }
 
     // The hung call finishes (or fails) whenever Orleans gives up on it; nobody waits for it.
@@ -89,10 +111,6 @@ public static class GenerationStart
             return ValueTask.FromResult(true);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync();
-            abandon.Dispose();
-        }
+        public ValueTask DisposeAsync() => DisposeWithin(inner, abandon);
     }
 }
