@@ -113,7 +113,7 @@ def e2e(args):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import gpu_e2e  # noqa: E402 - needs torch & co., checked above
 
-    return gpu_e2e.run(args.library, args.out)
+    return gpu_e2e.run(args.library, args.out, args.budget)
 
 
 def _importable(module):
@@ -223,6 +223,7 @@ def main():
     e = sub.add_parser("e2e")
     e.add_argument("--library", required=True)
     e.add_argument("--out", required=True)
+    e.add_argument("--budget", type=int, default=240, help="seconds for the comparisons and the benchmark")
     t = sub.add_parser("self-test")
     t.add_argument("--library")
     args = ap.parse_args()

@@ -2,7 +2,7 @@
 // contract (olora_kernels.h) on random inputs, outputs poisoned first (NaN, or random values where
 // the kernel accumulates, so rows a kernel must not touch are checked too). One line per check:
 //   PASS|FAIL <name>  max rel err <e> (tol <t>)
-// and, with --bench, benchmark lines "BENCH <name> <value> <unit>". Exit status 0 only when every
+// and, with --bench (or --bench-only, without the checks), benchmark lines "BENCH <name> <value> <unit>". Exit status 0 only when every
 // check passes. Run by scripts/gpu-check.sh on a GPU machine. COMPILED IN CI, NOT RUN ON A GPU YET.
 #include <cuda_runtime.h>
 
@@ -451,7 +451,10 @@ void bench() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bool do_bench = argc > 1 && std::strcmp(argv[1], "--bench") == 0;
+    // --bench: the checks, then the benchmarks; --bench-only: the benchmarks alone (gpu-check.sh runs the checks
+    // first and the benchmarks last, so a short lease still gets every correctness check).
+    const bool bench_only = argc > 1 && std::strcmp(argv[1], "--bench-only") == 0;
+    const bool do_bench = bench_only || (argc > 1 && std::strcmp(argv[1], "--bench") == 0);
     int32_t count = 0;
     char msg[512] = {0};
     if (olora_cuda_device_count(&count) != OLORA_CUDA_OK) {
@@ -469,6 +472,12 @@ int main(int argc, char** argv) {
         olora_cuda_last_error(msg, sizeof msg);
         std::printf("FAIL context: %s\n", msg);
         return 2;
+    }
+    if (bench_only) {
+        bench();
+        olora_cuda_context_destroy(ctx);
+        std::printf("runner_check: benchmarks only\n");
+        return 0;
     }
     {
         void* p = nullptr;
