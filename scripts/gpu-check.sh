@@ -12,7 +12,7 @@
 # STATUS: written and dry-run without a GPU; NOT YET RUN ON A GPU (docs/GPU.md). cuda_model_check runs the
 # whole-model forward on cuda:0 against a float64 reference (it passes in CI on the host emulation context).
 set -uo pipefail
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 PYTHONFAULTHANDLER=1  # a crash in native code still names the Python line
 cd "$(dirname "$0")/.."
 
 out=${1:?usage: scripts/gpu-check.sh OUT_DIR [--dry-run]}

@@ -94,6 +94,15 @@ def e2e(args):
     if not os.path.isfile(args.library):
         print(f"FAIL e2e: {args.library} was not built")
         return 1
+    # torch first: it brings its own libcublas.so.13, and the library must bind to that one. Loading the library
+    # first bound the toolkit's libcublas under the same soname, and importing torch then crashed (H200, CUDA 13).
+    missing = [m for m in E2E_NEEDS if not _importable(m)]
+    if missing:
+        print(f"FAIL e2e: python packages missing: {', '.join(missing)}")
+        return 1
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpu_e2e  # noqa: E402 - needs torch & co., checked above
+
     lib = load(args.library)
     rc, n = devices(lib)
     if rc != 0:
@@ -106,13 +115,6 @@ def e2e(args):
     ok = rc == 0 and total.value > 0
     print(f"{'PASS' if ok else 'FAIL'} ctypes: {n} device(s), cuda:0 {name.value.decode()} sm_{major.value}{minor.value} "
           f"{total.value / 2**30:.1f} GiB")
-    missing = [m for m in E2E_NEEDS if not _importable(m)]
-    if missing:
-        print(f"FAIL e2e: python packages missing: {', '.join(missing)}")
-        return 1
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import gpu_e2e  # noqa: E402 - needs torch & co., checked above
-
     return gpu_e2e.run(args.library, args.out, args.budget)
 
 
