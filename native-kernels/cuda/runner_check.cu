@@ -367,6 +367,20 @@ void check_quant(int m, int n, int k) {
     dy.poison();
     if (launched(olora_cuda_int8_gemv(dx.p, m, n, k, dq.p, dsc.p, dy.p, 0, stream()), "int8_gemv" + shape))
         compare("int8_gemv" + shape, dy.get(), y_i8, 1e-4);
+    {  // accumulate = 1 adds to what y holds
+        const auto y0 = uniform(static_cast<size_t>(m) * n, -1, 1);
+        std::vector<float> want_nf4 = y0, want_i8 = y0;
+        for (size_t i = 0; i < y0.size(); ++i) {
+            want_nf4[i] += y_nf4[i];
+            want_i8[i] += y_i8[i];
+        }
+        dy.put(y0);
+        if (launched(olora_cuda_nf4_gemv(dx.p, m, n, k, dc.p, dam.p, dy.p, 1, stream()), "nf4_gemv accumulate" + shape))
+            compare("nf4_gemv accumulate" + shape, dy.get(), want_nf4, 1e-4);
+        dy.put(y0);
+        if (launched(olora_cuda_int8_gemv(dx.p, m, n, k, dq.p, dsc.p, dy.p, 1, stream()), "int8_gemv accumulate" + shape))
+            compare("int8_gemv accumulate" + shape, dy.get(), want_i8, 1e-4);
+    }
     ddeq.poison();
     std::vector<float> deq_i8(static_cast<size_t>(numel));
     olora_int8_dequantize(q.data(), scales.data(), n, k, deq_i8.data());
@@ -509,6 +523,10 @@ int main(int argc, char** argv) {
     check_quant(1, 4096, 4096);
     check_quant(8, 1000, 4096);
     check_quant(3, 17, 1000);
+    // The vectorized GEMVs' row blocking: 2 rows, 4 of a block of 4 used 3, 8 + 3 rows in two blocks of 8.
+    check_quant(2, 300, 512);
+    check_quant(3, 129, 1024);
+    check_quant(11, 77, 256);
     if (do_bench) bench();
     olora_cuda_context_destroy(ctx);
     std::printf("runner_check: %d passed, %d failed\n", passed, failed);

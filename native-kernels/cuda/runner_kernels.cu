@@ -5,6 +5,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 #include "olora_cuda_math.h"
 #include "runner_internal.h"
@@ -322,6 +324,114 @@ __global__ void nf4_gemv_kernel(const uint16_t* __restrict__ x, int n, int k, co
     }
 }
 
+// The GEMVs for k % 64 == 0 (every real model; the kernels above take the rest): a warp per output feature
+// and up to M rows of x per block, so each weight byte is read and decoded once for all the rows (the kernels
+// above read it once per row). A lane takes 16 consecutive elements at a time: 8 NF4 code bytes and their one
+// absmax, or 16 int8 codes, with 16 bf16 of x per row in two 16-byte loads. NF4's code book sits in shared
+// memory: 16 words in 16 banks, so the lookups never conflict.
+template <int M>
+__global__ void nf4_gemv_rows_kernel(const uint16_t* __restrict__ x, int m, int n, int k,
+                                     const uint8_t* __restrict__ codes, const float* __restrict__ absmax,
+                                     float* __restrict__ y, int accumulate) {
+    __shared__ float book[16];
+    if (threadIdx.x < 16) book[threadIdx.x] = nf4_code(int(threadIdx.x));
+    __syncthreads();
+    const int w = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    const int row0 = int(blockIdx.y) * M, rows = min(M, m - row0);
+    if (w >= n) return;
+    const uint2* wc = reinterpret_cast<const uint2*>(codes + int64_t(w) * (k >> 1));
+    const float* am = absmax + int64_t(w) * (k >> 6);
+    const uint16_t* xb = x + int64_t(row0) * k;
+    float s[M];
+#pragma unroll
+    for (int r = 0; r < M; ++r) s[r] = 0.f;
+    for (int c = lane; c < (k >> 4); c += 32) {
+        const uint2 p = __ldg(wc + c);
+        const float scale = __ldg(am + (c >> 2));
+        float wv[16];
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {  // byte b holds elements 2b (high nibble) and 2b + 1 (low)
+            const uint32_t lo = (p.x >> (8 * b)) & 0xFFu, hi = (p.y >> (8 * b)) & 0xFFu;
+            wv[2 * b] = book[lo >> 4];
+            wv[2 * b + 1] = book[lo & 15u];
+            wv[8 + 2 * b] = book[hi >> 4];
+            wv[9 + 2 * b] = book[hi & 15u];
+        }
+#pragma unroll
+        for (int r = 0; r < M; ++r) {
+            if (r < rows) {
+                const uint4* xv = reinterpret_cast<const uint4*>(xb + int64_t(r) * k) + 2 * c;
+                const uint4 a = __ldg(xv), b = __ldg(xv + 1);
+                const uint32_t u[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+                float acc = 0.f;
+#pragma unroll
+                for (int i = 0; i < 8; ++i) {  // u[i]: element 2i in the low half, 2i + 1 in the high half
+                    acc = fmaf(wv[2 * i], __uint_as_float(u[i] << 16), acc);
+                    acc = fmaf(wv[2 * i + 1], __uint_as_float(u[i] & 0xFFFF0000u), acc);
+                }
+                s[r] = fmaf(acc, scale, s[r]);
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < M; ++r) {
+        if (r < rows) {
+            const float v = warp_sum(s[r]);
+            if (lane == 0) {
+                float* o = y + int64_t(row0 + r) * n + w;
+                *o = accumulate ? *o + v : v;
+            }
+        }
+    }
+}
+
+template <int M>
+__global__ void int8_gemv_rows_kernel(const uint16_t* __restrict__ x, int m, int n, int k,
+                                      const int8_t* __restrict__ q, const float* __restrict__ scales,
+                                      float* __restrict__ y, int accumulate) {
+    const int w = blockIdx.x * kGemvWarps + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    const int row0 = int(blockIdx.y) * M, rows = min(M, m - row0);
+    if (w >= n) return;
+    const uint4* wq = reinterpret_cast<const uint4*>(q + int64_t(w) * k);
+    const uint16_t* xb = x + int64_t(row0) * k;
+    float s[M];
+#pragma unroll
+    for (int r = 0; r < M; ++r) s[r] = 0.f;
+    for (int c = lane; c < (k >> 4); c += 32) {
+        const uint4 p = __ldg(wq + c);
+        const uint32_t words[4] = {p.x, p.y, p.z, p.w};
+        float wv[16];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) wv[i] = float(int8_t((words[i >> 2] >> (8 * (i & 3))) & 0xFFu));
+#pragma unroll
+        for (int r = 0; r < M; ++r) {
+            if (r < rows) {
+                const uint4* xv = reinterpret_cast<const uint4*>(xb + int64_t(r) * k) + 2 * c;
+                const uint4 a = __ldg(xv), b = __ldg(xv + 1);
+                const uint32_t u[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+                float acc = s[r];
+#pragma unroll
+                for (int i = 0; i < 8; ++i) {
+                    acc = fmaf(wv[2 * i], __uint_as_float(u[i] << 16), acc);
+                    acc = fmaf(wv[2 * i + 1], __uint_as_float(u[i] & 0xFFFF0000u), acc);
+                }
+                s[r] = acc;
+            }
+        }
+    }
+    const float scale = scales[w];
+#pragma unroll
+    for (int r = 0; r < M; ++r) {
+        if (r < rows) {
+            const float v = warp_sum(s[r]) * scale;
+            if (lane == 0) {
+                float* o = y + int64_t(row0 + r) * n + w;
+                *o = accumulate ? *o + v : v;
+            }
+        }
+    }
+}
+
 __global__ void nf4_dequant_kernel(const uint8_t* __restrict__ codes, const float* __restrict__ absmax,
                                    int64_t numel, uint16_t* __restrict__ out) {
     const int64_t g = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -356,6 +466,25 @@ constexpr unsigned kMaxGridYZ = 65535;
 int32_t bad(const char* what) { return fail(OLORA_CUDA_E_ARGUMENT, what); }
 
 unsigned blocks_for(int64_t n, int threads) { return unsigned((n + threads - 1) / threads); }
+
+// The vectorized GEMVs need k to be a multiple of `k_multiple` and x (16-byte loads) and the weight codes
+// (`codes_align`-byte loads) aligned; every model's shapes and cudaMalloc'd buffers are.
+bool rows_kernel_fits(const void* x, const void* codes, int k, int k_multiple, int codes_align) {
+    return k % k_multiple == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+           reinterpret_cast<uintptr_t>(codes) % uintptr_t(codes_align) == 0;
+}
+
+// One launch of a rows kernel: 1, 2 or 4 rows in one block when m is that small (decode), else blocks of 8
+// rows along gridDim.y. `launch(std::integral_constant<int, M>, grid, stream)` runs the kernel for M.
+template <typename Launch>
+void launch_rows(int m, int n, void* stream, Launch launch) {
+    const unsigned cols = blocks_for(n, kGemvWarps);
+    cudaStream_t st = as_stream(stream);
+    if (m == 1) launch(std::integral_constant<int, 1>{}, dim3(cols, 1), st);
+    else if (m == 2) launch(std::integral_constant<int, 2>{}, dim3(cols, 1), st);
+    else if (m <= 4) launch(std::integral_constant<int, 4>{}, dim3(cols, 1), st);
+    else launch(std::integral_constant<int, 8>{}, dim3(cols, unsigned((m + 7) / 8)), st);
+}
 
 }  // namespace
 }  // namespace olora_cuda
@@ -523,6 +652,13 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_nf4_gemv(const uint16_t* x, int32_t
     if (unsigned(m) > kMaxGridYZ) return bad("nf4_gemv: more than 65535 rows in one launch");
     if (m == 0) return OLORA_CUDA_OK;
     if (!x || !codes || !absmax || !y) return bad("nf4_gemv: null pointer");
+    if (rows_kernel_fits(x, codes, k, 64, 8)) {
+        launch_rows(m, n, stream, [&](auto rows, dim3 grid, cudaStream_t st) {
+            nf4_gemv_rows_kernel<decltype(rows)::value><<<grid, kGemvWarps * 32, 0, st>>>(x, m, n, k, codes, absmax, y,
+                                                                                          accumulate);
+        });
+        return check_launch("nf4_gemv");
+    }
     nf4_gemv_kernel<<<dim3(blocks_for(n, kGemvWarps), unsigned(m)), kGemvWarps * 32, 0, as_stream(stream)>>>(
         x, n, k, codes, absmax, y, accumulate);
     return check_launch("nf4_gemv");
@@ -553,6 +689,13 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_int8_gemv(const uint16_t* x, int32_
     if (unsigned(m) > kMaxGridYZ) return bad("int8_gemv: more than 65535 rows in one launch");
     if (m == 0) return OLORA_CUDA_OK;
     if (!x || !q || !scales || !y) return bad("int8_gemv: null pointer");
+    if (rows_kernel_fits(x, q, k, 16, 16)) {
+        launch_rows(m, n, stream, [&](auto rows, dim3 grid, cudaStream_t st) {
+            int8_gemv_rows_kernel<decltype(rows)::value><<<grid, kGemvWarps * 32, 0, st>>>(x, m, n, k, q, scales, y,
+                                                                                           accumulate);
+        });
+        return check_launch("int8_gemv");
+    }
     int8_gemv_kernel<<<dim3(blocks_for(n, kGemvWarps), unsigned(m)), kGemvWarps * 32, 0, as_stream(stream)>>>(
         x, n, k, q, scales, y, accumulate);
     return check_launch("int8_gemv");
