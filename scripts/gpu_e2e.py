@@ -183,6 +183,22 @@ def round_to_bf16(model):
             p.copy_(p.to(torch.bfloat16).float())
 
 
+def error_stats(got, refs, prompt_lens):
+    """got / refs: per sequence, rows of logits. Max |got - ref| / max |ref| over every sequence, top-1 agreement,
+    rows, and per sequence 'prefill/decode' maxima."""
+    worst, agree, total, per_seq = 0.0, 0, 0, []
+    for i, n in enumerate(prompt_lens):
+        g = np.stack([np.asarray(row, dtype=np.float32) for row in got[i]])
+        r = np.asarray(refs[i], dtype=np.float32)[: len(g)]
+        scale = float(np.abs(r).max())
+        rel = np.abs(g - r).max(axis=1) / scale
+        worst = max(worst, float(rel.max()))
+        per_seq.append(f"{rel[:n].max():.1e}/{rel[n:].max():.1e}" if len(g) > n else f"{rel.max():.1e}")
+        agree += int((g.argmax(1) == r.argmax(1)).sum())
+        total += len(g)
+    return worst, agree, total, " ".join(per_seq)
+
+
 def make_adapters(base, out_dir):
     """Four PEFT adapters saved by peft; returns [(name, dir, rank, scale, {(layer, module): (A, B)})]."""
     from peft import LoraConfig, get_peft_model
@@ -271,6 +287,9 @@ def compare(lib, kind, workdir):
         return refs
 
     results = True
+    peft.to(torch.bfloat16)  # lossless both ways: every weight was rounded to bf16 above
+    bf16_refs = reference()
+    peft.to(torch.float32)
     for fmt, fname in ([(BF16, "bf16"), (NF4, "nf4"), (INT8, "int8")] if kind == "llama" else [(BF16, "bf16")]):
         runner = Runner(lib, 0, config, fmt=fmt, slots=4, max_rank=64)
         try:
@@ -311,16 +330,17 @@ def compare(lib, kind, workdir):
                 out = runner.forward(seqs, tables, list(range(len(seqs))))
                 for i in range(len(seqs)):
                     got[i].append(out[i])
-            worst, agree, total = 0.0, 0, 0
-            for i in range(len(tokens)):
-                g = np.stack(got[i])
-                r = refs[i].numpy()[: len(g)]
-                worst = max(worst, float(np.abs(g - r).max() / np.abs(r).max()))
-                agree += int((g.argmax(1) == r.argmax(1)).sum())
-                total += len(g)
-            ok = worst <= 2e-2 and agree >= 0.99 * total and np.isfinite(worst)
+            worst, agree, total, per_seq = error_stats(got, refs, prompt_lens)
+            # transformers' own bf16 forward against its float32 one, on the same tokens: the error bf16
+            # activations cost in this model, the yardstick for the runner's (which keeps activations in bf16).
+            floor_worst, floor_agree, _, _ = error_stats(bf16_refs, refs, prompt_lens)
+            limit = max(2e-2, 1.5 * floor_worst)
+            ok = worst <= limit and agree >= min(0.99 * total, floor_agree - 1) and np.isfinite(worst)
             results &= line(ok, f"e2e {kind} {fname}: base + 4 PEFT adapters (r4, r8, r16 rsLoRA, r64 q/v) vs "
-                                f"transformers+PEFT", f"max rel err {worst:.2e} (tol 2e-2), top-1 {agree}/{total}")
+                                f"transformers+PEFT float32",
+                            f"max rel err {worst:.2e}, top-1 {agree}/{total}; transformers bf16 vs float32 "
+                            f"{floor_worst:.2e}, top-1 {floor_agree}/{total}; tol max(2e-2, 1.5x that); per sequence "
+                            f"(base, r4, r8, r16rs, r64qv) prefill/decode: {per_seq}")
         except Exception as e:  # noqa: BLE001 - every failure is a FAIL line, never a crash of the check
             results &= line(False, f"e2e {kind} {fname}", repr(e))
         finally:
@@ -398,6 +418,8 @@ def bench(lib, deadline):
                     times[mode] = (time.perf_counter() - t0) / steps * 1e3
                     print(f"BENCH e2e_{fname}_b{batch}_{mode} {times[mode]:.3f} ms/step {batch / times[mode] * 1e3:.0f} "
                           f"tokens/s ({floor_ms / times[mode] * 100:.0f}% of HBM floor)", flush=True)
+                if batch in (1, 32) and time.monotonic() < deadline - 30:
+                    profile_steps(runner, [b % 32 for b in range(batch)], tables, 144, f"{fname} b{batch} distinct")
                 if batch == 32:
                     ratio = times["base"] / times["distinct"]
                     print(f"BENCH e2e_{fname}_b32_distinct_over_base {ratio:.3f} (target >= 0.90)", flush=True)
@@ -406,6 +428,24 @@ def bench(lib, deadline):
         finally:
             runner.close()
     return ok
+
+
+def profile_steps(runner, slots, tables, position, label):
+    """Per-kernel GPU time of three decode steps (torch.profiler reads every kernel of the process through
+    CUPTI, the library's too): where a step's time goes. Diagnostic output only."""
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for s in range(3):
+                runner.forward([(position + s, [3], sl) for sl in slots], tables, list(range(len(slots))))
+            torch.cuda.synchronize()
+        events = prof.key_averages()
+        key = "self_device_time_total" if hasattr(events[0], "self_device_time_total") else "self_cuda_time_total"
+        print(f"PROFILE {label}: 3 steps, by GPU time", flush=True)
+        print(events.table(sort_by=key, row_limit=14, max_name_column_width=60), flush=True)
+    except Exception as e:  # noqa: BLE001 - the profile is a diagnostic, never a failure
+        print(f"PROFILE {label}: not available ({e!r})", flush=True)
 
 
 def run(library, out_dir, budget_seconds=240):
