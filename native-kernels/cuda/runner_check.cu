@@ -508,6 +508,8 @@ int main(int argc, char** argv) {
     check_decode({1, 17, 300, 0, 700}, 8, 2, 128, 0);
     check_decode({1000, 5}, 32, 8, 128, 0);
     check_decode({600, 33}, 4, 4, 64, 257);  // Mistral-style window shorter than the context
+    check_decode({2500, 1, 130}, 4, 2, 128, 0);  // parts of 256 positions, more than 8 of them
+    check_decode({70, 9}, 2, 1, 36, 0);          // head_dim % 8 != 0: the scalar key loads
     check_prefill({1, 17, 40, 0}, {1, 30, 40, 9}, 8, 2, 128, 0);
     check_prefill({33, 64}, {100, 64}, 4, 1, 96, 20);
     check_swiglu(7, 1000);
@@ -519,6 +521,7 @@ int main(int argc, char** argv) {
         }
         check_sgmv(4096, 4096, 128, rows, slots, {1, 4, 16, 64, 128, 3});
         check_sgmv(1000, 1029, 17, {5, 0, 2, 3}, {0, -1, 1, -1}, {17, 8});
+        check_sgmv(999, 64, 8, {3, 2}, {0, 1}, {8, 5});  // in % 8 != 0: the shrink's scalar loads
     }
     check_quant(1, 4096, 4096);
     check_quant(8, 1000, 4096);
