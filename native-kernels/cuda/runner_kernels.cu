@@ -577,7 +577,10 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_add_rmsnorm(const float* x, float* 
     if (rows < 0 || hidden < 1 || !(eps >= 0.f) || !std::isfinite(eps)) return bad("add_rmsnorm: bad sizes or eps");
     if (rows == 0) return OLORA_CUDA_OK;
     if (!residual || !weight || !out) return bad("add_rmsnorm: null pointer");
-    add_rmsnorm_kernel<<<rows, 256, 0, as_stream(stream)>>>(x, residual, weight, out, hidden, eps);
+    // A block per row: at batch 1 that is one block on the whole GPU, so a wide row gets 1024 threads (256
+    // took 13 us for hidden 4096 on an H200, 65 launches a Mistral-7B step).
+    const int threads = hidden >= 2048 ? 1024 : 256;
+    add_rmsnorm_kernel<<<rows, threads, 0, as_stream(stream)>>>(x, residual, weight, out, hidden, eps);
     return check_launch("add_rmsnorm");
 }
 
