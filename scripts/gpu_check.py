@@ -7,7 +7,7 @@
   gpu_check.py self-test [--library SO]                              runs without a GPU: the parser, and the C
                                                                      ABI's argument checks / no-device answer
 
-NOT YET RUN ON A GPU. The end-to-end check (gpu_e2e.py) drives the whole-model forward (olora_cuda_model_*) from
+Ran on an H200, 2026-12-04 (docs/GPU.md). The end-to-end check (gpu_e2e.py) drives the whole-model forward (olora_cuda_model_*) from
 ctypes against transformers + PEFT, and benchmarks a Mistral-7B-shaped model.
 """
 import argparse
@@ -94,8 +94,8 @@ def e2e(args):
     if not os.path.isfile(args.library):
         print(f"FAIL e2e: {args.library} was not built")
         return 1
-    # torch first: it brings its own libcublas.so.13, and the library must bind to that one. Loading the library
-    # first bound the toolkit's libcublas under the same soname, and importing torch then crashed (H200, CUDA 13).
+    # torch first: it brings its own libcublas.so.13. Loading the library first and importing torch after it
+    # segfaulted on the H200 (CUDA 13), most likely because the toolkit's libcublas.so.13 had taken the soname.
     missing = [m for m in E2E_NEEDS if not _importable(m)]
     if missing:
         print(f"FAIL e2e: python packages missing: {', '.join(missing)}")

@@ -2,9 +2,9 @@
 PEFT on the same GPU, and a Mistral-7B-shaped benchmark. Imported by gpu_check.py e2e (needs torch,
 transformers, peft, numpy); prints PASS/FAIL/BENCH lines.
 
-NOT YET RUN ON A GPU (written without one; docs/GPU.md). The runner's orchestration is checked in CI on the host
-emulation context against a float64 reference (cuda_model_check); this script is what compares it with
-transformers and PEFT.
+Ran on an H200 (torch 2.11, transformers 5.17, peft 0.21), 2026-12-04; docs/GPU.md has the results. The runner's
+orchestration is checked in CI on the host emulation context against a float64 reference (cuda_model_check); this
+script is what compares it with transformers and PEFT.
 
 Models: random HF Llama (GQA) and Mistral (sliding window 16, prompts up to 40 tokens) written by transformers in
 float32 with weights rounded to bf16 (so the comparison measures the runner's bf16 activations, not weight

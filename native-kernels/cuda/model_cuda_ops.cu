@@ -1,6 +1,6 @@
 // CudaModelOps: the model's operations as the CUDA launchers of olora_cuda_runner.h on the context's stream,
 // plus the two small kernels only the whole model needs (embedding lookup, row gather).
-// COMPILED IN CI (CUDA 11.8, sm_80 + sm_90), NOT RUN ON A GPU: scripts/gpu-check.sh runs the model end to end.
+// Compiled in CI (CUDA 11.8, sm_80 + sm_90); run end to end on an H200 by scripts/gpu-check.sh (docs/GPU.md).
 #include <cuda_runtime.h>
 
 #include "model_ops.h"

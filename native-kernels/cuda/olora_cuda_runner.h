@@ -3,9 +3,10 @@
  * so C# (LibraryImport) and Python (ctypes, scripts/gpu-check.sh) bind it directly; streams are
  * passed as void* (a cudaStream_t, NULL = the legacy default stream).
  *
- * Status: COMPILED IN CI (CUDA 11.8, sm_80 + sm_90), NOT RUN ON A GPU. The host/device math the
- * kernels use (olora_cuda_math.h) is unit-tested on the CPU against the CPU kernels; the kernels
- * themselves are checked against the CPU kernels only by scripts/gpu-check.sh on a GPU machine.
+ * Status: compiled in CI (CUDA 11.8, sm_80 + sm_90, no GPU); run on an H200 (CUDA 13.0, sm_90) on
+ * 2026-12-04, where every kernel matched the CPU kernel of its contract and the whole model its float64
+ * reference (docs/GPU.md). The host/device math the kernels use (olora_cuda_math.h) is unit-tested on
+ * the CPU against the CPU kernels; the kernels themselves only by scripts/gpu-check.sh on a GPU machine.
  *
  * Every function returns an olora_cuda status; on failure olora_cuda_last_error() has a message
  * (per calling thread). The layer launchers take a stream, not a context: the caller must have the stream's

@@ -3,7 +3,7 @@
 // the kernel accumulates, so rows a kernel must not touch are checked too). One line per check:
 //   PASS|FAIL <name>  max rel err <e> (tol <t>)
 // and, with --bench (or --bench-only, without the checks), benchmark lines "BENCH <name> <value> <unit>". Exit status 0 only when every
-// check passes. Run by scripts/gpu-check.sh on a GPU machine. COMPILED IN CI, NOT RUN ON A GPU YET.
+// check passes. Run by scripts/gpu-check.sh on a GPU machine (H200, 2026-12-04: every check passed).
 #include <cuda_runtime.h>
 
 #include <algorithm>

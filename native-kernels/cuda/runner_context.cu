@@ -1,6 +1,6 @@
 // Devices, contexts and errors of the CUDA runner's C ABI (olora_cuda_runner.h).
-// COMPILED IN CI, NOT RUN ON A GPU: the no-device paths are exercised by the C# tests on the CI
-// machine (which has the CUDA runtime but no GPU); everything else by scripts/gpu-check.sh.
+// Compiled in CI (CUDA 11.8, no GPU: the C# tests exercise the no-device paths there); run on an H200 with
+// CUDA 13.0 by scripts/gpu-check.sh on 2026-12-04 (docs/GPU.md).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 

@@ -1,6 +1,6 @@
 // Decoder-layer kernels of the CUDA runner (olora_cuda_runner.h), bf16 storage / float32 math.
-// COMPILED IN CI (CUDA 11.8, sm_80 + sm_90), NOT RUN ON A GPU: scripts/gpu-check.sh compares each
-// with the CPU kernel of the same contract. The index math they share with the host
+// Compiled in CI (CUDA 11.8, sm_80 + sm_90, no GPU); scripts/gpu-check.sh compares each with the CPU kernel
+// of the same contract on a GPU (all passed on an H200, 2026-12-04, docs/GPU.md). The index math they share with the host
 // (olora_cuda_math.h) is unit-tested on the CPU.
 #include <cuda_runtime.h>
 

@@ -1,6 +1,6 @@
 // The whole-model C ABI of the CUDA runner (olora_cuda_model_*, olora_cuda_runner.h): weights, paged KV pools,
 // adapter slot tables and one forward per engine step, written once against ModelOps (model_ops.h). On a device
-// context the operations are the CUDA launchers (COMPILED IN CI, NOT RUN ON A GPU); on a host emulation context
+// context the operations are the CUDA launchers (run on an H200, 2026-12-04, docs/GPU.md); on a host emulation context
 // they are the CPU kernels of the same contracts, which is how CI runs this file end to end.
 //
 // Per step: the host validates the batch, packs its metadata (token ids, positions, slot mapping, query starts,
