@@ -386,6 +386,46 @@ __global__ void nf4_gemv_kernel(const uint16_t* __restrict__ x, int n, int k, co
 // above read it once per row). A lane takes 16 consecutive elements at a time: 8 NF4 code bytes and their one
 // absmax, or 16 int8 codes, with 16 bf16 of x per row in two 16-byte loads. NF4's code book sits in shared
 // memory: 16 words in 16 banks, so the lookups never conflict.
+// s[r] gains the dot product of 16 decoded weights `wv` with elements 16c..16c+15 of x row r (two 16-byte loads;
+// u[i] holds element 2i in its low half and 2i + 1 in its high half), for the block's `rows` rows. Scaled: the
+// chunk's sum times `scale` (NF4's absmax, per 64 elements); else straight into s[r] (int8 scales per output row,
+// applied at the end).
+template <int M, bool Scaled>
+__device__ __forceinline__ void rows_dot16(const uint16_t* __restrict__ xb, int k, int c, int rows, const float* wv,
+                                           float scale, float* s) {
+#pragma unroll
+    for (int r = 0; r < M; ++r) {
+        if (r < rows) {
+            const uint4* xv = reinterpret_cast<const uint4*>(xb + int64_t(r) * k) + 2 * c;
+            const uint4 a = __ldg(xv), b = __ldg(xv + 1);
+            const uint32_t u[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+            float acc = Scaled ? 0.f : s[r];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                acc = fmaf(wv[2 * i], bf16_lo(u[i]), acc);
+                acc = fmaf(wv[2 * i + 1], bf16_hi(u[i]), acc);
+            }
+            s[r] = Scaled ? fmaf(acc, scale, s[r]) : acc;
+        }
+    }
+}
+
+// Each row's warp sum, times `scale`, into (or onto, with accumulate) y[row0 + r][w] by lane 0.
+template <int M>
+__device__ __forceinline__ void store_rows(const float* s, float scale, int rows, int row0, int n, int w, int lane,
+                                           float* __restrict__ y, int accumulate) {
+#pragma unroll
+    for (int r = 0; r < M; ++r) {
+        if (r < rows) {
+            const float v = warp_sum(s[r]) * scale;
+            if (lane == 0) {
+                float* o = y + int64_t(row0 + r) * n + w;
+                *o = accumulate ? *o + v : v;
+            }
+        }
+    }
+}
+
 template <int M>
 __global__ void nf4_gemv_rows_kernel(const uint16_t* __restrict__ x, int m, int n, int k,
                                      const uint8_t* __restrict__ codes, const float* __restrict__ absmax,
@@ -414,32 +454,9 @@ __global__ void nf4_gemv_rows_kernel(const uint16_t* __restrict__ x, int m, int 
             wv[8 + 2 * b] = book[hi >> 4];
             wv[9 + 2 * b] = book[hi & 15u];
         }
-#pragma unroll
-        for (int r = 0; r < M; ++r) {
-            if (r < rows) {
-                const uint4* xv = reinterpret_cast<const uint4*>(xb + int64_t(r) * k) + 2 * c;
-                const uint4 a = __ldg(xv), b = __ldg(xv + 1);
-                const uint32_t u[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-                float acc = 0.f;
-#pragma unroll
-                for (int i = 0; i < 8; ++i) {  // u[i]: element 2i in the low half, 2i + 1 in the high half
-                    acc = fmaf(wv[2 * i], __uint_as_float(u[i] << 16), acc);
-                    acc = fmaf(wv[2 * i + 1], __uint_as_float(u[i] & 0xFFFF0000u), acc);
-                }
-                s[r] = fmaf(acc, scale, s[r]);
-            }
-        }
+        rows_dot16<M, true>(xb, k, c, rows, wv, scale, s);
     }
-#pragma unroll
-    for (int r = 0; r < M; ++r) {
-        if (r < rows) {
-            const float v = warp_sum(s[r]);
-            if (lane == 0) {
-                float* o = y + int64_t(row0 + r) * n + w;
-                *o = accumulate ? *o + v : v;
-            }
-        }
-    }
+    store_rows<M>(s, 1.f, rows, row0, n, w, lane, y, accumulate);
 }
 
 template <int M>
@@ -460,33 +477,9 @@ __global__ void int8_gemv_rows_kernel(const uint16_t* __restrict__ x, int m, int
         float wv[16];
 #pragma unroll
         for (int i = 0; i < 16; ++i) wv[i] = float(int8_t((words[i >> 2] >> (8 * (i & 3))) & 0xFFu));
-#pragma unroll
-        for (int r = 0; r < M; ++r) {
-            if (r < rows) {
-                const uint4* xv = reinterpret_cast<const uint4*>(xb + int64_t(r) * k) + 2 * c;
-                const uint4 a = __ldg(xv), b = __ldg(xv + 1);
-                const uint32_t u[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-                float acc = s[r];
-#pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    acc = fmaf(wv[2 * i], __uint_as_float(u[i] << 16), acc);
-                    acc = fmaf(wv[2 * i + 1], __uint_as_float(u[i] & 0xFFFF0000u), acc);
-                }
-                s[r] = acc;
-            }
-        }
+        rows_dot16<M, false>(xb, k, c, rows, wv, 1.f, s);
     }
-    const float scale = scales[w];
-#pragma unroll
-    for (int r = 0; r < M; ++r) {
-        if (r < rows) {
-            const float v = warp_sum(s[r]) * scale;
-            if (lane == 0) {
-                float* o = y + int64_t(row0 + r) * n + w;
-                *o = accumulate ? *o + v : v;
-            }
-        }
-    }
+    store_rows<M>(s, scales[w], rows, row0, n, w, lane, y, accumulate);
 }
 
 __global__ void nf4_dequant_kernel(const uint8_t* __restrict__ codes, const float* __restrict__ absmax,
