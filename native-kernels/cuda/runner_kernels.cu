@@ -310,7 +310,8 @@ __global__ void swiglu_kernel(const float* __restrict__ gu, uint16_t* __restrict
 
 // SGMV shrink: block (tile, rank index k); its threads split the input features of each row of the tile
 // and reduce in shared memory. A warp per rank index (the first version) left a decode step's rank-16 shrink
-// with 16 warps on the whole GPU, each walking 4096-14336 features alone: 38 us a projection on an H200.
+// with 16 warps on the whole GPU, each walking 4096-14336 features alone (one adapter added 8.5 ms to a
+// batch-1 Mistral-7B step on an H200, ~38 us per projection).
 // Blocks past a slot's rank return at once, so one launch serves ranks 1..max_rank.
 constexpr int kShrinkThreads = 256;
 
