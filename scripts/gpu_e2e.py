@@ -271,21 +271,28 @@ def compare(lib, kind, workdir):
             # PEFT renames the weights of the modules it wraps (q_proj.weight -> q_proj.base_layer.weight).
             params = dict(base.named_parameters())
             saved = {n: p.detach().clone() for n, p in params.items()}
-            for n, w in (state_override or {}).items():
-                target = params.get(n) if n in params else params[n.replace(".weight", ".base_layer.weight")]
-                target.copy_(w.to(target.device, target.dtype))
-            peft.to(dtype)
-            for i, toks in enumerate(tokens):
-                ids = torch.tensor([toks], device="cuda")
-                if slots[i] < 0:
-                    with peft.disable_adapter():
+            # .to(dtype) converts floating buffers too (RoPE's inv_freq): they come back exactly as they were.
+            buffers = {n: b.detach().clone() for n, b in peft.named_buffers() if b.is_floating_point()}
+            try:
+                for n, w in (state_override or {}).items():
+                    target = params.get(n) if n in params else params[n.replace(".weight", ".base_layer.weight")]
+                    target.copy_(w.to(target.device, target.dtype))
+                peft.to(dtype)
+                for i, toks in enumerate(tokens):
+                    ids = torch.tensor([toks], device="cuda")
+                    if slots[i] < 0:
+                        with peft.disable_adapter():
+                            refs.append(peft(input_ids=ids).logits[0].float().cpu())
+                    else:
+                        peft.set_adapter(adapters[slots[i]][0])
                         refs.append(peft(input_ids=ids).logits[0].float().cpu())
-                else:
-                    peft.set_adapter(adapters[slots[i]][0])
-                    refs.append(peft(input_ids=ids).logits[0].float().cpu())
-            peft.to(torch.float32)
-            for n, p in params.items():  # the float32 base weights back, whatever the override or dtype did
-                p.copy_(saved[n])
+            finally:  # the float32 model back, whatever the override, the dtype or a failure did
+                peft.to(torch.float32)
+                for n, p in params.items():
+                    p.copy_(saved[n])
+                live = dict(peft.named_buffers())
+                for n, b in buffers.items():
+                    live[n].copy_(b)
         return refs
 
     results = True
@@ -337,12 +344,12 @@ def compare(lib, kind, workdir):
             # transformers' own bf16 forward against its float32 one, on the same tokens: the error bf16
             # activations cost in this model, the yardstick for the runner's (which keeps activations in bf16).
             floor_worst, floor_agree, _, _ = error_stats(bf16_refs, refs, prompt_lens)
-            limit = max(2e-2, 1.5 * floor_worst)
+            limit = max(2e-2, floor_worst)  # no worse than transformers' own bf16 forward
             ok = worst <= limit and agree >= min(0.99 * total, floor_agree - 1) and np.isfinite(worst)
             results &= line(ok, f"e2e {kind} {fname}: base + 4 PEFT adapters (r4, r8, r16 rsLoRA, r64 q/v) vs "
                                 f"transformers+PEFT float32",
                             f"max rel err {worst:.2e}, top-1 {agree}/{total}; transformers bf16 vs float32 "
-                            f"{floor_worst:.2e}, top-1 {floor_agree}/{total}; tol max(2e-2, 1.5x that); per sequence "
+                            f"{floor_worst:.2e}, top-1 {floor_agree}/{total}; tol max(2e-2, that); per sequence "
                             f"(base, r4, r8, r16rs, r64qv) prefill/decode: {per_seq}")
         except Exception as e:  # noqa: BLE001 - every failure is a FAIL line, never a crash of the check
             results &= line(False, f"e2e {kind} {fname}", repr(e))
@@ -376,9 +383,10 @@ def bench(lib, deadline):
         if time.monotonic() > deadline - 60:
             print(f"BENCH e2e_{fname} skipped: under 60 s of the time budget left", flush=True)
             continue
-        runner = Runner(lib, 0, cfg, fmt=fmt, slots=32, max_rank=16, block_size=16, num_blocks=64 * 16,
-                        max_positions=512)
+        runner = None
         try:
+            runner = Runner(lib, 0, cfg, fmt=fmt, slots=32, max_rank=16, block_size=16, num_blocks=64 * 16,
+                            max_positions=512)
             gen = torch.Generator(device="cuda").manual_seed(7)
             h, ff, q, kv = 4096, 14336, 4096, 1024
 
@@ -429,7 +437,8 @@ def bench(lib, deadline):
         except Exception as e:  # noqa: BLE001
             ok = line(False, f"e2e bench {fname}", repr(e))
         finally:
-            runner.close()
+            if runner is not None:
+                runner.close()
     return ok
 
 
@@ -471,5 +480,8 @@ def run(library, out_dir, budget_seconds=240):
                 import traceback
                 traceback.print_exc()
                 ok &= line(False, f"e2e {kind}: setup", repr(e))
-    ok &= bench(lib, deadline)
+    try:
+        ok &= bench(lib, deadline)
+    except Exception as e:  # noqa: BLE001 - e.g. no memory for the bandwidth probe: a FAIL line, not a crash
+        ok &= line(False, "e2e bench", repr(e))
     return 0 if ok else 1
