@@ -32,6 +32,20 @@ left() {  # CAP -> min(CAP, seconds left), at least 5
   echo $(( rest < $1 ? rest : $1 ))
 }
 
+# A check step: its output to the console and LOG. A step killed at its time limit or by a signal (a crash)
+# prints no FAIL line of its own, so one is added here: "0 failed" must never hide a step that did not finish.
+run_step() {  # NAME LOG SECONDS COMMAND...
+  local name=$1 log=$2 seconds=$3
+  shift 3
+  timeout "$seconds" "$@" | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 124 ]; then
+    line FAIL "$name: stopped at its time limit (${seconds} s)"
+  elif [ "$rc" -gt 128 ]; then
+    line FAIL "$name: killed by signal $((rc - 128))"
+  fi
+}
+
 line() {  # PASS|FAIL name detail
   printf '%s %s\n' "$1" "$2${3:+  $3}"
   status_lines+=("$1 $2")
@@ -65,18 +79,18 @@ if [ "$dry_run" -eq 0 ]; then
   # still gets every check, and the benchmarks take what remains.
   if [ -x "$build/cuda_check" ]; then
     echo "== float32 kernels vs CPU (cuda_check)"
-    timeout "$(left 60)" "$build/cuda_check" | tee "$out/cuda_check.log"
+    run_step cuda_check "$out/cuda_check.log" "$(left 60)" "$build/cuda_check"
     echo "== runner kernels vs CPU (cuda_runner_check)"
-    timeout "$(left 120)" "$build/cuda_runner_check" | tee "$out/runner_check.log"
+    run_step cuda_runner_check "$out/runner_check.log" "$(left 120)" "$build/cuda_runner_check"
   fi
   if [ -x "$build/cuda_model_check" ]; then
     echo "== whole-model forward on cuda:0 vs a float64 reference (cuda_model_check --device 0)"
-    timeout "$(left 120)" "$build/cuda_model_check" --device 0 | tee "$out/model_check.log"
+    run_step cuda_model_check "$out/model_check.log" "$(left 120)" "$build/cuda_model_check" --device 0
   fi
   echo "== end to end (Python ctypes vs transformers + PEFT), then the Mistral-7B-shaped benchmark"
   e2e_cap=$(left 300)
-  timeout "$e2e_cap" python3 scripts/gpu_check.py e2e --library "$build/libolora_cuda.so" --out "$out" \
-    --budget $(( e2e_cap > 60 ? e2e_cap - 45 : 15 )) | tee "$out/e2e.log"
+  run_step e2e "$out/e2e.log" "$e2e_cap" python3 scripts/gpu_check.py e2e --library "$build/libolora_cuda.so" \
+    --out "$out" --budget $(( e2e_cap > 60 ? e2e_cap - 45 : 15 ))
   if [ -x "$build/cuda_runner_check" ]; then
     echo "== kernel benchmarks (cuda_runner_check --bench-only)"
     timeout "$(left 60)" "$build/cuda_runner_check" --bench-only | tee "$out/runner_bench.log"
