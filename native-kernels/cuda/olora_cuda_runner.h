@@ -99,12 +99,15 @@ OLORA_CUDA_API int32_t olora_cuda_kv_append(const float* keys, int64_t key_strid
                                             uint16_t* k_pool, uint16_t* v_pool, int32_t block_size,
                                             int32_t kv_heads, int32_t head_dim, void* stream);
 
-/* Floats of scratch olora_cuda_paged_attention_decode needs for num_seqs sequences. */
+/* Floats of scratch olora_cuda_paged_attention_decode needs for num_seqs sequences. Not monotonic in
+ * max_context (a short context is cut into up to 8 parts, a long one into parts of 256): size it for the
+ * step's own max_context. */
 OLORA_CUDA_API int64_t olora_cuda_decode_scratch_floats(int32_t num_seqs, int32_t num_heads, int32_t head_dim,
                                                         int32_t max_context);
 
-/* [olora_paged_attention_decode] split-K (flash-decoding): parts of 256 key positions per block,
- * partial softmax states merged by a second kernel. q float32, out bf16 [num_seqs, num_heads *
+/* [olora_paged_attention_decode] split-K (flash-decoding): a block per part of the context (up to 8
+ * parts of >= 64 key positions for a short context, else parts of 256), partial softmax states merged
+ * by a second kernel. q float32, out bf16 [num_seqs, num_heads *
  * head_dim]; max_context >= every context_len (sizes the grid and the scratch). */
 OLORA_CUDA_API int32_t olora_cuda_paged_attention_decode(const float* q, int64_t q_stride, uint16_t* out,
                                                          int64_t out_stride, const uint16_t* k_pool,

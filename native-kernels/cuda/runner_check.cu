@@ -530,6 +530,7 @@ int main(int argc, char** argv) {
     check_quant(2, 300, 512);
     check_quant(3, 129, 1024);
     check_quant(11, 77, 256);
+    check_quant(3, 33, 1008);  // k % 16 == 0 but not % 64: int8 vectorized, NF4 the per-element kernel
     if (do_bench) bench();
     olora_cuda_context_destroy(ctx);
     std::printf("runner_check: %d passed, %d failed\n", passed, failed);

@@ -625,13 +625,13 @@ extern "C" OLORA_CUDA_API int32_t olora_cuda_kv_append(const float* keys, int64_
 // enough for a batch-1 step), a long one into parts of kPart. So the scratch never needs more parts than
 // max(8, max_context / kPart).
 static int32_t decode_part_size(int32_t max_context) {
-    const int32_t eighth = (std::max(max_context, 1) + 7) / 8;
-    return std::min(kPart, std::max(64, (eighth + 31) / 32 * 32));
+    const int64_t eighth = (std::max<int64_t>(max_context, 1) + 7) / 8;
+    return int32_t(std::min<int64_t>(kPart, std::max<int64_t>(64, (eighth + 31) / 32 * 32)));
 }
 
 static int32_t decode_parts(int32_t max_context) {
-    const int32_t part = decode_part_size(max_context);
-    return max_context < 1 ? 1 : (max_context + part - 1) / part;
+    const int64_t part = decode_part_size(max_context);
+    return max_context < 1 ? 1 : int32_t((int64_t(max_context) + part - 1) / part);
 }
 
 extern "C" OLORA_CUDA_API int64_t olora_cuda_decode_scratch_floats(int32_t num_seqs, int32_t num_heads,
