@@ -1,5 +1,6 @@
 using OrleansLora.Client;
 using OrleansLora.Cluster.Tests.Support;
+using OrleansLora.Devices;
 using OrleansLora.Engine.Generation;
 using OrleansLora.Engine.Sampling;
 using OrleansLora.Generation;
@@ -126,7 +127,18 @@ public sealed class GenerationTests(ClusterFixture fixture)
         var result = await Client.GenerateAsync(id, Greedy("Hello again", 4));
         Assert.Equal(4, result.Usage.CompletionTokens);
         var after = await Client.DescribeAdapterAsync(id);
-        Assert.Equal("gpu", after.Residency);
+        if (after.Residency != "gpu")
+        {
+            // Seen once in four runs of this selection (2026-12-04), cause unknown: say where it landed and what
+            // each device held, as the devices report it now and as placement last saw it.
+            var now = await Task.WhenAll(fixture.Loads().Select(l => fixture.Client.GetGrain<IGpuGrain>(l.Key).GetLoad()));
+            Assert.Fail($"reactivated as '{after.Residency}' on {after.Device} (before: pinned on {before.Device}, " +
+                        $"{pinnedBefore} pins there); devices now: {string.Join("; ", now.Select(Describe))}; " +
+                        $"placement's view: {string.Join("; ", fixture.Loads().Select(Describe))}");
+        }
         Assert.True(after.Counters.Requests >= 1, "counters survive deactivation in grain storage");
+
+        static string Describe(DeviceLoad l) =>
+            $"{l.Key}: {l.PinnedAdapters}/{l.AdapterSlots} pinned, {l.WaitingRequests} waiting, {l.RunningSequences} running";
     }
 }
