@@ -30,8 +30,11 @@ internal sealed class AttentionPlan : IDisposable
             else
             {
                 long len = s.StartPosition + s.TokenCount;
-                var qPos = arange(s.StartPosition, len, dtype: ScalarType.Int64).unsqueeze(1); // [T, 1]
-                var j = arange(len, dtype: ScalarType.Int64).unsqueeze(0);                     // [1, L]
+                // Every Scalar held across its call (HeldScalars says why); arange's shorter overloads make temporaries.
+                using var first = s.StartPosition.ToScalar();
+                using var end = len.ToScalar();
+                var qPos = arange(first, end, HeldScalars.One, dtype: ScalarType.Int64).unsqueeze(1);         // [T, 1]
+                var j = arange(HeldScalars.Zero, end, HeldScalars.One, dtype: ScalarType.Int64).unsqueeze(0); // [1, L]
                 PrefillMasks[i] = Mask(j, qPos, window).DetachFromDisposeScope();             // [T, L]
             }
             row += s.TokenCount;
@@ -49,7 +52,8 @@ internal sealed class AttentionPlan : IDisposable
             else
                 DecodeSlots = tensor(decodeSlots.ToArray(), dtype: ScalarType.Int64).DetachFromDisposeScope(); // [B]
             var pos = tensor(decodePositions.ToArray(), dtype: ScalarType.Int64).unsqueeze(1);              // [B, 1]
-            var j = arange(DecodeMaxLength, dtype: ScalarType.Int64).unsqueeze(0);                          // [1, L]
+            using var end = DecodeMaxLength.ToScalar();
+            var j = arange(HeldScalars.Zero, end, HeldScalars.One, dtype: ScalarType.Int64).unsqueeze(0); // [1, L]
             DecodeMask = Mask(j, pos, window).view(DecodeCount, 1, 1, DecodeMaxLength).DetachFromDisposeScope(); // [B, 1, 1, L]
         }
     }

@@ -20,7 +20,7 @@ public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attenti
         // output is then added to it in place: no temporaries for either sum.
         var h = Attention.Forward(InputNorm.Forward(x), batch, cache, Index, cos, sin, lora);
         var normed = PostAttentionNorm.AddForward(x, h);
-        return h.add_(Mlp.Forward(normed, Index, lora)).MoveToOuterDisposeScope();
+        return h.add_(Mlp.Forward(normed, Index, lora), HeldScalars.One).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -20,7 +20,7 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
         var variance = x32.pow(Two).mean([-1L], keepdim: true);
-        var normed = (x32 * variance.add_(_eps).rsqrt_()).to(x.dtype);
+        var normed = (x32 * variance.add_(_eps, HeldScalars.One).rsqrt_()).to(x.dtype);
         return (Weight * normed).MoveToOuterDisposeScope();
     }
 
@@ -32,7 +32,7 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
     {
         if (_fused && FusedOps.Usable(x) && FusedOps.Usable(residual))
             return FusedOps.AddRmsNorm(x, residual, Weight, (float)eps);
-        residual.add_(x);
+        residual.add_(x, HeldScalars.One);
         return Forward(residual);
     }
 
