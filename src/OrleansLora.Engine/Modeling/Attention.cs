@@ -20,9 +20,7 @@ public sealed class Attention : IDisposable
     private readonly int _kvHeads;
     private readonly int _headDim;
     private readonly int? _window;
-    // Scalars held for the model's life: an implicit double → Scalar conversion per call makes a
-    // Scalar the GC may finalize while libtorch still reads it ("Unknown scalar type" under load).
-    private static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    // Held for the model's life, never converted per call (HeldScalars says why).
     private readonly Scalar _scale;
 
     /// <param name="qkv">q_proj, k_proj and v_proj stacked by rows, so one matmul projects all three.</param>
@@ -173,7 +171,7 @@ public sealed class Attention : IDisposable
         int groups = _heads / _kvHeads;
         var qg = q.view(b, _kvHeads, groups, _headDim);                          // [B, kvHeads, G, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);               // [B, kvHeads, G, L]
-        scores = scores.to(ScalarType.Float32).masked_fill_(plan.DecodeMask!, NegativeInfinity);
+        scores = scores.to(ScalarType.Float32).masked_fill_(plan.DecodeMask!, HeldScalars.NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
         return matmul(probs, v).view(b, _heads * _headDim);                      // [B, heads*D]
     }
@@ -188,7 +186,7 @@ public sealed class Attention : IDisposable
         var v = values[s.Slot].narrow(1, 0, len).unsqueeze(1);   // [kvHeads, 1, L, D]
         var qg = q.view(t, _kvHeads, groups, _headDim).permute(1, 2, 0, 3); // [kvHeads, G, T, D]
         var scores = matmul(qg, k.transpose(-1, -2)).mul_(_scale);          // [kvHeads, G, T, L]
-        scores = scores.to(ScalarType.Float32).masked_fill_(mask, NegativeInfinity);
+        scores = scores.to(ScalarType.Float32).masked_fill_(mask, HeldScalars.NegativeInfinity);
         var probs = softmax(scores, -1).to(q.dtype);
         return matmul(probs, v).permute(2, 0, 1, 3).reshape(t, _heads * _headDim); // [T, heads*D]
     }

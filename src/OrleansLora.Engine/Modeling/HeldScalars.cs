@@ -16,4 +16,10 @@ internal static class HeldScalars
 
     /// <summary>arange's start from zero.</summary>
     public static readonly Scalar Zero = 0.ToScalar();
+
+    /// <summary>RMSNorm's square.</summary>
+    public static readonly Scalar Two = 2.ToScalar();
+
+    /// <summary>The fill of masked attention scores.</summary>
+    public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
 }

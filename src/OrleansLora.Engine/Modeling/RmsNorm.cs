@@ -6,8 +6,7 @@ namespace OrleansLora.Engine.Modeling;
 /// <summary>RMSNorm as transformers computes it: the statistics in float32, the weight applied in the input dtype.</summary>
 public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
 {
-    // Held, not converted per call: a temporary Scalar may be finalized while libtorch still reads it.
-    private static readonly Scalar Two = 2.ToScalar();
+    // Held, not converted per call (HeldScalars says why).
     private readonly Scalar _eps = eps.ToScalar();
     private readonly bool _fused = weight.dtype == ScalarType.Float32 && weight.device_type == DeviceType.CPU && weight.is_contiguous();
 
@@ -19,7 +18,7 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
             return FusedOps.RmsNorm(x, Weight, (float)eps);
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var variance = x32.pow(Two).mean([-1L], keepdim: true);
+        var variance = x32.pow(HeldScalars.Two).mean([-1L], keepdim: true);
         var normed = (x32 * variance.add_(_eps, HeldScalars.One).rsqrt_()).to(x.dtype);
         return (Weight * normed).MoveToOuterDisposeScope();
     }
