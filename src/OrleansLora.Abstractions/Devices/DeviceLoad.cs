@@ -27,6 +27,13 @@ public sealed record DeviceLoad
     /// the runtime re-creates (after a silo left) finds its pin instead of taking another adapter's slot.
     /// </summary>
     [Id(22)] public IReadOnlyList<string> PinnedAdapterIds { get; init; } = [];
+    /// <summary>
+    /// Adapters whose activation on this device's silo ended in the last seconds without taking a device (an unknown
+    /// id, weights that failed to load): a silo that counted a reservation for one of them here drops it, so requests
+    /// for adapters that do not exist never hold the free slots placement gives real ones. The same list on each of
+    /// the silo's devices.
+    /// </summary>
+    [Id(23)] public IReadOnlyList<string> AbandonedAdapters { get; init; } = [];
     [Id(12)] public DateTimeOffset PublishedAt { get; init; }
     [Id(13)] public string BaseModel { get; init; } = "";
     /// <summary>"cpu" or "cuda" (the runner's device description).</summary>

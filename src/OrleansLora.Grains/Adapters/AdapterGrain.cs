@@ -36,6 +36,7 @@ public sealed partial class AdapterGrain(
     RequestDeadlines deadlines,
     AdapterTraffic traffic,
     DeviceLoadView loads,
+    AbandonedPlacements abandoned,
     IOptions<WorkerOptions> worker,
     TimeProvider time,
     ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
@@ -68,6 +69,8 @@ public sealed partial class AdapterGrain(
             catch (Exception ex)
             {
                 LogPinFailed(logger, ex, _id);
+                if (_deviceKey is null)
+                    abandoned.Add(_id); // the slot placement reserved for it here is free
             }
         }
     }
@@ -437,6 +440,7 @@ public sealed partial class AdapterGrain(
         if (!_isBase && !state.State.Registered)
         {
             DeactivateOnIdle(); // nothing to keep for an unknown id
+            abandoned.Add(_id); // nor a slot: placement reserved one here for it
             throw new AdapterNotFoundException(_id);
         }
         if (localDevices.Count == 0)

@@ -24,6 +24,7 @@ public sealed partial class GpuGrain(
     DeviceAdapterLists adapterLists,
     ILocalSiloDetails localSilo,
     AdapterStore store,
+    IPinChangePublisher publisher,
     TimeProvider time,
     ILogger<GpuGrain> logger) : Grain, IGpuGrain
 {
@@ -63,6 +64,7 @@ public sealed partial class GpuGrain(
             // The engine decides, atomically between steps: an adapter pinned already stays pinned once, and the
             // swap slots are never pinned, so adapters beyond the pinnable slots still get a slot to run in.
             bool pinned = await _engine.PinOnceAsync(adapterId, devices.PinnableSlots, cancellationToken);
+            await publisher.PublishPinChangeAsync(); // the next placement, through any silo, sees the slot taken
             return new AdapterPin(info, pinned);
         }
         catch (Exception ex)
@@ -80,7 +82,10 @@ public sealed partial class GpuGrain(
     {
         held.Claim(_device, adapterId);
         if (_engine.IsAdapterRegistered(adapterId))
+        {
             await _engine.ReleasePinsAsync(adapterId);
+            await publisher.PublishPinChangeAsync();
+        }
     }
 
     public async Task Unregister(string adapterId)

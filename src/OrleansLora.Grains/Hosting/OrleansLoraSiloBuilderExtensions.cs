@@ -44,7 +44,10 @@ public static class OrleansLoraSiloBuilderExtensions
         services.AddSingleton<DeviceLoadView>();
         services.AddSingleton<AdapterTraffic>();
         services.AddSingleton<AdapterRebalancer>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceLoadPublisher>();
+        services.AddSingleton<AbandonedPlacements>();
+        services.AddSingleton<DeviceLoadPublisher>();
+        services.AddSingleton<IPinChangePublisher>(sp => sp.GetRequiredService<DeviceLoadPublisher>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeviceLoadPublisher>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DeviceStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
         return builder;

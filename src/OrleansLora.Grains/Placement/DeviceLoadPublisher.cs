@@ -14,6 +14,9 @@ namespace OrleansLora.Grains.Placement;
 /// silo statistics), so each silo's <see cref="DeviceLoadView"/> decides placement locally. Its own view is updated
 /// first, before the silo takes traffic. Then it lets <see cref="AdapterRebalancer"/> shed or rebalance. On every silo
 /// (a gateway-only one publishes nothing) it drops silos that left the membership from the view.
+/// A pin taken or released publishes at once as well (<see cref="PublishPinChangeAsync"/>), and that publish waits
+/// for the other silos to apply it: an activation placed through another silo right after this one's pin must see
+/// the slot taken, else consecutive activations through two gateways land on one device and the last runs unpinned.
 /// </summary>
 internal sealed partial class DeviceLoadPublisher(
     IServiceProvider services,
@@ -23,14 +26,28 @@ internal sealed partial class DeviceLoadPublisher(
     IClusterMembershipService membership,
     IGrainFactory grains,
     DeviceLoadView view,
+    AbandonedPlacements abandoned,
     AdapterTraffic traffic,
     AdapterRebalancer rebalancer,
     OrleansLoraMetrics metrics,
     IOptions<WorkerOptions> worker,
     TimeProvider time,
-    ILogger<DeviceLoadPublisher> logger) : ILifecycleParticipant<ISiloLifecycle>
+    ILogger<DeviceLoadPublisher> logger) : ILifecycleParticipant<ISiloLifecycle>, IPinChangePublisher
 {
+    /// <summary>How long a pin change waits for the other silos to apply its publish; past it, the next periodic one carries it.</summary>
+    public static readonly TimeSpan PinChangeWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A silo that did not apply a pin change within the wait is not waited for again this long (it still gets every
+    /// publish, one-way): a partitioned silo stays Active in the membership for seconds, and every activation in
+    /// that time would otherwise pay the whole wait.
+    /// </summary>
+    public static readonly TimeSpan SlowSiloPause = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<SiloAddress, DateTimeOffset> _slowUntil = [];
+
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _publishing = new(1, 1); // one publish at a time, so each silo's loads arrive in order
     private Task _loop = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -72,37 +89,105 @@ internal sealed partial class DeviceLoadPublisher(
         }
     }
 
+    /// <summary>
+    /// Waits at most <see cref="PinChangeWait"/>, and not for a silo that missed it recently: one that does not answer
+    /// in time gets the change with the next periodic publish.
+    /// </summary>
+    public async Task PublishPinChangeAsync()
+    {
+        if (devices.Count == 0)
+            return;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(PinChangeWait);
+        try
+        {
+            await Publish(awaitReceivers: true, timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            LogPinChangeNotPublished(logger, ex.GetType().Name);
+        }
+    }
+
     private async Task PublishOnce(CancellationToken cancellationToken)
+    {
+        var published = await Publish(awaitReceivers: false, cancellationToken);
+        if (published is { } p)
+            await rebalancer.Tick(p.Loads, p.Waiting, p.Rates);
+    }
+
+    private async Task<(DeviceLoad[] Loads, IReadOnlyDictionary<string, int>[] Waiting, IReadOnlyList<AdapterRate> Rates)?> Publish(bool awaitReceivers, CancellationToken cancellationToken)
     {
         var self = localSilo.SiloAddress;
         var members = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToHashSet();
         members.Add(self);
         view.Retain(members);
         if (devices.Count == 0)
-            return;
-        var engines = services.GetRequiredService<DeviceEngines>();
-        var rates = traffic.Rates();
-        var now = time.GetUtcNow();
-        var loads = new DeviceLoad[devices.Count];
-        var waiting = new IReadOnlyDictionary<string, int>[devices.Count];
-        for (int i = 0; i < devices.Count; i++)
+            return null;
+        await _publishing.WaitAsync(cancellationToken);
+        try
         {
-            var lists = await adapterLists.ReadAsync(engines[i], i, cancellationToken);
-            if (lists.Late)
-                LogCachedListLate(logger, i, DeviceAdapterLists.Wait);
-            int device = i;
-            loads[i] = DeviceLoadReader.Read(engines, i, self, lists.Cached, lists.Pinned, rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now);
-            waiting[i] = engines[i].Statistics.WaitingByAdapter;
-            metrics.ReportDevice(loads[i]);
+            foreach (var left in _slowUntil.Keys.Where(k => !members.Contains(k)).ToList())
+                _slowUntil.Remove(left);
+            var engines = services.GetRequiredService<DeviceEngines>();
+            var rates = traffic.Rates();
+            var gone = abandoned.Recent();
+            var now = time.GetUtcNow();
+            var loads = new DeviceLoad[devices.Count];
+            var waiting = new IReadOnlyDictionary<string, int>[devices.Count];
+            for (int i = 0; i < devices.Count; i++)
+            {
+                var lists = await adapterLists.ReadAsync(engines[i], i, cancellationToken);
+                if (lists.Late)
+                    LogCachedListLate(logger, i, DeviceAdapterLists.Wait);
+                int device = i;
+                loads[i] = DeviceLoadReader.Read(engines, i, self, lists.Cached, lists.Pinned, rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now)
+                    with { AbandonedAdapters = gone };
+                waiting[i] = engines[i].Statistics.WaitingByAdapter;
+                metrics.ReportDevice(loads[i]);
+            }
+            view.Update(self, loads);
+            var waited = new List<(SiloAddress Silo, Task Applied)>();
+            foreach (var silo in members.Where(m => !m.Equals(self)))
+            {
+                var grain = grains.GetGrain<ISiloLoadGrain>(silo.ToParsableString());
+                if (awaitReceivers && !(_slowUntil.TryGetValue(silo, out var until) && until > now))
+                    waited.Add((silo, grain.Apply(self, loads)));
+                else
+                    grain.Receive(self, loads).Ignore();
+            }
+            if (waited.Count > 0)
+            {
+                var all = Task.WhenAll(waited.Select(w => w.Applied));
+                all.Ignore(); // a silo that answers late, or fails, is the periodic publish's to reach
+                try
+                {
+                    await all.WaitAsync(cancellationToken);
+                }
+                finally
+                {
+                    foreach (var (silo, applied) in waited)
+                    {
+                        if (applied.IsCompletedSuccessfully)
+                            _slowUntil.Remove(silo);
+                        else
+                            _slowUntil[silo] = now + SlowSiloPause;
+                    }
+                }
+            }
+            return (loads, waiting, rates);
         }
-        view.Update(self, loads);
-        foreach (var silo in members.Where(m => !m.Equals(self)))
-            grains.GetGrain<ISiloLoadGrain>(silo.ToParsableString()).Receive(self, loads).Ignore();
-        await rebalancer.Tick(loads, waiting, rates);
+        finally
+        {
+            _publishing.Release();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish this silo's device load")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A pin change was not applied by every silo within the wait ({Reason}); the next periodic publish carries it")]
+    private static partial void LogPinChangeNotPublished(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Device {Device}: the engine did not list its adapters within {Wait}; publishing the previous lists")]
     private static partial void LogCachedListLate(ILogger logger, int device, TimeSpan wait);

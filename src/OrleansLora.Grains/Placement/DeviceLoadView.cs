@@ -23,15 +23,23 @@ public sealed class DeviceLoadView(TimeProvider time)
     private readonly Dictionary<SiloAddress, (IReadOnlyList<DeviceLoad> Loads, DateTimeOffset Received)> _silos = [];
     private readonly Dictionary<SiloAddress, List<(string AdapterId, DateTimeOffset Expires)>> _reservations = [];
 
-    /// <summary>Replaces what <paramref name="silo"/> published before (an empty list: it has no devices).</summary>
+    /// <summary>
+    /// Replaces what <paramref name="silo"/> published before (an empty list: it has no devices), unless what is held
+    /// was published later by that silo's clock: a silo publishes on its period and again at once when a pin changes,
+    /// and the periodic one may arrive second. A reservation there ends when the silo shows the adapter in memory or
+    /// names it abandoned.
+    /// </summary>
     public void Update(SiloAddress silo, IReadOnlyList<DeviceLoad> loads)
     {
         var now = time.GetUtcNow();
         lock (_lock)
         {
+            if (_silos.TryGetValue(silo, out var held) && held.Loads.Count > 0 && loads.Count > 0
+                && loads[0].PublishedAt < held.Loads[0].PublishedAt)
+                return;
             _silos[silo] = (loads, now);
             if (_reservations.TryGetValue(silo, out var list))
-                list.RemoveAll(r => r.Expires < now || loads.Any(l => l.CachedAdapters.Contains(r.AdapterId)));
+                list.RemoveAll(r => r.Expires < now || loads.Any(l => l.CachedAdapters.Contains(r.AdapterId) || l.AbandonedAdapters.Contains(r.AdapterId)));
         }
     }
 

@@ -13,4 +13,8 @@ public interface ISiloLoadGrain : IGrainWithStringKey
     /// <summary>The loads of all of <paramref name="silo"/>'s devices (replacing what it published before).</summary>
     [OneWay, AlwaysInterleave]
     Task Receive(SiloAddress silo, IReadOnlyList<DeviceLoad> loads);
+
+    /// <summary>As <see cref="Receive"/>, answered once applied: a pin change waits for it.</summary>
+    [AlwaysInterleave]
+    Task Apply(SiloAddress silo, IReadOnlyList<DeviceLoad> loads);
 }

@@ -12,4 +12,6 @@ public sealed class SiloLoadGrain(DeviceLoadView view) : Grain, ISiloLoadGrain
         view.Update(silo, loads);
         return Task.CompletedTask;
     }
+
+    public Task Apply(SiloAddress silo, IReadOnlyList<DeviceLoad> loads) => Receive(silo, loads);
 }

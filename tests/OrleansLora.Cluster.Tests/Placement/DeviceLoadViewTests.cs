@@ -95,6 +95,41 @@ public sealed class DeviceLoadViewTests
     }
 
     [Fact]
+    public void AnAdapterTheSiloNamesAbandonedGivesItsReservedSlotBack()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        // x has the one free slot, but is busier: with no slot free anywhere, y would win.
+        view.Update(x, [Load(x, slots: 1, pinned: 0, waiting: 6)]);
+        view.Update(y, [Load(y, slots: 1, pinned: 1, cached: "resident")]);
+        // An unknown id is placed on x (a reservation), and its activation is refused there.
+        Assert.Equal(x, view.Choose("no-such-adapter", [x, y]));
+        // x's publishes that do not name it keep the slot reserved: a real adapter goes to y.
+        view.Update(x, [Load(x, slots: 1, pinned: 0, waiting: 6)]);
+        Assert.Equal(y, view.Choose("real-1", [x, y]));
+        // Once x names the id abandoned, the slot is free again.
+        view.Update(x, [Load(x, slots: 1, pinned: 0, waiting: 6) with { AbandonedAdapters = ["no-such-adapter"] }]);
+        Assert.Equal(x, view.Choose("real-2", [x, y]));
+    }
+
+    [Fact]
+    public void APublishOlderThanTheOneHeldIsIgnored()
+    {
+        var view = View();
+        var (x, y) = (NewSilo(), NewSilo());
+        var t0 = _time.GetUtcNow();
+        // The pin-change publish (later) arrives before a periodic one read earlier: the earlier one must not undo it.
+        view.Update(x, [Load(x, slots: 1, pinned: 1, cached: "a") with { PublishedAt = t0.AddMilliseconds(10) }]);
+        view.Update(x, [Load(x, slots: 1, pinned: 0) with { PublishedAt = t0 }]);
+        view.Update(y, [Load(y, slots: 1, pinned: 0) with { PublishedAt = t0 }]);
+        Assert.Equal(1, view.Fresh().Single(l => l.Silo == x).PinnedAdapters);
+        Assert.Equal(y, view.Choose("b", [x, y]));
+        // A later one replaces it as before.
+        view.Update(x, [Load(x, slots: 1, pinned: 0) with { PublishedAt = t0.AddMilliseconds(20) }]);
+        Assert.Equal(0, view.Fresh().Single(l => l.Silo == x).PinnedAdapters);
+    }
+
+    [Fact]
     public void OnlySilosThatPublishedDevicesRecentlyAreCandidates()
     {
         var view = View();
