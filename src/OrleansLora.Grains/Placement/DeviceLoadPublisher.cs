@@ -35,7 +35,7 @@ internal sealed partial class DeviceLoadPublisher(
     ILogger<DeviceLoadPublisher> logger) : ILifecycleParticipant<ISiloLifecycle>, IPinChangePublisher
 {
     /// <summary>How long a pin change waits for the other silos to apply its publish; past it, the next periodic one carries it.</summary>
-    public static readonly TimeSpan PinChangeWait = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan PinChangeWait = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// A silo that did not apply a pin change within the wait is not waited for again this long (it still gets every
