@@ -58,7 +58,7 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
         return OLORA_OK;
     }
     if (simd && m <= kFusedMaxM) {
-        const int rows = kQuantTaskRows;
+        const int rows = m <= 2 ? gemv_task_rows(n, num_threads()) : kQuantTaskRows;  // M >= 3 buffers a task's rows
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
             const int n0 = static_cast<int>(t) * rows;
             int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, std::min(n, n0 + rows), y, y_row_stride, acc);

@@ -98,7 +98,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
         thread_local std::vector<Nf4QxPair> qx;
         qx.resize(static_cast<size_t>(m) * ((k / 64 + 1) / 2));
         if (nf4_quantize_x_int8(x, x_row_stride, m, k, qx.data())) {
-            const int rows = kQuantTaskRows;
+            const int rows = m <= 2 ? gemv_task_rows(n, num_threads()) : kQuantTaskRows;
             const Nf4QxPair* qxp = qx.data();
             parallel_for((n + rows - 1) / rows, [&](int64_t t) {
                 const int n0 = static_cast<int>(t) * rows;
@@ -130,7 +130,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
                 o[j] = xr[2 * j + 1];
             }
         }
-        const int rows = kQuantTaskRows;
+        const int rows = small ? kQuantTaskRows : gemv_task_rows(n, num_threads());  // the small-M kernels buffer a task's rows
         const float* xdp = xd.data();
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
             const int n0 = static_cast<int>(t) * rows;
