@@ -58,10 +58,13 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
         return OLORA_OK;
     }
     if (simd && m <= kFusedMaxM) {
-        const int rows = m <= 2 ? gemv_task_rows(n, num_threads()) : kQuantTaskRows;  // M >= 3 buffers a task's rows
+        const int rows = gemv_task_rows(n, num_threads());
         parallel_for((n + rows - 1) / rows, [&](int64_t t) {
-            const int n0 = static_cast<int>(t) * rows;
-            int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+            // M >= 3 keeps partial sums for kQuantTaskRows rows: the task in such pieces (M <= 2 takes any range).
+            const int n0 = static_cast<int>(t) * rows, n1 = std::min(n, n0 + rows);
+            const int piece = m <= 2 ? rows : kQuantTaskRows;
+            for (int p = n0; p < n1; p += piece)
+                int8_gemv_avx512(x, x_row_stride, m, k, q, scales, p, std::min(n1, p + piece), y, y_row_stride, acc);
         });
         return OLORA_OK;
     }

@@ -92,11 +92,12 @@ constexpr int kFusedMaxM = 8;
 // W rows per task of the fused kernels: n1 - n0 <= kQuantTaskRows (the small-M kernels keep
 // that many rows of partial sums on the stack).
 constexpr int kQuantTaskRows = 16;
-// W rows per task of the one- and two-row GEMVs (NF4 and int8), which take any row range. Consecutive
-// rows are one contiguous run of weights, so a task that takes many streams it with the kernels'
-// next-group prefetch running ahead; 16-row tasks stalled on memory at the start of each 8 KB task
-// (K = 1024) and paid the pool's shared counter per task (3,144 tasks for a 50,304-row head). Four
-// tasks per thread still balance a call. `threads`: the pool's (num_threads()).
+// W rows per task of the fused NF4 and int8 kernels (M <= 8); one that keeps partial sums for
+// kQuantTaskRows rows walks its task in such pieces. Consecutive rows are one contiguous run of
+// weights, so a task that takes many streams it with the kernels' next-group prefetch running ahead;
+// 16-row tasks stalled on memory at the start of each 8 KB task (K = 1024) and paid the pool's shared
+// counter per task (3,144 tasks for a 50,304-row head). Four tasks per thread still balance a call.
+// `threads`: the pool's (num_threads()).
 inline int gemv_task_rows(int n, int threads) {
     const int per_task = n / (threads * 4) / kQuantTaskRows * kQuantTaskRows;
     return per_task < kQuantTaskRows ? kQuantTaskRows : per_task > 16 * kQuantTaskRows ? 16 * kQuantTaskRows : per_task;

@@ -31,9 +31,10 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
                          // plus a single block, N not a multiple of the 32-row groups, prefill-sized M.
                          {6, 33, 128}, {9, 33, 64}, {48, 40, 256}, {100, 70, 512},
-                         // Enough rows that the M <= 2 GEMVs take more than 16 per task (gemv_task_rows): 112
-                         // and 256 with two threads, the last task partial, R-row groups with a remainder.
-                         {1, 1000, 128}, {2, 4133, 64}};
+                         // Enough rows that the fused kernels take more than 16 per task (gemv_task_rows): 112
+                         // and 256 with two threads, the last task partial, R-row groups with a remainder, and
+                         // the small-M kernels' 16-row pieces with a partial last piece.
+                         {1, 1000, 128}, {2, 4133, 64}, {3, 1000, 128}, {8, 4133, 64}};
 
 // Relative tolerance: float32 paths sum exactly rounded products; the AMX tile path (OLORA_COMPUTE_BF16
 // on the AMX ISA) rounds x and the dequantized W to bfloat16 first (each off by at most 2^-9, so each
@@ -112,7 +113,7 @@ TEST_P(LinearTest, Nf4Int8Dot) {
     const Shape shapes[] = {{1, 1, 128}, {1, 35, 1024}, {2, 33, 128}, {1, 6, 384}, {2, 70, 4096}, {1, 17, 2816},
                             {1, 9, 192}, {1, 11, 64}, {2, 13, 320}, {2, 5, 1000}, {3, 21, 1024},
                             {4, 19, 320}, {5, 7, 1024}, {6, 9, 128}, {8, 13, 192}, {9, 5, 128},
-                            {1, 1000, 128}, {2, 4133, 64}};  // tasks of more than 16 rows (gemv_task_rows)
+                            {1, 1000, 128}, {2, 4133, 64}, {5, 1000, 128}, {8, 4133, 64}};  // tasks of more than 16 rows
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         const int64_t numel = int64_t(s.n) * s.k;
