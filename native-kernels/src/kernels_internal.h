@@ -89,18 +89,19 @@ ExpandFn expand_for(int isa);
 // Fused GEMV for m <= kFusedMaxM rows, W rows [n0, n1). NF4 requires k % 64 == 0 and x given
 // deinterleaved: for row i, xd + i*k holds x[i, 0], x[i, 2], ... (k/2 values) then x[i, 1], x[i, 3] ...
 constexpr int kFusedMaxM = 8;
-// W rows per task of the fused kernels: n1 - n0 <= kQuantTaskRows (the small-M kernels keep
-// that many rows of partial sums on the stack).
+// W rows per call of the small-M kernels, n1 - n0 <= kQuantTaskRows (they keep that many rows of
+// partial sums on the stack), and the unit of gemv_task_rows.
 constexpr int kQuantTaskRows = 16;
 // W rows per task of the fused NF4 and int8 kernels (M <= 8); one that keeps partial sums for
 // kQuantTaskRows rows walks its task in such pieces. Consecutive rows are one contiguous run of
 // weights, so a task that takes many streams it with the kernels' next-group prefetch running ahead;
 // 16-row tasks stalled on memory at the start of each 8 KB task (K = 1024) and paid the pool's shared
-// counter per task (3,144 tasks for a 50,304-row head). Four tasks per thread still balance a call.
-// `threads`: the pool's (num_threads()).
+// counter per task (3,144 tasks for a 50,304-row head). Two tasks per thread, at most 1,024 rows:
+// on the 2-core EPYC, one per thread and eight per thread were both slower than two
+// (docs/BENCHMARKS.md). `threads`: the pool's (num_threads()).
 inline int gemv_task_rows(int n, int threads) {
-    const int per_task = n / (threads * 4) / kQuantTaskRows * kQuantTaskRows;
-    return per_task < kQuantTaskRows ? kQuantTaskRows : per_task > 16 * kQuantTaskRows ? 16 * kQuantTaskRows : per_task;
+    const int per_task = n / (threads * 2) / kQuantTaskRows * kQuantTaskRows;
+    return per_task < kQuantTaskRows ? kQuantTaskRows : per_task > 64 * kQuantTaskRows ? 64 * kQuantTaskRows : per_task;
 }
 // NF4: m <= 2 (kNf4SmallMinM - 1) only.
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,

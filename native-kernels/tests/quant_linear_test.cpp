@@ -31,8 +31,8 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
                          // plus a single block, N not a multiple of the 32-row groups, prefill-sized M.
                          {6, 33, 128}, {9, 33, 64}, {48, 40, 256}, {100, 70, 512},
-                         // Enough rows that the fused kernels take more than 16 per task (gemv_task_rows): 112
-                         // and 256 with two threads, the last task partial, R-row groups with a remainder, and
+                         // Enough rows that the fused kernels take more than 16 per task (gemv_task_rows): 240
+                         // and 1,024 with two threads, the last task partial, R-row groups with a remainder, and
                          // the small-M kernels' 16-row pieces with a partial last piece.
                          {1, 1000, 128}, {2, 4133, 64}, {3, 1000, 128}, {8, 4133, 64}};
 
