@@ -74,7 +74,20 @@ void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, b
     EXPECT_EQ(bad, 0);
 }
 
-class LinearTest : public IsaTest {};
+// Two threads, as on the CI machine, whatever this machine has: the row counts of the long shapes
+// below are chosen so that gemv_task_rows gives tasks of more than 16 rows at that count (with 64+
+// threads they would fall back to 16-row tasks and test nothing new).
+class LinearTest : public IsaTest {
+protected:
+    void SetUp() override {
+        IsaTest::SetUp();
+        ASSERT_EQ(olora_set_num_threads(2), OLORA_OK);
+    }
+    void TearDown() override {
+        olora_set_num_threads(0);
+        IsaTest::TearDown();
+    }
+};
 
 TEST_P(LinearTest, Nf4) {
     SCOPED_TRACE(trace());

@@ -35,6 +35,12 @@ public sealed record DeviceLoad
     /// </summary>
     [Id(23)] public IReadOnlyList<string> AbandonedAdapters { get; init; } = [];
     [Id(12)] public DateTimeOffset PublishedAt { get; init; }
+    /// <summary>
+    /// Counts the silo's publishes (1, 2, …; 0 when not published, as a GPU grain's own <c>GetLoad</c>): a view
+    /// keeps the highest it has seen, since a periodic publish and a pin change's may arrive out of order. A count,
+    /// not <see cref="PublishedAt"/>: a wall clock stepped back would make every later publish look older.
+    /// </summary>
+    [Id(24)] public long Sequence { get; init; }
     [Id(13)] public string BaseModel { get; init; } = "";
     /// <summary>"cpu" or "cuda" (the runner's device description).</summary>
     [Id(30)] public string DeviceKind { get; init; } = "";

@@ -45,6 +45,7 @@ internal sealed partial class DeviceLoadPublisher(
     public static readonly TimeSpan SlowSiloPause = TimeSpan.FromSeconds(10);
 
     private readonly Dictionary<SiloAddress, DateTimeOffset> _slowUntil = [];
+    private long _sequence; // under _publishing
 
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _publishing = new(1, 1); // one publish at a time, so each silo's loads arrive in order
@@ -90,18 +91,18 @@ internal sealed partial class DeviceLoadPublisher(
     }
 
     /// <summary>
-    /// Waits at most <see cref="PinChangeWait"/>, and not for a silo that missed it recently: one that does not answer
-    /// in time gets the change with the next periodic publish.
+    /// Waits for the other silos at most <see cref="PinChangeWait"/> from sending, and not for a silo that missed it
+    /// recently: one that does not answer in time gets the change with the next periodic publish. Behind another
+    /// publish it waits at most <see cref="PinChangeWait"/> plus one list read for its turn, then leaves the change
+    /// to the periodic publish.
     /// </summary>
     public async Task PublishPinChangeAsync()
     {
         if (devices.Count == 0)
             return;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        timeout.CancelAfter(PinChangeWait);
         try
         {
-            await Publish(awaitReceivers: true, timeout.Token);
+            await Publish(awaitReceivers: true, _stopping.Token);
         }
         catch (Exception ex)
         {
@@ -124,7 +125,10 @@ internal sealed partial class DeviceLoadPublisher(
         view.Retain(members);
         if (devices.Count == 0)
             return null;
-        await _publishing.WaitAsync(cancellationToken);
+        if (!awaitReceivers)
+            await _publishing.WaitAsync(cancellationToken);
+        else if (!await _publishing.WaitAsync(PinChangeWait + DeviceAdapterLists.Wait, cancellationToken))
+            return null;
         try
         {
             foreach (var left in _slowUntil.Keys.Where(k => !members.Contains(k)).ToList())
@@ -133,6 +137,7 @@ internal sealed partial class DeviceLoadPublisher(
             var rates = traffic.Rates();
             var gone = abandoned.Recent();
             var now = time.GetUtcNow();
+            long sequence = ++_sequence;
             var loads = new DeviceLoad[devices.Count];
             var waiting = new IReadOnlyDictionary<string, int>[devices.Count];
             for (int i = 0; i < devices.Count; i++)
@@ -142,7 +147,7 @@ internal sealed partial class DeviceLoadPublisher(
                     LogCachedListLate(logger, i, DeviceAdapterLists.Wait);
                 int device = i;
                 loads[i] = DeviceLoadReader.Read(engines, i, self, lists.Cached, lists.Pinned, rates.Where(r => r.Device == device).Sum(r => r.RequestsPerSecond), now)
-                    with { AbandonedAdapters = gone };
+                    with { AbandonedAdapters = gone, Sequence = sequence };
                 waiting[i] = engines[i].Statistics.WaitingByAdapter;
                 metrics.ReportDevice(loads[i]);
             }
@@ -162,17 +167,18 @@ internal sealed partial class DeviceLoadPublisher(
                 all.Ignore(); // a silo that answers late, or fails, is the periodic publish's to reach
                 try
                 {
-                    await all.WaitAsync(cancellationToken);
+                    await all.WaitAsync(PinChangeWait, time, cancellationToken);
                 }
-                finally
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
                 {
-                    foreach (var (silo, applied) in waited)
-                    {
-                        if (applied.IsCompletedSuccessfully)
-                            _slowUntil.Remove(silo);
-                        else
-                            _slowUntil[silo] = now + SlowSiloPause;
-                    }
+                    // Timed out, or some silo failed (at once: nothing to skip next time); marked below.
+                }
+                foreach (var (silo, applied) in waited)
+                {
+                    if (applied.IsCompleted)
+                        _slowUntil.Remove(silo);
+                    else
+                        _slowUntil[silo] = time.GetUtcNow() + SlowSiloPause;
                 }
             }
             return (loads, waiting, rates);

@@ -25,9 +25,11 @@ public sealed class DeviceLoadView(TimeProvider time)
 
     /// <summary>
     /// Replaces what <paramref name="silo"/> published before (an empty list: it has no devices), unless what is held
-    /// was published later by that silo's clock: a silo publishes on its period and again at once when a pin changes,
-    /// and the periodic one may arrive second. A reservation there ends when the silo shows the adapter in memory or
-    /// names it abandoned.
+    /// is a later publish of that silo (<see cref="DeviceLoad.Sequence"/>) and still fresh: a silo publishes on its
+    /// period and again at once when a pin changes, and the periodic one may arrive second. A reservation there
+    /// ends when the silo shows the adapter in memory or names it abandoned. (An abandonment is named for a few
+    /// seconds, so it also ends a reservation made for the same id again in that time: a brief overshoot of the
+    /// silo's slots at worst, as a burst through several silos may cause.)
     /// </summary>
     public void Update(SiloAddress silo, IReadOnlyList<DeviceLoad> loads)
     {
@@ -35,7 +37,7 @@ public sealed class DeviceLoadView(TimeProvider time)
         lock (_lock)
         {
             if (_silos.TryGetValue(silo, out var held) && held.Loads.Count > 0 && loads.Count > 0
-                && loads[0].PublishedAt < held.Loads[0].PublishedAt)
+                && loads[0].Sequence < held.Loads[0].Sequence && now - held.Received < StaleAfter)
                 return;
             _silos[silo] = (loads, now);
             if (_reservations.TryGetValue(silo, out var list))

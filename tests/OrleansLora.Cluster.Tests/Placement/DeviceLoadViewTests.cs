@@ -117,16 +117,28 @@ public sealed class DeviceLoadViewTests
     {
         var view = View();
         var (x, y) = (NewSilo(), NewSilo());
-        var t0 = _time.GetUtcNow();
         // The pin-change publish (later) arrives before a periodic one read earlier: the earlier one must not undo it.
-        view.Update(x, [Load(x, slots: 1, pinned: 1, cached: "a") with { PublishedAt = t0.AddMilliseconds(10) }]);
-        view.Update(x, [Load(x, slots: 1, pinned: 0) with { PublishedAt = t0 }]);
-        view.Update(y, [Load(y, slots: 1, pinned: 0) with { PublishedAt = t0 }]);
+        view.Update(x, [Load(x, slots: 1, pinned: 1, cached: "a") with { Sequence = 8 }]);
+        view.Update(x, [Load(x, slots: 1, pinned: 0) with { Sequence = 7 }]);
+        view.Update(y, [Load(y, slots: 1, pinned: 0) with { Sequence = 3 }]);
         Assert.Equal(1, view.Fresh().Single(l => l.Silo == x).PinnedAdapters);
         Assert.Equal(y, view.Choose("b", [x, y]));
-        // A later one replaces it as before.
-        view.Update(x, [Load(x, slots: 1, pinned: 0) with { PublishedAt = t0.AddMilliseconds(20) }]);
+        // A later one replaces it as before, whatever its clock says (a wall clock may step back).
+        view.Update(x, [Load(x, slots: 1, pinned: 0) with { Sequence = 9, PublishedAt = DateTimeOffset.UnixEpoch }]);
         Assert.Equal(0, view.Fresh().Single(l => l.Silo == x).PinnedAdapters);
+    }
+
+    [Fact]
+    public void ALowerSequenceIsTakenOnceWhatIsHeldIsStale()
+    {
+        // What is held stopped counting (the silo's publishes failed to arrive for a while); whatever comes now is
+        // newer than nothing, so it is taken rather than leaving the silo out of placement.
+        var view = View();
+        var x = NewSilo();
+        view.Update(x, [Load(x, slots: 2, pinned: 2) with { Sequence = 50 }]);
+        _time.Advance(DeviceLoadView.StaleAfter);
+        view.Update(x, [Load(x, slots: 2, pinned: 0) with { Sequence = 1 }]);
+        Assert.Equal(0, view.Fresh().Single().PinnedAdapters);
     }
 
     [Fact]
