@@ -1,3 +1,4 @@
+using TorchSharp;
 using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Modeling;
 using static TorchSharp.torch;
@@ -11,6 +12,10 @@ namespace OrleansLora.Bench;
 /// </summary>
 internal sealed class NaiveLoopLora(IReadOnlyList<PeftAdapter> adapters) : ILoraApplier
 {
+    // Held for the process: a literal 1 would become a temporary Scalar that a collection may free while libtorch
+    // reads it (the engine's HeldScalars explains the failure this caused there).
+    private static readonly Scalar One = 1.ToScalar();
+
     public void Apply(int layer, string module, Tensor x, Tensor y, int[] segmentStarts, int[] segmentSlots)
     {
         using var scope = NewDisposeScope();
@@ -22,7 +27,7 @@ internal sealed class NaiveLoopLora(IReadOnlyList<PeftAdapter> adapters) : ILora
             var index = tensor(rows, dtype: ScalarType.Int64);                       // [rows]
             var xs = x.index_select(0, index).to(w.A.dtype);                          // [rows, in]
             var delta = matmul(matmul(xs, w.A.t()), w.B.t()).to(y.dtype);             // [rows, out]
-            y.index_add_(0, index, delta, 1);
+            y.index_add_(0, index, delta, One);
         }
     }
 }
