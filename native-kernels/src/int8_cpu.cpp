@@ -58,13 +58,9 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
         return OLORA_OK;
     }
     if (simd && m <= kFusedMaxM) {
-        const int rows = gemv_task_rows(n, num_threads());
-        parallel_for((n + rows - 1) / rows, [&](int64_t t) {
-            // M >= 3 keeps partial sums for kQuantTaskRows rows: the task in such pieces (M <= 2 takes any range).
-            const int n0 = static_cast<int>(t) * rows, n1 = std::min(n, n0 + rows);
-            const int piece = m <= 2 ? rows : kQuantTaskRows;
-            for (int p = n0; p < n1; p += piece)
-                int8_gemv_avx512(x, x_row_stride, m, k, q, scales, p, std::min(n1, p + piece), y, y_row_stride, acc);
+        // M >= 3 keeps partial sums for kQuantTaskRows rows: each task in such pieces (M <= 2 takes any range).
+        for_row_tasks(n, m <= 2 ? 0 : kQuantTaskRows, [&](int n0, int n1) {
+            int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, n1, y, y_row_stride, acc);
         });
         return OLORA_OK;
     }

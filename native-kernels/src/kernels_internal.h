@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "olora_kernels.h"
+#include "thread_pool.h"
 
 #define OLORA_TARGET_AVX512 \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni,avx2,fma,f16c")))
@@ -102,6 +103,18 @@ constexpr int kQuantTaskRows = 16;
 inline int gemv_task_rows(int n, int threads) {
     const int per_task = n / (threads * 2) / kQuantTaskRows * kQuantTaskRows;
     return per_task < kQuantTaskRows ? kQuantTaskRows : per_task > 64 * kQuantTaskRows ? 64 * kQuantTaskRows : per_task;
+}
+// Runs fn(r0, r1) over W rows [0, n) on the pool, in tasks of gemv_task_rows(n) rows, each walked in
+// ranges of at most `piece` rows (0: the whole task at once; kQuantTaskRows for a kernel that keeps
+// partial sums per row).
+template <typename F>
+void for_row_tasks(int n, int piece, const F& fn) {
+    const int rows = gemv_task_rows(n, num_threads());
+    const int step = piece > 0 ? piece : rows;
+    parallel_for((n + rows - 1) / rows, [&](int64_t t) {
+        const int n0 = static_cast<int>(t) * rows, n1 = n0 + rows < n ? n0 + rows : n;
+        for (int p = n0; p < n1; p += step) fn(p, p + step < n1 ? p + step : n1);
+    });
 }
 // NF4: m <= 2 (kNf4SmallMinM - 1) only.
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,

@@ -98,11 +98,9 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
         thread_local std::vector<Nf4QxPair> qx;
         qx.resize(static_cast<size_t>(m) * ((k / 64 + 1) / 2));
         if (nf4_quantize_x_int8(x, x_row_stride, m, k, qx.data())) {
-            const int rows = gemv_task_rows(n, num_threads());  // any row range, every M
             const Nf4QxPair* qxp = qx.data();
-            parallel_for((n + rows - 1) / rows, [&](int64_t t) {
-                const int n0 = static_cast<int>(t) * rows;
-                nf4_gemv_int8_avx512(qxp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+            for_row_tasks(n, 0, [&](int n0, int n1) {  // any row range, every M
+                nf4_gemv_int8_avx512(qxp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
             });
             return OLORA_OK;
         }
@@ -130,16 +128,13 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
                 o[j] = xr[2 * j + 1];
             }
         }
-        const int rows = gemv_task_rows(n, num_threads());
         const float* xdp = xd.data();
-        parallel_for((n + rows - 1) / rows, [&](int64_t t) {
-            const int n0 = static_cast<int>(t) * rows;
-            if (small)  // its partial sums hold kQuantTaskRows rows: the task in such pieces
-                for (int p = n0; p < std::min(n, n0 + rows); p += kQuantTaskRows)
-                    nf4_gemm_small_avx512(xdp, m, k, codes, absmax, p, std::min({n, n0 + rows, p + kQuantTaskRows}), y,
-                                          y_row_stride, acc);
+        // The small-M kernel's partial sums hold kQuantTaskRows rows: it takes each task in such pieces.
+        for_row_tasks(n, small ? kQuantTaskRows : 0, [&](int n0, int n1) {
+            if (small)
+                nf4_gemm_small_avx512(xdp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
             else
-                nf4_gemv_avx512(xdp, m, k, codes, absmax, n0, std::min(n, n0 + rows), y, y_row_stride, acc);
+                nf4_gemv_avx512(xdp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
         });
         return OLORA_OK;
     }
