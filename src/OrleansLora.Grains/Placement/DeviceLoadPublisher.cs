@@ -98,8 +98,6 @@ internal sealed partial class DeviceLoadPublisher(
     /// </summary>
     public async Task PublishPinChangeAsync()
     {
-        if (devices.Count == 0)
-            return;
         try
         {
             await Publish(awaitReceivers: true, _stopping.Token);
@@ -162,30 +160,37 @@ internal sealed partial class DeviceLoadPublisher(
                     grain.Receive(self, loads).Ignore();
             }
             if (waited.Count > 0)
-            {
-                var all = Task.WhenAll(waited.Select(w => w.Applied));
-                all.Ignore(); // a silo that answers late, or fails, is the periodic publish's to reach
-                try
-                {
-                    await all.WaitAsync(PinChangeWait, time, cancellationToken);
-                }
-                catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Timed out, or some silo failed (at once: nothing to skip next time); marked below.
-                }
-                foreach (var (silo, applied) in waited)
-                {
-                    if (applied.IsCompleted)
-                        _slowUntil.Remove(silo);
-                    else
-                        _slowUntil[silo] = time.GetUtcNow() + SlowSiloPause;
-                }
-            }
+                await AwaitApplied(waited, cancellationToken);
             return (loads, waiting, rates);
         }
         finally
         {
             _publishing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <see cref="PinChangeWait"/> for the silos sent a pin change, and marks those still silent as slow.
+    /// One that failed has answered (at once): nothing to skip next time. Called under <c>_publishing</c>.
+    /// </summary>
+    private async Task AwaitApplied(List<(SiloAddress Silo, Task Applied)> waited, CancellationToken cancellationToken)
+    {
+        var all = Task.WhenAll(waited.Select(w => w.Applied));
+        all.Ignore(); // a silo that answers late, or fails, is the periodic publish's to reach
+        try
+        {
+            await all.WaitAsync(PinChangeWait, time, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Timed out, or some silo failed: sorted out below.
+        }
+        foreach (var (silo, applied) in waited)
+        {
+            if (applied.IsCompleted)
+                _slowUntil.Remove(silo);
+            else
+                _slowUntil[silo] = time.GetUtcNow() + SlowSiloPause;
         }
     }
 
