@@ -20,6 +20,9 @@ pids=()
 cleanup() {
   rc=$?
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # Also what those started inside the hosts: a background function call is a subshell, so its pid is not the
+  # process it runs (a failed run once left the load generator running and CI waiting on it).
+  for n in "${ns[@]}"; do ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; done
   for n in "${ns[@]}" "$sw"; do ip netns del "$n" 2>/dev/null || true; done
   if [ $rc -ne 0 ]; then
     echo "multihost test failed; last log lines:" >&2
