@@ -27,25 +27,17 @@ OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes
     const __m512 lut = _mm512_loadu_ps(kNf4CodeBook);
     const int nblk = k / 64;
     const int half = k / 2;
-    const uint8_t* q = codes + static_cast<int64_t>(n) * half;
-    const float* am = absmax + static_cast<int64_t>(n) * nblk;
+    const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
     for (int i = 0; i < M; ++i)
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
-    // R short row streams: prefetch the next group's rows (see prefetch_next_rows), R * 32 bytes per block.
-    const bool pf = prefetch_next_rows(half);
-    const char* next_q = reinterpret_cast<const char*>(q + static_cast<int64_t>(R) * half);
-    const char* next_am = reinterpret_cast<const char*>(am + static_cast<int64_t>(R) * nblk);
     for (int b = 0; b < nblk; ++b) {
-        if (pf) {
-            for (int j = 0; j < R * 32; j += 64) _mm_prefetch(next_q + static_cast<int64_t>(b) * R * 32 + j, _MM_HINT_T0);
-            _mm_prefetch(next_am + static_cast<int64_t>(b) * R * 4, _MM_HINT_T0);
-        }
+        rows.prefetch(b, 32, 1);
         for (int r = 0; r < R; ++r) {
             __m512 v[4];
-            decode_block(q + static_cast<int64_t>(r) * half + 32 * b, lut, v);
+            decode_block(rows.codes(r) + 32 * b, lut, v);
             const __m512 h0 = v[0], l0 = v[1], h1 = v[2], l1 = v[3];
-            const __m512 a = _mm512_set1_ps(am[static_cast<int64_t>(r) * nblk + b]);
+            const __m512 a = _mm512_set1_ps(rows.absmax(r)[b]);
             for (int i = 0; i < M; ++i) {
                 const float* xe = xd + static_cast<int64_t>(i) * k + 32 * b;
                 const float* xo = xe + half;
@@ -57,12 +49,7 @@ OLORA_TARGET_AVX512 void gemv_block(const float* xd, int k, const uint8_t* codes
             }
         }
     }
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) {
-            const float v = _mm512_reduce_add_ps(s[i][r]);
-            float* o = y + i * ldy + n + r;
-            *o = acc ? *o + v : v;
-        }
+    store_row_sums<M, R>(s, y, ldy, n, acc);
 }
 
 // Small-M variant: each 64-value block of R W rows is decoded once into 4R registers and

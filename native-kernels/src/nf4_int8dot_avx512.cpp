@@ -39,13 +39,7 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     const __m512i pair_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     const int nblk = k / 64, npair = nblk / 2;
-    const int half = k / 2;
-    const uint8_t* q = codes + static_cast<int64_t>(n) * half;
-    const float* am = absmax + static_cast<int64_t>(n) * nblk;
-    // R short row streams: prefetch the next group's rows (see prefetch_next_rows), R * 64 bytes per pair.
-    const bool pf = prefetch_next_rows(half);
-    const char* next_q = reinterpret_cast<const char*>(q + static_cast<int64_t>(R) * half);
-    const char* next_am = reinterpret_cast<const char*>(am + static_cast<int64_t>(R) * nblk);
+    const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
     for (int i = 0; i < M; ++i)
         for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
@@ -64,33 +58,24 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
         }
     };
     for (int p = 0; p < npair; ++p) {
-        if (pf) {
-            OLORA_UNROLL
-            for (int j = 0; j < R * 64; j += 64) _mm_prefetch(next_q + static_cast<int64_t>(p) * R * 64 + j, _MM_HINT_T0);
-            _mm_prefetch(next_am + static_cast<int64_t>(p) * R * 8, _MM_HINT_T0);
-        }
+        rows.prefetch(p, 64, 2);
         OLORA_UNROLL
         for (int r = 0; r < R; ++r) {
             // The pair's two absmax floats (8 bytes, possibly 4-aligned), one per half of the lanes.
-            const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(am + static_cast<int64_t>(r) * nblk + 2 * p));
-            apply(r, p, _mm512_loadu_si512(q + static_cast<int64_t>(r) * half + 64 * p),
+            const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(rows.absmax(r) + 2 * p));
+            apply(r, p, _mm512_loadu_si512(rows.codes(r) + 64 * p),
                   _mm512_permutexvar_ps(pair_lanes, _mm512_castps128_ps512(a2)));
         }
     }
     if (nblk % 2) {  // the last block alone: its x pair is zero in lanes 8-15
         OLORA_UNROLL
         for (int r = 0; r < R; ++r) {
-            const uint8_t* qb = q + static_cast<int64_t>(r) * half + 64 * npair;
+            const uint8_t* qb = rows.codes(r) + 64 * npair;
             apply(r, npair, _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb))),
-                  _mm512_set1_ps(am[static_cast<int64_t>(r) * nblk + 2 * npair]));
+                  _mm512_set1_ps(rows.absmax(r)[2 * npair]));
         }
     }
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) {
-            const float v = _mm512_reduce_add_ps(s[i][r]);
-            float* o = y + i * ldy + n + r;
-            *o = acc ? *o + v : v;
-        }
+    store_row_sums<M, R>(s, y, ldy, n, acc);
 }
 
 template <int M>

@@ -20,6 +20,44 @@ namespace olora {
 // faster without (int8, K = 4096: 15-35 % slower with; native-kernels/BENCHMARKS.md).
 inline bool prefetch_next_rows(int64_t row_bytes) { return row_bytes < 4096; }
 
+// R consecutive NF4 W rows from row n (k / 2 code bytes and k / 64 absmax floats per row) as the fused
+// GEMVs walk them, step by step along K, and the next group of R rows, which they prefetch one step's
+// worth of (R rows' codes and absmax of a step) per step where the rows are short.
+template <int R>
+struct Nf4RowGroup {
+    const uint8_t* q;
+    const float* am;
+    int64_t half, nblk;
+    bool pf;
+    Nf4RowGroup(const uint8_t* codes, const float* absmax, int n, int k)
+        : q(codes + static_cast<int64_t>(n) * (k / 2)),
+          am(absmax + static_cast<int64_t>(n) * (k / 64)),
+          half(k / 2),
+          nblk(k / 64),
+          pf(prefetch_next_rows(k / 2)) {}
+    // Row r's codes and absmax.
+    const uint8_t* codes(int r) const { return q + r * half; }
+    const float* absmax(int r) const { return am + r * nblk; }
+    // Step `step` of the next group: code_bytes and absmax floats per row and step.
+    void prefetch(int64_t step, int code_bytes, int scales) const {
+        if (!pf) return;
+        const char* next_q = reinterpret_cast<const char*>(q + R * half) + step * R * code_bytes;
+        for (int j = 0; j < R * code_bytes; j += 64) _mm_prefetch(next_q + j, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(am + R * nblk + step * R * scales), _MM_HINT_T0);
+    }
+};
+
+// y[i, n + r] = (or +=) the sum of the lanes of s[i][r], for the M x R accumulators of a fused GEMV.
+template <int M, int R>
+OLORA_TARGET_AVX512 inline void store_row_sums(const __m512 (&s)[M][R], float* y, int64_t ldy, int n, bool acc) {
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) {
+            const float v = _mm512_reduce_add_ps(s[i][r]);
+            float* o = y + i * ldy + n + r;
+            *o = acc ? *o + v : v;
+        }
+}
+
 // M x R vector partial sums of the K-chunked small-M kernels, kept between chunks at acc
 // ([R][M] x 16 floats, 64-byte aligned): zero on the first chunk, else reload; store back.
 template <int M, int R>

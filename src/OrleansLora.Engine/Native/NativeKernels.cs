@@ -7,8 +7,9 @@ public static class NativeKernels
     /// The kernels' SIMD path, chosen from CPUID at load (the environment variable OLORA_ISA may lower
     /// it): scalar, avx2, avx512, or amx — AVX-512 plus AMX-BF16 tiles for the quantized linears from
     /// 6 (NF4) or 9 (int8) rows of x under <see cref="Quantization.QuantizedCompute.BFloat16"/>, which
-    /// round x and the dequantized weights to bfloat16 (OLORA_ISA=avx512 keeps them in float32; the
-    /// int8 dot products of <see cref="Quantization.QuantizedCompute.Int8"/> need only avx512).
+    /// round x and the dequantized weights to bfloat16 (OLORA_ISA=avx512 keeps those in float32; the
+    /// NF4 bfloat16-dot GEMV of 1-8 rows and the int8 dot products of
+    /// <see cref="Quantization.QuantizedCompute.Int8"/> need only avx512).
     /// </summary>
     public static string Isa => NativeMethods.GetIsa() switch
     {

@@ -1,0 +1,91 @@
+// NF4 GEMV with bfloat16 dot products (OLORA_COMPUTE_BF16, M <= 8, K % 64 == 0): the arithmetic that
+// bitsandbytes users get with bnb_4bit_compute_dtype=bfloat16, x and the code book rounded to
+// bfloat16, products summed in float32. The float32 kernel (nf4_avx512.cpp) spends a `vpmovzxbd`, a
+// `vpermps` and an FMA per 16 weights and is bound by them at batch 1 on AVX-512 machines that run
+// 512-bit operations as two halves; here 32 code bytes widen to 32 words at once, one `vpermw` per
+// nibble half looks up 32 bfloat16 code values, and `vdpbf16ps` multiplies 32 pairs per instruction.
+// The block's absmax is applied once per block in float32.
+#include "simd.h"
+
+namespace olora {
+namespace {
+
+// The code book as bfloat16, 32 words: vpermw reads index bits 4:0, so entry j holds code j % 16 and
+// a word holding a whole code byte looks up its low nibble without masking.
+struct Bf16CodeTable {
+    alignas(64) uint16_t words[32];
+    Bf16CodeTable() {
+        for (int j = 0; j < 32; ++j) words[j] = f32_to_bf16(kNf4CodeBook[j & 15]);
+    }
+};
+const Bf16CodeTable kBf16Codes;
+
+OLORA_TARGET_AVX512 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
+
+// W rows [n, n + R) against M rows of x (bfloat16 blocks, as nf4_x_to_bf16 writes them).
+template <int M, int R>
+OLORA_TARGET_AVX512 void gemv_group(const Nf4Bf16Block* xb, int k, const uint8_t* codes, const float* absmax, int n,
+                                    float* y, int64_t ldy, bool acc) {
+    const __m512i lut = _mm512_load_si512(kBf16Codes.words);
+    const int nblk = k / 64;
+    const Nf4RowGroup<R> rows(codes, absmax, n, k);
+    __m512 s[M][R];
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    for (int b = 0; b < nblk; ++b) {
+        rows.prefetch(b, 32, 1);
+        OLORA_UNROLL
+        for (int r = 0; r < R; ++r) {
+            // Word j: code byte j of the block, whose high nibble is element 2j and low nibble 2j + 1.
+            const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.codes(r) + 32 * b)));
+            const __m512bh hi = as_bh(_mm512_permutexvar_epi16(_mm512_srli_epi16(w, 4), lut));
+            const __m512bh lo = as_bh(_mm512_permutexvar_epi16(w, lut));
+            const __m512 a = _mm512_set1_ps(rows.absmax(r)[b]);
+            OLORA_UNROLL
+            for (int i = 0; i < M; ++i) {
+                const uint16_t* xe = xb[static_cast<int64_t>(i) * nblk + b].w;
+                __m512 t = _mm512_dpbf16_ps(_mm512_setzero_ps(), hi, as_bh(_mm512_load_si512(xe)));
+                t = _mm512_dpbf16_ps(t, lo, as_bh(_mm512_load_si512(xe + 32)));
+                s[i][r] = _mm512_fmadd_ps(t, a, s[i][r]);
+            }
+        }
+    }
+    store_row_sums<M, R>(s, y, ldy, n, acc);
+}
+
+template <int M>
+void gemv_rows(const Nf4Bf16Block* xb, int k, const uint8_t* codes, const float* absmax, int n0, int n1, float* y,
+               int64_t ldy, bool acc) {
+    // M x R accumulators, R pairs of decoded code vectors and the table fit the 32 zmm registers.
+    constexpr int R = M <= 2 ? 4 : M <= 4 ? 3 : 2;
+    int n = n0;
+    for (; n + R <= n1; n += R) gemv_group<M, R>(xb, k, codes, absmax, n, y, ldy, acc);
+    for (; n < n1; ++n) gemv_group<M, 1>(xb, k, codes, absmax, n, y, ldy, acc);
+}
+
+using GemvFn = void (*)(const Nf4Bf16Block*, int, const uint8_t*, const float*, int, int, float*, int64_t, bool);
+
+}  // namespace
+
+void nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
+    for (int i = 0; i < m; ++i) {
+        const float* xr = x + i * ldx;
+        for (int b = 0; b < k / 64; ++b) {
+            const float* xs = xr + 64 * b;
+            uint16_t* o = out[static_cast<int64_t>(i) * (k / 64) + b].w;
+            for (int j = 0; j < 32; ++j) {
+                o[j] = f32_to_bf16(xs[2 * j]);
+                o[32 + j] = f32_to_bf16(xs[2 * j + 1]);
+            }
+        }
+    }
+}
+
+void nf4_gemv_bf16_avx512(const Nf4Bf16Block* xb, int m, int k, const uint8_t* codes, const float* absmax, int n0,
+                          int n1, float* y, int64_t ldy, bool accumulate) {
+    static const GemvFn tab[kNf4Bf16MaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
+                                             gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
+    tab[m - 1](xb, k, codes, absmax, n0, n1, y, ldy, accumulate);
+}
+
+}  // namespace olora
