@@ -39,7 +39,7 @@ internal sealed record BenchOptions
     /// <summary>Scenario groups to run: decode (prefill/decode of the base), adapters (1-4), zipf (5 and its fixed companion), load, engine, overhead, templates (chat template parse and render), structured (JSON Schema constrained ÷ free decode, grammar compile), kv (prefix caching TTFT, mixed-length concurrency paged ÷ slots), mix (32 clients on 32 distinct adapters ÷ on one, through the engine).</summary>
     public IReadOnlySet<string> Scenarios { get; init; } = new HashSet<string>(AllScenarios, StringComparer.Ordinal);
 
-    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine", "overhead", "templates", "structured", "logprobs", "samples", "kv", "mix"];
+    public static IReadOnlyList<string> AllScenarios { get; } = ["decode", "adapters", "zipf", "load", "engine", "overhead", "templates", "structured", "logprobs", "samples", "kv", "turn", "mix"];
 
     public bool Runs(string scenario) => Scenarios.Contains(scenario);
 
@@ -73,7 +73,7 @@ internal sealed record BenchOptions
                 "--zipf-prompt-tokens" => o with { ZipfPromptTokens = NextInt() },
                 "--adapter-dtype" => o with { AdapterDtype = Next() },
                 "--scenarios" => o with { Scenarios = ParseScenarios(Next()) },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --kv-block-size N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates,structured,logprobs,samples,kv,mix"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --kv-block-size N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates,structured,logprobs,samples,kv,turn,mix"),
             };
         }
         return o;

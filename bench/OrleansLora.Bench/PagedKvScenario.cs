@@ -11,8 +11,10 @@ namespace OrleansLora.Bench;
 /// Issue 18's KV scenarios through the engine. (1) 32 chat requests that share a 1,000-token system
 /// prompt, each on its own rank-16 adapter: after one earlier request per adapter (a previous chat
 /// turn; only the same adapter may share blocks), the TTFT p50 of 32 concurrent new requests with
-/// prefix caching ÷ without. (2) At one KV budget, requests of mixed lengths (32-2,048 tokens): the
-/// most sequences running at once with paged blocks ÷ with fixed slots of the full context.
+/// prefix caching ÷ without. (2) At one KV budget, requests of mixed lengths
+/// (32-2,048 tokens): the most sequences running at once with paged blocks ÷ with fixed slots of the
+/// full context. (3), the "turn" scenario: a second chat turn appending 32 tokens to a 1,000-token
+/// conversation, its TTFT ÷ the first turn's.
 /// </summary>
 internal static class PagedKvScenario
 {
@@ -76,6 +78,89 @@ internal static class PagedKvScenario
         }
         MultiAdapterScenario.Ratio(report, $"ratio:prefix-chat-{Requests}x{SystemTokens}-cached/uncached", ttft[true] / ttft[false]);
         MixedLengths(report);
+    }
+
+    /// <summary>
+    /// One conversation at a time on one rank-16 adapter: a first turn of 968 prompt tokens and a 32-token
+    /// reply (a 1,000-token conversation), then a second turn of that conversation plus 32 new user tokens.
+    /// The TTFT p50 of second turns ÷ that of first turns, with prefix caching and, for reference, without
+    /// (then the second turn prefills all 1,032 tokens). Engines alternate (on, off, on, off).
+    /// </summary>
+    public static void RunSecondTurn(BenchReport report, BenchOptions options, string modelDir)
+    {
+        string adapterFile = MultiAdapterScenario.AdapterDirectory(options, ModelConfig.Load(modelDir), 0);
+        const int conversation = 1000, reply = 32, appended = 32, perEngine = 3;
+        var rng = new Random(11);
+        var samples = new Dictionary<bool, (List<double> First, List<double> Second)> { [true] = ([], []), [false] = ([], []) };
+        double hitRate = 0;
+        foreach (bool caching in new[] { true, false, true, false })
+        {
+            using var engine = InferenceEngine.Create(new InferenceEngineOptions
+            {
+                ModelPath = modelDir,
+                Dtype = options.Dtype,
+                MaxBatchSize = 1,
+                MaxBatchTokens = 512,
+                MaxSequenceLength = conversation + appended + reply,
+                KvCacheBytes = long.MaxValue / 4,
+                PrefixCaching = caching,
+                MaxLoras = 1,
+                MaxLoraRank = MultiAdapterScenario.Rank,
+                AdapterDtype = options.AdapterDtype,
+            });
+            engine.RegisterAdapter("adapter-0", adapterFile);
+            // Loads the adapter and warms the step path; a prompt unlike the measured ones, so nothing is reused.
+            Turn(engine, [.. Enumerable.Range(0, 64).Select(_ => rng.Next(0, 50000))], 4);
+            for (int i = 0; i < perEngine; i++)
+            {
+                int[] prompt = [.. Enumerable.Range(0, conversation - reply).Select(_ => rng.Next(0, 50000))];
+                var (first, tokens) = Turn(engine, prompt, reply);
+                int[] next = [.. prompt, .. tokens, .. Enumerable.Range(0, appended).Select(_ => rng.Next(0, 50000))];
+                var (second, _) = Turn(engine, next, 8);
+                samples[caching].First.Add(first);
+                samples[caching].Second.Add(second);
+            }
+            if (caching)
+                hitRate = engine.Statistics.PrefixHitRate;
+        }
+        static double Median(List<double> list) => list.Order().ElementAt(list.Count / 2);
+        foreach (bool caching in new[] { true, false })
+        {
+            var (first, second) = samples[caching];
+            report.Add($"second-turn-{(caching ? "cached" : "uncached")}", new Dictionary<string, JsonNode?>
+            {
+                ["model"] = options.Preset,
+                ["rank"] = MultiAdapterScenario.Rank,
+                ["conversation_tokens"] = conversation,
+                ["appended_tokens"] = appended,
+                ["prefix_caching"] = caching,
+                ["first_turn_ttft_ms_p50"] = Math.Round(Median(first), 1),
+                ["second_turn_ttft_ms_p50"] = Math.Round(Median(second), 1),
+                ["conversations"] = first.Count,
+                ["hit_rate"] = caching ? Math.Round(hitRate, 3) : 0,
+            });
+            MultiAdapterScenario.Ratio(report, $"ratio:second-turn-{(caching ? "cached" : "uncached")}/first-turn", Median(second) / Median(first));
+        }
+    }
+
+    /// <summary>One request on adapter-0, alone on the engine: its TTFT in ms and its generated tokens.</summary>
+    private static (double TtftMs, int[] Tokens) Turn(InferenceEngine engine, int[] prompt, int newTokens)
+    {
+        var sampling = SamplingParams.Greedy with { MaxNewTokens = newTokens, IgnoreEos = true };
+        var tokens = new List<int>();
+        double first = -1;
+        var t0 = Stopwatch.GetTimestamp();
+        var run = Task.Run(async () =>
+        {
+            await foreach (var chunk in engine.GenerateAsync(new GenerationRequest { PromptTokens = prompt, AdapterId = "adapter-0", Sampling = sampling }))
+            {
+                if (first < 0 && chunk.TokenIds.Count > 0)
+                    first = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                tokens.AddRange(chunk.TokenIds);
+            }
+        });
+        run.GetAwaiter().GetResult();
+        return (first, [.. tokens]);
     }
 
     /// <summary>Each adapter's request: the system prompt, then its own user tokens; returns the TTFTs in ms.</summary>

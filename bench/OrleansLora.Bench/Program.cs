@@ -137,6 +137,8 @@ if (options.Runs("structured"))
     StructuredOutputScenario.Run(report, options, modelDir, maxLen);
 if (options.Runs("kv"))
     PagedKvScenario.Run(report, options, modelDir);
+if (options.Runs("turn"))
+    PagedKvScenario.RunSecondTurn(report, options, modelDir);
 if (options.Runs("mix"))
     AdapterMixScenario.Run(report, options, modelDir, maxLen);
 
