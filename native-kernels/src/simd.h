@@ -38,8 +38,9 @@ struct Nf4RowGroup {
     // Row r's codes and absmax.
     const uint8_t* codes(int r) const { return q + r * half; }
     const float* absmax(int r) const { return am + r * nblk; }
-    // Step `step` of the next group: code_bytes and absmax floats per row and step.
-    void prefetch(int64_t step, int code_bytes, int scales) const {
+    // Step `step` of the next group: code_bytes and absmax floats per row and step. Forced inline: out of
+    // line, GCC 12 finds a function of nothing but prefetches pure and deletes every call to it.
+    __attribute__((always_inline)) void prefetch(int64_t step, int code_bytes, int scales) const {
         if (!pf) return;
         const char* next_q = reinterpret_cast<const char*>(q + R * half) + step * R * code_bytes;
         for (int j = 0; j < R * code_bytes; j += 64) _mm_prefetch(next_q + j, _MM_HINT_T0);
