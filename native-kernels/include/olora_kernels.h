@@ -204,7 +204,8 @@ OLORA_API int64_t olora_check_finite(int32_t dtype, const void* data, int64_t n,
  * 2.4-16x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). On AVX-512, NF4 with
  * OLORA_COMPUTE_BF16, M <= 8 and K % 64 == 0 (below the AMX rows where those apply) takes bfloat16
  * dot products (`vdpbf16ps`): x and the code book rounded to bfloat16, the block's absmax applied in
- * float32, the same bound per product. OLORA_COMPUTE_INT8
+ * float32, the same bound per product (an x holding a nonzero |x| below 2^-100, which that instruction would
+ * flush, or a finite one that would round to inf takes the float32 kernels). OLORA_COMPUTE_INT8
  * adds, for NF4 with M <= 8 and K % 64 == 0 on AVX-512 (VNNI), int8 dot products (see the enum):
  * 1.4-3x faster GEMV where compute bounds it; at M = 4-8 2-3x the float32 kernel and 1.6-1.9x the
  * AMX tiles (M = 8). Everything else, and the forms without _ex, compute in float32.

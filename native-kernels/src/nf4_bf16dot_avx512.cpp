@@ -5,6 +5,9 @@
 // 512-bit operations as two halves; here 32 code bytes widen to 32 words at once, one `vpermw` per
 // nibble half looks up 32 bfloat16 code values, and `vdpbf16ps` multiplies 32 pairs per instruction.
 // The block's absmax is applied once per block in float32.
+#include <cmath>
+#include <limits>
+
 #include "simd.h"
 
 namespace olora {
@@ -67,18 +70,27 @@ using GemvFn = void (*)(const Nf4Bf16Block*, int, const uint8_t*, const float*, 
 
 }  // namespace
 
-void nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
+bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
     for (int i = 0; i < m; ++i) {
         const float* xr = x + i * ldx;
         for (int b = 0; b < k / 64; ++b) {
             const float* xs = xr + 64 * b;
             uint16_t* o = out[static_cast<int64_t>(i) * (k / 64) + b].w;
+            for (int j = 0; j < 64; ++j) {
+                // vdpbf16ps treats subnormal inputs and results as zero whatever MXCSR says, and a finite
+                // |x| above the largest bfloat16 (0x1.fep127) may round to inf: such an x takes the float32
+                // kernels. From 2^-100 on, a product with a nonzero code (|code| >= 0.0796) stays normal.
+                const float a = std::fabs(xs[j]);
+                if ((a != 0.f && a < 0x1p-100f) || (a >= 0x1.fep127f && a <= std::numeric_limits<float>::max()))
+                    return false;
+            }
             for (int j = 0; j < 32; ++j) {
                 o[j] = f32_to_bf16(xs[2 * j]);
                 o[32 + j] = f32_to_bf16(xs[2 * j + 1]);
             }
         }
     }
+    return true;
 }
 
 void nf4_gemv_bf16_avx512(const Nf4Bf16Block* xb, int m, int k, const uint8_t* codes, const float* absmax, int n0,

@@ -114,12 +114,13 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
     if (simd && compute == OLORA_COMPUTE_BF16 && m <= kNf4Bf16MaxM) {
         thread_local std::vector<Nf4Bf16Block> xb;
         xb.resize(static_cast<size_t>(m) * (k / 64));
-        nf4_x_to_bf16(x, x_row_stride, m, k, xb.data());
-        const Nf4Bf16Block* xbp = xb.data();
-        for_row_tasks(n, 0, [&](int n0, int n1) {
-            nf4_gemv_bf16_avx512(xbp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
-        });
-        return OLORA_OK;
+        if (nf4_x_to_bf16(x, x_row_stride, m, k, xb.data())) {
+            const Nf4Bf16Block* xbp = xb.data();
+            for_row_tasks(n, 0, [&](int n0, int n1) {
+                nf4_gemv_bf16_avx512(xbp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
+            });
+            return OLORA_OK;
+        }
     }
     // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
     // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%

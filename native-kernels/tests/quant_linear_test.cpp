@@ -118,6 +118,46 @@ TEST_P(LinearTest, Nf4) {
     }
 }
 
+// OLORA_COMPUTE_BF16 where the bfloat16-dot GEMV applies (AVX-512, M <= 8, K % 64 == 0): an x it cannot
+// carry (a nonzero |x| below 2^-100, subnormals included, which vdpbf16ps would flush to zero, or a finite
+// one at the float maximum, which would round to inf) sends the call to the float32 kernels, whose result
+// is the F32 mode's, bit for bit. Ordinary x does not (the result differs from F32's in some bit).
+TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
+    SCOPED_TRACE(trace());
+    const Shape shapes[] = {{1, 35, 1024}, {2, 19, 128}, {5, 9, 192}};
+    for (const Shape& s : shapes) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        const int64_t numel = int64_t(s.n) * s.k;
+        std::vector<uint8_t> codes((numel + 1) / 2);
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
+        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        auto run = [&](const std::vector<float>& x, int compute) {
+            std::vector<float> y(size_t(s.m) * s.n);
+            poison(y);
+            EXPECT_EQ(olora_nf4_linear_ex(x.data(), s.k, y.data(), s.n, s.m, s.n, s.k, codes.data(), absmax.data(), 0,
+                                          compute),
+                      OLORA_OK);
+            return y;
+        };
+        auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+            for (size_t i = 0; i < a.size(); ++i)
+                if (!same_bits(a[i], b[i])) return false;
+            return true;
+        };
+        const std::vector<float> plain = uniform(rng_, size_t(s.m) * s.k);
+        const bool bf16_gemv = GetParam() >= OLORA_ISA_AVX512;
+        EXPECT_EQ(same(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), !bf16_gemv)
+            << "ordinary x: the bfloat16-dot GEMV should run exactly where AVX-512 is";
+        for (float odd : {1e-39f, 1e-35f, -3.4e38f}) {
+            SCOPED_TRACE("x holds " + std::to_string(odd));
+            std::vector<float> x = plain;
+            x[size_t(s.m - 1) * s.k + s.k / 2] = odd;  // one value, in the last row
+            EXPECT_TRUE(same(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
+        }
+    }
+}
+
 // OLORA_COMPUTE_INT8. Where the int8-dot kernel applies (AVX-512, M <= 8, K % 64 == 0) the result is
 // checked twice: against a float64 emulation of its arithmetic (x rounded per 64-value block to
 // round(x * (127 / max|x|)), codes to round(127 code)), allowing only the float32 rounding of its

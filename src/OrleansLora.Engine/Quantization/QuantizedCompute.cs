@@ -7,9 +7,10 @@ public enum QuantizedCompute
     /// Where the CPU has AMX-BF16 tiles, batches of 6 or more rows (NF4; int8: 9) multiply in
     /// bfloat16 with float32 sums: 2.4-16x faster at 16-256 rows (4096 x 4096); each product is off by less than
     /// 2^-8 relative, far below the quantization error itself (what bitsandbytes users get with
-    /// bnb_4bit_compute_dtype=bfloat16). With AVX-512, NF4 layers on 1-8 rows (decode) whose input width
-    /// is whole 64-value blocks take bfloat16 dot products (x and the code book rounded to bfloat16,
-    /// float32 sums; the same bound), ahead of the tiles. Elsewhere the same as Float32.
+    /// bnb_4bit_compute_dtype=bfloat16). With AVX-512, NF4 layers on 1-8 rows (decode; 1-5 where 6 and more
+    /// take the tiles) whose input width is whole 64-value blocks take bfloat16 dot products (x and the code
+    /// book rounded to bfloat16, float32 sums; the same bound; an x below 2^-100 or at the float maximum takes
+    /// float32 instead). Elsewhere the same as Float32.
     /// </summary>
     BFloat16,
 

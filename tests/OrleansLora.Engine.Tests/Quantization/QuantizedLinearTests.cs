@@ -55,9 +55,10 @@ public sealed class QuantizedLinearTests
     }
 
     /// <summary>
-    /// BFloat16 compute (the default): on AMX the tile path rounds x and W to bfloat16, so each product
-    /// may be off by 2^-8 of its size; elsewhere it is the float32 path. Either way the error stays
-    /// within 2^-8 of the sum of |x·w| (float64 reference), and the output is float32 without NaNs.
+    /// BFloat16 compute (the default): on AMX the tile path, and with AVX-512 the NF4 GEMV of 1-8 rows,
+    /// round x and W to bfloat16, so each product may be off by 2^-8 of its size; elsewhere it is the
+    /// float32 path. Either way the error stays within 2^-8 of the sum of |x·w| (float64 reference), and
+    /// the output is float32 without NaNs.
     /// </summary>
     private static void AssertWithinBFloat16Rounding(float[] x, double[] w, int m, int n, int k, Tensor output, string what) =>
         AssertWithin(x, w, m, n, k, output, what, (i, j, t) => Math.Abs(x[i * k + t] * w[j * k + t]) / 256);
