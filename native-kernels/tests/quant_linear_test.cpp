@@ -47,6 +47,19 @@ double nf4_rel_tolerance(int isa, int compute, const Shape& s) {
     return bf16_gemv ? 4e-3 : rel_tolerance(isa, compute);
 }
 
+// Random NF4 weights of numel values: every code byte, absmax in [0.01, 2).
+struct Nf4Weights {
+    std::vector<uint8_t> codes;
+    std::vector<float> absmax;
+};
+Nf4Weights random_nf4(std::mt19937& g, int64_t numel) {
+    Nf4Weights w{std::vector<uint8_t>((numel + 1) / 2), {}};
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& c : w.codes) c = static_cast<uint8_t>(byte(g));
+    w.absmax = uniform(g, (numel + 63) / 64, 0.01f, 2.f);
+    return w;
+}
+
 // Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
 void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, bool accumulate, double rel,
                 const std::function<int32_t(const float*, int64_t, float*, int64_t)>& call) {
@@ -99,10 +112,7 @@ TEST_P(LinearTest, Nf4) {
     SCOPED_TRACE(trace());
     for (const Shape& s : kShapes) {
         const int64_t numel = int64_t(s.n) * s.k;
-        std::vector<uint8_t> codes((numel + 1) / 2);
-        std::uniform_int_distribution<int> byte(0, 255);
-        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
-        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        const auto [codes, absmax] = random_nf4(rng_, numel);
         std::vector<double> w(numel);
         for (int64_t gi = 0; gi < numel; ++gi) {
             const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
@@ -128,10 +138,7 @@ TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         const int64_t numel = int64_t(s.n) * s.k;
-        std::vector<uint8_t> codes((numel + 1) / 2);
-        std::uniform_int_distribution<int> byte(0, 255);
-        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
-        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        const auto [codes, absmax] = random_nf4(rng_, numel);
         auto run = [&](const std::vector<float>& x, int compute) {
             std::vector<float> y(size_t(s.m) * s.n);
             poison(y);
@@ -176,10 +183,7 @@ TEST_P(LinearTest, Nf4Int8Dot) {
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         const int64_t numel = int64_t(s.n) * s.k;
-        std::vector<uint8_t> codes((numel + 1) / 2);
-        std::uniform_int_distribution<int> byte(0, 255);
-        for (auto& c : codes) c = static_cast<uint8_t>(byte(rng_));
-        const std::vector<float> absmax = uniform(rng_, (numel + 63) / 64, 0.01f, 2.f);
+        const auto [codes, absmax] = random_nf4(rng_, numel);
         auto code_at = [&](int64_t gi) { return (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4); };
         const bool int8_path = vnni && s.m <= 8 && s.k % 64 == 0;
         if (!int8_path) {
