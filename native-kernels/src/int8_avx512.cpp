@@ -23,8 +23,7 @@ OLORA_TARGET_AVX512 void gemv_block(const float* x, int64_t ldx, int k, const in
     const bool pf = prefetch_next_rows(k);
     const char* next = reinterpret_cast<const char*>(qr + static_cast<int64_t>(R) * k);
     __m512 s[M][R];
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    zero_sums(s);
     int kk = 0;
     for (; kk + 16 <= k; kk += 16) {
         // One prefetch per new line of the next group's run (R * 16 bytes per step).

@@ -33,8 +33,7 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4Bf16Block* xb, int k, const uint8_t
     const int nblk = k / 64;
     const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    zero_sums(s);
     for (int b = 0; b < nblk; ++b) {
         rows.prefetch(b, 32, 1);
         OLORA_UNROLL

@@ -41,8 +41,7 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
     const int nblk = k / 64, npair = nblk / 2;
     const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
-    for (int i = 0; i < M; ++i)
-        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+    zero_sums(s);
     // Codes v (64 bytes: blocks 2p and 2p + 1, or one block zero-extended) and the blocks' absmax in
     // lanes 0-7 / 8-15 against every row of x.
     auto apply = [&](int r, int p, __m512i v, __m512 av) OLORA_TARGET_AVX512 {

@@ -48,6 +48,13 @@ struct Nf4RowGroup {
     }
 };
 
+// The M x R accumulators of a fused GEMV, zeroed.
+template <int M, int R>
+OLORA_TARGET_AVX512 inline void zero_sums(__m512 (&s)[M][R]) {
+    for (int i = 0; i < M; ++i)
+        for (int r = 0; r < R; ++r) s[i][r] = _mm512_setzero_ps();
+}
+
 // y[i, n + r] = (or +=) the sum of the lanes of s[i][r], for the M x R accumulators of a fused GEMV.
 template <int M, int R>
 OLORA_TARGET_AVX512 inline void store_row_sums(const __m512 (&s)[M][R], float* y, int64_t ldy, int n, bool acc) {
