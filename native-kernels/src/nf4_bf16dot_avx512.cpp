@@ -5,7 +5,6 @@
 // 512-bit operations as two halves; here 32 code bytes widen to 32 words at once, one `vpermw` per
 // nibble half looks up 32 bfloat16 code values, and `vdpbf16ps` multiplies 32 pairs per instruction.
 // The block's absmax is applied once per block in float32.
-#include <cmath>
 #include <limits>
 
 #include "simd.h"
@@ -69,24 +68,35 @@ using GemvFn = void (*)(const Nf4Bf16Block*, int, const uint8_t*, const float*, 
 
 }  // namespace
 
-bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
+OLORA_TARGET_AVX512 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
+    const __m512i even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd_idx = _mm512_add_epi32(even_idx, _mm512_set1_epi32(1));
+    const __m512 sign = _mm512_set1_ps(-0.0f), zero = _mm512_setzero_ps();
+    // vdpbf16ps treats subnormal inputs and results as zero whatever MXCSR says, and a finite |x| above the
+    // largest bfloat16 (0x1.fep127) may round to inf: such an x takes the float32 kernels. From 2^-100 on, a
+    // product with a nonzero code (|code| >= 0.0796) stays normal. NaN and inf pass (the compares are false).
+    const __m512 tiny = _mm512_set1_ps(0x1p-100f), huge = _mm512_set1_ps(0x1.fep127f);
+    const __m512 fmax = _mm512_set1_ps(std::numeric_limits<float>::max());
+    auto uncarried = [&](__m512 v) OLORA_TARGET_AVX512 {
+        const __m512 a = _mm512_andnot_ps(sign, v);
+        return (_mm512_cmp_ps_mask(a, zero, _CMP_NEQ_OQ) & _mm512_cmp_ps_mask(a, tiny, _CMP_LT_OQ)) |
+               (_mm512_cmp_ps_mask(a, huge, _CMP_GE_OQ) & _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ));
+    };
     for (int i = 0; i < m; ++i) {
         const float* xr = x + i * ldx;
         for (int b = 0; b < k / 64; ++b) {
             const float* xs = xr + 64 * b;
+            const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
+            const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
+            if (uncarried(x0) | uncarried(x1) | uncarried(x2) | uncarried(x3)) return false;
+            // Words 0-31: elements 0, 2, ... 62; words 32-63: elements 1, 3, ... 63 (rounded to nearest even).
             uint16_t* o = out[static_cast<int64_t>(i) * (k / 64) + b].w;
-            for (int j = 0; j < 64; ++j) {
-                // vdpbf16ps treats subnormal inputs and results as zero whatever MXCSR says, and a finite
-                // |x| above the largest bfloat16 (0x1.fep127) may round to inf: such an x takes the float32
-                // kernels. From 2^-100 on, a product with a nonzero code (|code| >= 0.0796) stays normal.
-                const float a = std::fabs(xs[j]);
-                if ((a != 0.f && a < 0x1p-100f) || (a >= 0x1.fep127f && a <= std::numeric_limits<float>::max()))
-                    return false;
-            }
-            for (int j = 0; j < 32; ++j) {
-                o[j] = f32_to_bf16(xs[2 * j]);
-                o[32 + j] = f32_to_bf16(xs[2 * j + 1]);
-            }
+            const __m512bh even = _mm512_cvtne2ps_pbh(_mm512_permutex2var_ps(x2, even_idx, x3),
+                                                      _mm512_permutex2var_ps(x0, even_idx, x1));
+            const __m512bh odd = _mm512_cvtne2ps_pbh(_mm512_permutex2var_ps(x2, odd_idx, x3),
+                                                     _mm512_permutex2var_ps(x0, odd_idx, x1));
+            _mm512_store_si512(o, reinterpret_cast<const __m512i&>(even));
+            _mm512_store_si512(o + 32, reinterpret_cast<const __m512i&>(odd));
         }
     }
     return true;
