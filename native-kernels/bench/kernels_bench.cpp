@@ -195,16 +195,21 @@ void BM_CheckFinite(benchmark::State& st) {
     set_counters(st, double(bytes), 0);
 }
 
+// The small preset's decode step (hidden 1024, MLP 2816, tied 50304-row head) at M = 1: rows of 0.5-1.4
+// KiB (NF4) that the hardware prefetchers do not follow, and calls of 15-500 us where the thread
+// hand-off shows.
+void SmallPresetGemvs(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"m", "n", "k"});
+    b->Args({1, 1024, 1024})->Args({1, 2816, 1024})->Args({1, 1024, 2816})->Args({1, 50304, 1024});
+}
+
 // The shapes of both quantized linears: decode GEMV (M = 1) on square, tall and wide W, then every
 // M path (fused GEMV, small-M, tiles or AMX) up to prefill-sized M.
 void QuantizedShapes(benchmark::internal::Benchmark* b) {
     b->ArgNames({"m", "n", "k"});
     b->Args({1, 4096, 4096})->Args({1, 14336, 4096})->Args({1, 4096, 14336});
-    // The small preset's decode step (hidden 1024, MLP 2816, 4 KV heads x 64, tied 50304-row head):
-    // rows of 0.5-1.4 KiB (NF4) that the hardware prefetchers do not follow, and calls of 15-500 us
-    // where the thread hand-off shows.
-    b->Args({1, 1024, 1024})->Args({1, 256, 1024})->Args({1, 2816, 1024})->Args({1, 1024, 2816});
-    b->Args({1, 50304, 1024});
+    SmallPresetGemvs(b);
+    b->Args({1, 256, 1024});
     for (int m : {2, 4, 5, 8, 16, 32, 256}) b->Args({m, 4096, 4096});
     b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
@@ -216,12 +221,8 @@ BENCHMARK(BM_GemmF32)->Args({256, 1024, 1024})->Args({512, 4096, 1024})->Unit(be
 BENCHMARK(BM_F32Linear)->Args({1, 4096, 4096})->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_Nf4Linear)->Apply(QuantizedShapes);
 BENCHMARK(BM_Nf4LinearF32)
-    ->ArgNames({"m", "n", "k"})
+    ->Apply(SmallPresetGemvs)
     ->Args({1, 4096, 4096})
-    ->Args({1, 1024, 1024})
-    ->Args({1, 2816, 1024})
-    ->Args({1, 1024, 2816})
-    ->Args({1, 50304, 1024})
     ->Args({2, 4096, 4096})
     ->Args({4, 4096, 4096})
     ->Args({8, 4096, 4096})
@@ -230,14 +231,10 @@ BENCHMARK(BM_Nf4LinearF32)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Nf4LinearI8)
-    ->ArgNames({"m", "n", "k"})
+    ->Apply(SmallPresetGemvs)
     ->Args({1, 4096, 4096})
     ->Args({1, 14336, 4096})
     ->Args({1, 4096, 14336})
-    ->Args({1, 1024, 1024})
-    ->Args({1, 2816, 1024})
-    ->Args({1, 1024, 2816})
-    ->Args({1, 50304, 1024})
     ->Args({2, 4096, 4096})
     ->Args({4, 4096, 4096})
     ->Args({5, 4096, 4096})
