@@ -94,24 +94,14 @@ void rmsnorm_row(const float* x, const float* w, float* out, int n, float eps) {
     scale_row(x, inv_rms(sum_squares(x, n), n, eps), w, out, n);
 }
 
+// residual += x, then rmsnorm_row of it: the sum of squares in rmsnorm_row's order (a second pass, over a row
+// still in L1), so an add followed by a norm gives the same bits fused or not, and a decode step that defers the
+// MLP's residual add into the next norm (LlamaModel's decode buffers) matches the general path exactly.
 void add_rmsnorm_row(const float* x, float* residual, const float* w, float* out, int n, float eps) {
-    R a0 = V::zero(), a1 = V::zero();
     int i = 0;
-    for (; i + 2 * W <= n; i += 2 * W) {
-        const R h0 = V::add(V::load(x + i), V::load(residual + i));
-        const R h1 = V::add(V::load(x + i + W), V::load(residual + i + W));
-        V::store(residual + i, h0);
-        V::store(residual + i + W, h1);
-        a0 = V::fma(h0, h0, a0);
-        a1 = V::fma(h1, h1, a1);
-    }
-    for (; i < n; i += W) {
-        const int c = n - i < W ? n - i : W;
-        const R h = V::add(V::loadn(x + i, c), V::loadn(residual + i, c));
-        V::storen(residual + i, h, c);
-        a0 = V::fma(h, h, a0);
-    }
-    scale_row(residual, inv_rms(V::reduce_add(V::add(a0, a1)), n, eps), w, out, n);
+    for (; i + W <= n; i += W) V::store(residual + i, V::add(V::load(x + i), V::load(residual + i)));
+    if (i < n) V::storen(residual + i, V::add(V::loadn(x + i, n - i), V::loadn(residual + i, n - i)), n - i);
+    rmsnorm_row(residual, w, out, n, eps);
 }
 
 // transformers: q * cos + rotate_half(q) * sin, rotate_half(q) = cat(-q2, q1): two products and a

@@ -80,6 +80,14 @@ TEST_P(FusedOpsTest, AddRmsNormWritesResidualAndNorm) {
             ASSERT_EQ(olora_add_rmsnorm(y.data(), xs, res2.data(), rs, w.data(), y.data(), xs, rows, n, eps), OLORA_OK);
             for (int r = 0; r < rows; ++r)
                 for (int i = 0; i < n; ++i) ASSERT_TRUE(same_bits(y[r * xs + i], out[r * os + i]));
+            // The same bits as olora_rmsnorm of the new residual: the engine's decode step defers a residual add
+            // into the next norm, and its logits must equal those of an add followed by a norm.
+            std::vector<float> separate(size_t(rows) * os);
+            poison(separate);
+            ASSERT_EQ(olora_rmsnorm(res.data(), rs, w.data(), separate.data(), os, rows, n, eps), OLORA_OK);
+            for (int r = 0; r < rows; ++r)
+                for (int i = 0; i < n; ++i)
+                    ASSERT_TRUE(same_bits(separate[r * os + i], out[r * os + i])) << "fused vs separate " << r << " " << i;
         }
 }
 
