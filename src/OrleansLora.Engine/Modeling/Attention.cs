@@ -99,12 +99,33 @@ public sealed class Attention : IDisposable
     }
 
     /// <summary>
+    /// A decode step on <paramref name="b"/>'s buffers: projects <see cref="DecodeBuffers.Normed"/> into the stacked
+    /// q/k/v, applies RoPE from the full tables at each token's position, appends k/v to the paged cache, attends into
+    /// <see cref="DecodeBuffers.Attended"/> and projects that into <see cref="DecodeBuffers.Projected"/>. No tensor is allocated.
+    /// </summary>
+    internal void ForwardDecode(DecodeBuffers b, ForwardBatch batch, PagedKvCache cache, int layer, Tensor cosTable, Tensor sinTable, LoraContext? lora)
+    {
+        QkvProj.ForwardInto(b.Normed, b.Qkv);
+        if (lora is not null)
+        {
+            lora.Apply(layer, LoraTargetModules.QProj, b.Normed, b.Q);
+            lora.Apply(layer, LoraTargetModules.KProj, b.Normed, b.K);
+            lora.Apply(layer, LoraTargetModules.VProj, b.Normed, b.V);
+        }
+        FusedOps.RopeAt(b.Qkv, _heads, _kvHeads, _headDim, cosTable, sinTable, batch.PositionIndices);
+        AttendPaged(b.Q, b.K, b.V, batch, cache, layer, b.Qkv, b.Attended);
+        OProj.ForwardInto(b.Attended, b.Projected);
+        lora?.Apply(layer, LoraTargetModules.OProj, b.Attended, b.Projected);
+    }
+
+    /// <summary>
     /// Appends the batch's keys/values to their blocks and attends every row through the block
     /// tables on the native kernels (float32 rows; online softmax in float32). q: [tokens, heads, D],
     /// k and v: [tokens, kvHeads, D]. Returns [tokens, heads*D] float32. With <paramref name="stacked"/>, the float32
     /// [tokens, (heads + 2 kvHeads) D] projection q, k and v are views of, the kernels read it in place (row stride).
+    /// With <paramref name="into"/> (float32 [tokens, heads*D], contiguous), the rows are written there.
     /// </summary>
-    private unsafe Tensor AttendPaged(Tensor q, Tensor k, Tensor v, ForwardBatch batch, PagedKvCache cache, int layer, Tensor? stacked)
+    private unsafe Tensor AttendPaged(Tensor q, Tensor k, Tensor v, ForwardBatch batch, PagedKvCache cache, int layer, Tensor? stacked, Tensor? into = null)
     {
         var plan = batch.PagedPlan(cache.BlockSize);
         int tokens = (int)q.size(0);
@@ -114,7 +135,7 @@ public sealed class Attention : IDisposable
         var v32 = stacked ?? v.to(ScalarType.Float32).contiguous();
         long qStride = stacked?.stride(0) ?? width, kvStride = stacked?.stride(0) ?? kvWidth;
         long kOffset = stacked is null ? 0 : width, vOffset = stacked is null ? 0 : width + kvWidth;
-        var output = empty(tokens, width, dtype: ScalarType.Float32);
+        var output = into ?? empty(tokens, width, dtype: ScalarType.Float32);
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
         int code = cache.Dtype == ScalarType.Float32 ? NativeMethods.DtypeF32 : NativeMethods.DtypeBf16;

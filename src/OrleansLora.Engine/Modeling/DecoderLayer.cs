@@ -23,6 +23,22 @@ public sealed class DecoderLayer(int index, RmsNorm inputNorm, Attention attenti
         return h.add_(Mlp.Forward(normed, Index, lora), HeldScalars.One).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// A decode step on <paramref name="b"/>'s buffers. The residual stream stays in <see cref="DecodeBuffers.Residual"/>
+    /// with the MLP's output still to be added (<see cref="DecodeBuffers.MlpOutput"/>): the next layer's input norm, or the
+    /// final one, adds it in the same pass. <paramref name="pending"/>: whether the previous layer left one.
+    /// </summary>
+    internal void ForwardDecode(DecodeBuffers b, bool pending, ForwardBatch batch, PagedKvCache cache, Tensor cosTable, Tensor sinTable, LoraContext? lora)
+    {
+        if (pending)
+            InputNorm.AddForwardInto(b.MlpOutput, b.Residual, b.Normed);
+        else
+            InputNorm.ForwardInto(b.Residual, b.Normed);
+        Attention.ForwardDecode(b, batch, cache, Index, cosTable, sinTable, lora);
+        PostAttentionNorm.AddForwardInto(b.Projected, b.Residual, b.Normed);
+        Mlp.ForwardDecode(b, Index, lora);
+    }
+
     public void Dispose()
     {
         InputNorm.Dispose();

@@ -55,16 +55,60 @@ public sealed unsafe class DenseLinear : ILinearLayer
         using var scope = NewDisposeScope();
         var input = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
         TensorChecks.Require(input, nameof(x), ScalarType.Float32, -1, InFeatures);
-        int m = TensorChecks.ToInt32(input.size(0), "tokens");
-        var y = empty(m, OutFeatures, dtype: ScalarType.Float32);
+        var y = empty(input.size(0), OutFeatures, dtype: ScalarType.Float32);
+        Gemm(input, y);
+        return (x.dtype == ScalarType.Float32 ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    public void ForwardInto(Tensor x, Tensor y)
+    {
+        if (!_native)
+        {
+            using var result = Forward(x);
+            y.copy_(result);
+            return;
+        }
+        TensorChecks.Require(x, nameof(x), ScalarType.Float32, -1, InFeatures);
+        TensorChecks.Require(y, nameof(y), ScalarType.Float32, x.size(0), OutFeatures);
+        Gemm(x, y);
+    }
+
+    private void Gemm(Tensor x, Tensor y)
+    {
+        int m = TensorChecks.ToInt32(x.size(0), "tokens");
         TensorChecks.Check(NativeMethods.GemmF32(
-            (float*)TensorMemory.DataPointer(input), InFeatures,
+            (float*)TensorMemory.DataPointer(x), InFeatures,
             (float*)TensorMemory.DataPointer(_weight), InFeatures,
             (float*)TensorMemory.DataPointer(y), OutFeatures,
             m, (int)OutFeatures, (int)InFeatures, accumulate: 0), "olora_gemm_f32");
-        GC.KeepAlive(input);
+        GC.KeepAlive(x);
+        GC.KeepAlive(y);
         GC.KeepAlive(this);
-        return (x.dtype == ScalarType.Float32 ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Copies rows of a float32 W into <paramref name="output"/> [ids, in] (the tied embedding lookup of a decode step).</summary>
+    internal void EmbeddingRowsInto(ReadOnlySpan<long> ids, Tensor output) => EmbeddingRowsInto(_weight, ids, output);
+
+    /// <summary>
+    /// Copies rows <paramref name="ids"/> of a float32 table [vocab, width] into <paramref name="output"/> [ids, width],
+    /// refusing an id outside the table before anything is read.
+    /// </summary>
+    internal static void EmbeddingRowsInto(Tensor table, ReadOnlySpan<long> ids, Tensor output)
+    {
+        TensorChecks.Require(table, nameof(table), ScalarType.Float32, -1, -1);
+        long vocab = table.size(0), width = table.size(1);
+        TensorChecks.Require(output, nameof(output), ScalarType.Float32, ids.Length, width);
+        foreach (long id in ids)
+        {
+            if ((ulong)id >= (ulong)vocab)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary [0, {vocab}).");
+        }
+        float* src = (float*)TensorMemory.DataPointer(table), dst = (float*)TensorMemory.DataPointer(output);
+        long bytes = width * sizeof(float);
+        for (int i = 0; i < ids.Length; i++)
+            Buffer.MemoryCopy(src + ids[i] * width, dst + i * width, bytes, bytes);
+        GC.KeepAlive(table);
+        GC.KeepAlive(output);
     }
 
     public void Dispose() => _weight.Dispose();

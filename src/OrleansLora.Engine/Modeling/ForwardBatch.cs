@@ -48,21 +48,35 @@ public sealed class ForwardBatch : IDisposable
             lastRows[i] = row - 1;
         }
         SegmentStarts[sequences.Count] = row;
-        var dev = device ?? CPU;
-        TokenIds = tensor(ids, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();     // [tokens]
-        Positions = tensor(positions, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope(); // [tokens]
-        Slots = tensor(slots, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();         // [tokens]
-        LastRows = tensor(lastRows, dtype: ScalarType.Int64, device: dev).DetachFromDisposeScope();   // [sequences]
+        _device = device ?? CPU;
+        TokenIdArray = ids;
         PositionArray = positions;
+        _slots = slots;
+        _lastRows = lastRows;
     }
+
+    private readonly Device _device;
+    private readonly long[] _slots, _lastRows;
+    private Tensor? _tokenIds, _positionTensor, _slotTensor, _lastRowTensor;
 
     public IReadOnlyList<BatchSequence> Sequences { get; }
     public int TokenCount { get; }
-    public Tensor TokenIds { get; }
-    public Tensor Positions { get; }
-    public Tensor Slots { get; }
-    public Tensor LastRows { get; }
+
+    // The index tensors are made on first use: a decode step on the model's buffers reads the arrays instead and
+    // allocates none of them.
+    public Tensor TokenIds => _tokenIds ??= Index(TokenIdArray);   // [tokens]
+    public Tensor Positions => _positionTensor ??= Index(PositionArray); // [tokens]
+    public Tensor Slots => _slotTensor ??= Index(_slots);           // [tokens]
+    public Tensor LastRows => _lastRowTensor ??= Index(_lastRows);  // [sequences]
+    internal long[] TokenIdArray { get; }
     internal long[] PositionArray { get; }
+
+    private int[]? _positionIndices;
+
+    /// <summary>Each token's position as the fused RoPE reads it (rows of the full tables).</summary>
+    internal int[] PositionIndices => _positionIndices ??= Array.ConvertAll(PositionArray, p => (int)p);
+
+    private Tensor Index(long[] values) => tensor(values, dtype: ScalarType.Int64, device: _device).DetachFromDisposeScope();
 
     /// <summary>Row where each sequence starts, then the total: the SGMV segments.</summary>
     internal int[] SegmentStarts { get; }
@@ -80,6 +94,9 @@ public sealed class ForwardBatch : IDisposable
     /// <summary>Index tensors and masks for attention, built by the first layer and reused by the rest.</summary>
     internal AttentionPlan AttentionPlan(int? window) => _plan ??= new AttentionPlan(this, window);
 
+    /// <summary>Every sequence brings one token: a decode step.</summary>
+    internal bool AllDecode => TokenCount == Sequences.Count;
+
     private PagedAttentionPlan? _pagedPlan;
 
     /// <summary>The paged kernels' arrays (block tables, slot mapping), built by the first layer and reused by the rest.</summary>
@@ -88,9 +105,9 @@ public sealed class ForwardBatch : IDisposable
     public void Dispose()
     {
         _plan?.Dispose();
-        TokenIds.Dispose();
-        Positions.Dispose();
-        Slots.Dispose();
-        LastRows.Dispose();
+        _tokenIds?.Dispose();
+        _positionTensor?.Dispose();
+        _slotTensor?.Dispose();
+        _lastRowTensor?.Dispose();
     }
 }

@@ -19,19 +19,31 @@ internal static unsafe class FusedOps
     public static Tensor RmsNorm(Tensor x, Tensor weight, float eps)
     {
         var output = empty(x.shape, dtype: ScalarType.Float32);
-        Check(NativeMethods.RmsNorm(Data(x), x.stride(0), Data(weight), Data(output), output.stride(0), Rows(x), (int)x.size(1), eps), "olora_rmsnorm");
-        Keep(x, weight);
+        RmsNormInto(x, weight, eps, output);
         return output;
+    }
+
+    /// <summary>RMSNorm of x's rows into <paramref name="output"/> [rows, hidden].</summary>
+    public static void RmsNormInto(Tensor x, Tensor weight, float eps, Tensor output)
+    {
+        Check(NativeMethods.RmsNorm(Data(x), x.stride(0), Data(weight), Data(output), output.stride(0), Rows(x), (int)x.size(1), eps), "olora_rmsnorm");
+        Keep(x, weight, output);
     }
 
     /// <summary>residual += x (in place: the new residual stream), and returns rmsnorm(residual).</summary>
     public static Tensor AddRmsNorm(Tensor x, Tensor residual, Tensor weight, float eps)
     {
         var output = empty(x.shape, dtype: ScalarType.Float32);
+        AddRmsNormInto(x, residual, weight, eps, output);
+        return output;
+    }
+
+    /// <summary>residual += x in place, and rmsnorm(residual) into <paramref name="output"/>.</summary>
+    public static void AddRmsNormInto(Tensor x, Tensor residual, Tensor weight, float eps, Tensor output)
+    {
         Check(NativeMethods.AddRmsNorm(Data(x), x.stride(0), Data(residual), residual.stride(0), Data(weight), Data(output), output.stride(0),
             Rows(x), (int)x.size(1), eps), "olora_add_rmsnorm");
-        Keep(x, residual, weight);
-        return output;
+        Keep(x, residual, weight, output);
     }
 
     /// <summary>
@@ -42,15 +54,29 @@ internal static unsafe class FusedOps
     public static void Rope(Tensor qkv, int heads, int kvHeads, int headDim, Tensor cos, Tensor sin, int[] rows)
     {
         int tokens = Rows(qkv);
-        if (cos.dtype != ScalarType.Float32 || !cos.is_contiguous() || !sin.is_contiguous() || cos.numel() != (long)tokens * headDim || sin.numel() != cos.numel())
+        if (cos.numel() != (long)tokens * headDim)
             throw new ArgumentException($"RoPE tables must be contiguous float32 [{tokens}, 1, {headDim}].", nameof(cos));
+        if (rows.Length != tokens)
+            throw new ArgumentException($"{rows.Length} row indices for {tokens} tokens.", nameof(rows));
+        RopeAt(qkv, heads, kvHeads, headDim, cos, sin, rows);
+    }
+
+    /// <summary>
+    /// RoPE in place on a stacked projection as <see cref="Rope"/> does, token t reading row <paramref name="rows"/>[t] of
+    /// the float32 tables [positions, D] (or [positions, 1, D]); the kernel refuses a row outside them.
+    /// </summary>
+    public static void RopeAt(Tensor qkv, int heads, int kvHeads, int headDim, Tensor cos, Tensor sin, int[] rows)
+    {
+        int tokens = Rows(qkv);
+        if (cos.dtype != ScalarType.Float32 || !cos.is_contiguous() || !sin.is_contiguous() || cos.numel() % headDim != 0 || sin.numel() != cos.numel())
+            throw new ArgumentException($"RoPE tables must be contiguous float32 [positions, {headDim}].", nameof(cos));
         if (rows.Length != tokens)
             throw new ArgumentException($"{rows.Length} row indices for {tokens} tokens.", nameof(rows));
         float* q = Data(qkv);
         fixed (int* positions = rows)
         {
             Check(NativeMethods.Rope(q, qkv.stride(0), heads, q + (long)heads * headDim, qkv.stride(0), kvHeads, headDim,
-                positions, tokens, Data(cos), Data(sin), tokens), "olora_rope");
+                positions, tokens, Data(cos), Data(sin), checked((int)(cos.numel() / headDim))), "olora_rope");
         }
         Keep(qkv, cos, sin);
     }
@@ -58,18 +84,32 @@ internal static unsafe class FusedOps
     /// <summary>silu(gate) · up of a stacked [rows, 2·intermediate] projection, into a new [rows, intermediate] tensor.</summary>
     public static Tensor SwiGlu(Tensor gateUp)
     {
-        int intermediate = (int)(gateUp.size(1) / 2);
-        var output = empty(gateUp.size(0), intermediate, dtype: ScalarType.Float32);
-        Check(NativeMethods.SwiGlu(Data(gateUp), gateUp.stride(0), Data(output), output.stride(0), Rows(gateUp), intermediate), "olora_swiglu");
-        Keep(gateUp);
+        var output = empty(gateUp.size(0), gateUp.size(1) / 2, dtype: ScalarType.Float32);
+        SwiGluInto(gateUp, output);
         return output;
+    }
+
+    /// <summary>silu(gate) · up of a stacked [rows, 2·intermediate] projection, into <paramref name="output"/> [rows, intermediate].</summary>
+    public static void SwiGluInto(Tensor gateUp, Tensor output)
+    {
+        int intermediate = (int)(gateUp.size(1) / 2);
+        if (output.size(0) != gateUp.size(0) || output.size(1) != intermediate)
+            throw new ArgumentException($"SwiGLU output is [{output.size(0)}, {output.size(1)}]; expected [{gateUp.size(0)}, {intermediate}].", nameof(output));
+        Check(NativeMethods.SwiGlu(Data(gateUp), gateUp.stride(0), Data(output), output.stride(0), Rows(gateUp), intermediate), "olora_swiglu");
+        Keep(gateUp, output);
     }
 
     private static int Rows(Tensor t) => checked((int)t.size(0));
 
     private static float* Data(Tensor t) => (float*)TensorMemory.DataPointer(t);
 
-    private static void Keep(params Tensor[] tensors) => GC.KeepAlive(tensors);
+    private static void Keep(Tensor a, Tensor b, Tensor? c = null, Tensor? d = null)
+    {
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        GC.KeepAlive(c);
+        GC.KeepAlive(d);
+    }
 
     private static void Check(int rc, string kernel)
     {

@@ -13,4 +13,14 @@ public interface ILinearLayer : IDisposable
 
     /// <summary>x: [tokens, in] → [tokens, out], in x's dtype.</summary>
     Tensor Forward(Tensor x);
+
+    /// <summary>
+    /// y = x · Wᵀ written into <paramref name="y"/> [tokens, out] (float32, contiguous rows), from float32 x [tokens, in]
+    /// with contiguous rows: the decode step's buffers, no tensor allocated where the kernel is native.
+    /// </summary>
+    void ForwardInto(Tensor x, Tensor y)
+    {
+        using var result = Forward(x);
+        y.copy_(result);
+    }
 }

@@ -20,6 +20,8 @@ public sealed class LlamaModel : IDisposable
     private readonly RmsNorm _norm;
     private readonly DecoderLayer[] _layers;
     private readonly RotaryEmbedding _rope;
+    private readonly DecodeWorkspace _workspace;
+    private int _workspaceBusy;
 
     private LlamaModel(ModelConfig config, string directory, ScalarType dtype, QuantizationMode quantization, Tensor? embed, ILinearLayer lmHead, RmsNorm norm, DecoderLayer[] layers, RotaryEmbedding rope)
     {
@@ -32,6 +34,7 @@ public sealed class LlamaModel : IDisposable
         _norm = norm;
         _layers = layers;
         _rope = rope;
+        _workspace = new DecodeWorkspace(config);
     }
 
     public ModelConfig Config { get; }
@@ -216,6 +219,20 @@ public sealed class LlamaModel : IDisposable
     /// </param>
     private Tensor ForwardLayers(ForwardBatch batch, IKvCache cache, bool allPositions, long[]? extraRows)
     {
+        if (!allPositions && extraRows is not { Length: > 0 } && cache is PagedKvCache paged && UsesDecodeBuffers(batch)
+            && Interlocked.CompareExchange(ref _workspaceBusy, 1, 0) == 0)
+        {
+            // One forward at a time holds the buffers; a concurrent one (never the engine's, which has one thread)
+            // takes the general path.
+            try
+            {
+                return ForwardDecode(batch, paged);
+            }
+            finally
+            {
+                Volatile.Write(ref _workspaceBusy, 0);
+            }
+        }
         // A few rows: libtorch's remaining ops (gathers, views, small copies) run on this thread alone. Waking its
         // OpenMP team for each costs more than the op, and its threads contend with the native kernels' pool for the
         // same cores (tiny preset, batch 1: 0.9 ms a decode step on two torch threads, 0.5 ms on one).
@@ -246,6 +263,54 @@ public sealed class LlamaModel : IDisposable
         return logits.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Off: every step takes the general path (tests compare the two). On by default.
+    /// </summary>
+    internal bool DecodeBuffersEnabled { get; set; } = true;
+
+    /// <summary>The decode step's buffers (tests poison them).</summary>
+    internal DecodeWorkspace DecodeWorkspace => _workspace;
+
+    /// <summary>
+    /// Whether a step runs on the decode buffers: one token per sequence, float32 on the CPU with the fused kernels, and
+    /// an embedding table that rows can be copied from.
+    /// </summary>
+    private bool UsesDecodeBuffers(ForwardBatch batch) =>
+        DecodeBuffersEnabled && batch.AllDecode && batch.TokenCount <= DecodeWorkspace.MaxRows && Dtype == ScalarType.Float32 &&
+        _rope.Tables.Cos.dtype == ScalarType.Float32 && _norm.Fused && Array.TrueForAll(_layers, l => l.InputNorm.Fused && l.PostAttentionNorm.Fused) &&
+        (_embed is not null ? _embed.dtype == ScalarType.Float32 : _lmHead is DenseLinear);
+
+    /// <summary>
+    /// A decode step on the model's <see cref="DecodeWorkspace"/>: the same kernels in the same order as the general
+    /// path (so the same numbers), writing into buffers made once, and allocating one tensor, the logits it returns.
+    /// </summary>
+    private Tensor ForwardDecode(ForwardBatch batch, PagedKvCache cache)
+    {
+        var b = _workspace.For(batch.TokenCount);
+        if (_embed is not null)
+            DenseLinear.EmbeddingRowsInto(_embed, batch.TokenIdArray, b.Residual);
+        else
+            ((DenseLinear)_lmHead).EmbeddingRowsInto(batch.TokenIdArray, b.Residual);
+        var (cos, sin) = _rope.Tables;
+        var lora = batch.HasAdapters
+            ? new LoraContext(Adapters ?? throw new ArgumentException("the batch names adapter slots but no AdapterSlotTable is attached to the model.", nameof(batch)), batch)
+            : null;
+        for (int i = 0; i < _layers.Length; i++)
+            _layers[i].ForwardDecode(b, pending: i > 0, batch, cache, cos, sin, lora);
+        _norm.AddForwardInto(b.MlpOutput, b.Residual, b.Normed);
+        var logits = empty(batch.TokenCount, _lmHead.OutFeatures, dtype: ScalarType.Float32);
+        try
+        {
+            _lmHead.ForwardInto(b.Normed, logits);
+        }
+        catch
+        {
+            logits.Dispose();
+            throw;
+        }
+        return logits;
+    }
+
     /// <summary>Batches of at most this many tokens run libtorch's ops on the calling thread (the native kernels keep their pool).</summary>
     internal const int SingleThreadTokens = 16;
 
@@ -257,5 +322,6 @@ public sealed class LlamaModel : IDisposable
         foreach (var l in _layers)
             l.Dispose();
         _rope.Dispose();
+        _workspace.Dispose();
     }
 }

@@ -35,6 +35,15 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
         return Forward(residual);
     }
 
+    /// <summary>Whether the fused float32 kernels serve this norm (the decode step's buffers need them).</summary>
+    internal bool Fused => _fused;
+
+    /// <summary>This norm of x's rows into <paramref name="output"/>, on the fused kernel.</summary>
+    internal void ForwardInto(Tensor x, Tensor output) => FusedOps.RmsNormInto(x, Weight, (float)eps, output);
+
+    /// <summary>residual += x in place, then this norm of it into <paramref name="output"/>, on the fused kernel.</summary>
+    internal void AddForwardInto(Tensor x, Tensor residual, Tensor output) => FusedOps.AddRmsNormInto(x, residual, Weight, (float)eps, output);
+
     public void Dispose()
     {
         Weight.Dispose();

@@ -39,6 +39,9 @@ public sealed class RotaryEmbedding : IDisposable
 
     public int MaxPositions { get; }
 
+    /// <summary>cos and sin of every position, [maxPositions, headDim] in the model's dtype: the fused RoPE reads rows of them by position.</summary>
+    internal (Tensor Cos, Tensor Sin) Tables => (_cos, _sin);
+
     /// <summary>Per-pair inverse frequencies, with linear or llama3 rope_scaling applied.</summary>
     public static double[] InverseFrequencies(ModelConfig config)
     {

@@ -29,6 +29,20 @@ public sealed class SwiGluMlp(ILinearLayer gateUp, ILinearLayer down) : IDisposa
         return y.MoveToOuterDisposeScope();
     }
 
+    /// <summary>A decode step on <paramref name="b"/>'s buffers: <see cref="DecodeBuffers.Normed"/> → <see cref="DecodeBuffers.MlpOutput"/>, no tensor allocated.</summary>
+    internal void ForwardDecode(DecodeBuffers b, int layer, LoraContext? lora)
+    {
+        GateUp.ForwardInto(b.Normed, b.GateUp);
+        if (lora is not null)
+        {
+            lora.Apply(layer, LoraTargetModules.GateProj, b.Normed, b.Gate);
+            lora.Apply(layer, LoraTargetModules.UpProj, b.Normed, b.Up);
+        }
+        FusedOps.SwiGluInto(b.GateUp, b.Activation);
+        Down.ForwardInto(b.Activation, b.MlpOutput);
+        lora?.Apply(layer, LoraTargetModules.DownProj, b.Activation, b.MlpOutput);
+    }
+
     public void Dispose()
     {
         GateUp.Dispose();

@@ -17,7 +17,10 @@ public sealed unsafe class Int8Linear : ILinearLayer
         InFeatures = q.size(1);
         Q = q;
         Scales = scales;
+        _kernel = Kernel();
     }
+
+    private readonly QuantizedForward.Kernel _kernel;
 
     public Tensor Q { get; }      // int8 [out, in]
     public Tensor Scales { get; } // float32 [out]
@@ -65,12 +68,21 @@ public sealed unsafe class Int8Linear : ILinearLayer
 
     public Tensor Forward(Tensor x)
     {
-        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
-        NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
-            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0, NativeMethods.ComputeCode(Compute)), "olora_int8_linear_ex");
+        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, _kernel, "olora_int8_linear_ex");
         GC.KeepAlive(this);
         return y;
     }
+
+    public void ForwardInto(Tensor x, Tensor y)
+    {
+        QuantizedForward.RunInto(x, y, InFeatures, OutFeatures, _kernel, "olora_int8_linear_ex");
+        GC.KeepAlive(this);
+    }
+
+    // Made once: a lambda per call would allocate a closure on every projection of every step.
+    private QuantizedForward.Kernel Kernel() => (xp, xs, yp, ys, m) =>
+        NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
+            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0, NativeMethods.ComputeCode(Compute));
 
     public void Dispose()
     {

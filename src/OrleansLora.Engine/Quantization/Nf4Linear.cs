@@ -21,7 +21,10 @@ public sealed unsafe class Nf4Linear : ILinearLayer
         Absmax = absmax;
         OutFeatures = outFeatures;
         InFeatures = inFeatures;
+        _kernel = Kernel();
     }
+
+    private readonly QuantizedForward.Kernel _kernel;
 
     public Tensor Codes { get; }  // uint8 [ceil(out*in / 2)]
     public Tensor Absmax { get; } // float32 [ceil(out*in / 64)]
@@ -70,12 +73,21 @@ public sealed unsafe class Nf4Linear : ILinearLayer
 
     public Tensor Forward(Tensor x)
     {
-        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, (xp, xs, yp, ys, m) =>
-        NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
-            (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0, NativeMethods.ComputeCode(Compute)), "olora_nf4_linear_ex");
+        var y = QuantizedForward.Run(x, InFeatures, OutFeatures, _kernel, "olora_nf4_linear_ex");
         GC.KeepAlive(this);
         return y;
     }
+
+    public void ForwardInto(Tensor x, Tensor y)
+    {
+        QuantizedForward.RunInto(x, y, InFeatures, OutFeatures, _kernel, "olora_nf4_linear_ex");
+        GC.KeepAlive(this);
+    }
+
+    // Made once: a lambda per call would allocate a closure on every projection of every step.
+    private QuantizedForward.Kernel Kernel() => (xp, xs, yp, ys, m) =>
+        NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
+            (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0, NativeMethods.ComputeCode(Compute));
 
     public void Dispose()
     {

@@ -23,4 +23,20 @@ internal static unsafe class QuantizedForward
         GC.KeepAlive(x32);
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// <see cref="ILinearLayer.ForwardInto"/>: float32 x [tokens, in] into float32 y [tokens, out], both with contiguous
+    /// rows, on the kernel directly (no tensor allocated).
+    /// </summary>
+    public static void RunInto(Tensor x, Tensor y, long inFeatures, long outFeatures, Kernel kernel, string name)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        TensorChecks.Require(x, nameof(x), ScalarType.Float32, -1, inFeatures);
+        TensorChecks.Require(y, nameof(y), ScalarType.Float32, x.size(0), outFeatures);
+        int m = TensorChecks.ToInt32(x.size(0), "tokens");
+        TensorChecks.Check(kernel((float*)TensorMemory.DataPointer(x), inFeatures, (float*)TensorMemory.DataPointer(y), outFeatures, m), name);
+        GC.KeepAlive(x);
+        GC.KeepAlive(y);
+    }
 }

@@ -123,6 +123,32 @@ public sealed class PagedAttentionMatchesReferenceTests(ITestOutputHelper output
     }
 
     [Fact]
+    public void Decode_steps_on_the_models_buffers_match_reference()
+    {
+        // Prefill 8 tokens, then one token a step: each step returns only its last-token logits, through the model's
+        // preallocated decode buffers (single-row batches with no other positions asked for).
+        var config = ModelPresets.Tiny;
+        string dir = WriteModel(config, seed: 17);
+        var tokens = Prompt(117, 23, config.VocabSize);
+        var reference = ReferenceLlama.Load(dir).Logits(tokens);
+        using var model = LlamaModel.Load(dir, new ModelLoadOptions { Dtype = "float32", MaxSequenceLength = MaxSequenceLength });
+        using var cache = model.CreatePagedKvCache(long.MaxValue, BlockSize, MaxSequenceLength, maxBlocks: 40);
+        var table = ScrambledBlocks(cache.BlockCount, 17);
+        var logits = new List<float>();
+        using (var prefill = new ForwardBatch([new BatchSequence(0, 0, 8, -1, table)], tokens.AsSpan(0, 8), cache.MaxSequenceLength))
+        using (var rows = model.Forward(prefill, cache))
+            logits.AddRange(rows.data<float>().ToArray());
+        for (int p = 8; p < tokens.Length; p++)
+        {
+            model.DecodeWorkspace.Fill(float.NaN);
+            using var step = new ForwardBatch([new BatchSequence(0, p, 1, -1, table)], tokens.AsSpan(p, 1), cache.MaxSequenceLength);
+            using var row = model.Forward(step, cache);
+            logits.AddRange(row.data<float>().ToArray());
+        }
+        AssertMatches("decode on the buffers", [.. logits], reference, 7);
+    }
+
+    [Fact]
     public void A_second_sequence_reading_the_first_ones_blocks_as_its_prefix_matches_reference()
     {
         var config = ModelPresets.Tiny;

@@ -1,0 +1,166 @@
+using OrleansLora.Engine.Adapters;
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Modeling;
+using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Quantization;
+using OrleansLora.Engine.Tests.Support;
+using TorchSharp;
+
+namespace OrleansLora.Engine.Tests.Modeling;
+
+/// <summary>
+/// A decode step on the model's preallocated buffers runs the same kernels in the same order as the general path, so
+/// its logits are the general path's bit for bit (with LoRA on some rows, every quantization, batch sizes that grow and
+/// shrink the buffers, and the buffers poisoned with NaN before each step), and it allocates one tensor: its logits.
+/// The float64 reference of decode on these buffers is in <see cref="PagedAttentionMatchesReferenceTests"/>.
+/// </summary>
+public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<TinyModelFixture>
+{
+    private const int MaxLength = 64;
+    private const int BlockSize = 5;
+
+    private sealed class Sequences(int count, int seed)
+    {
+        private readonly Random _rng = new(seed);
+        public readonly List<int>[] Tokens = [.. Enumerable.Range(0, count).Select(i => new List<int>())];
+        public int NextToken() => _rng.Next(0, 50257);
+    }
+
+    private static int[] Table(int sequence) => [.. Enumerable.Range(0, 12).Select(b => (b * 3 + sequence) % 36 + sequence % 2 * 36)];
+
+    private static float[] Step(LlamaModel llama, PagedKvCache cache, IReadOnlyList<BatchSequence> parts, int[] tokens)
+    {
+        using var batch = new ForwardBatch(parts, tokens, cache.MaxSequenceLength);
+        using var logits = llama.Forward(batch, cache);
+        return logits.data<float>().ToArray();
+    }
+
+    [Theory]
+    [InlineData(QuantizationMode.None)]
+    [InlineData(QuantizationMode.Nf4)]
+    [InlineData(QuantizationMode.Int8)]
+    public void Decode_steps_on_the_buffers_give_the_general_paths_logits_bit_for_bit(QuantizationMode quantization)
+    {
+        var config = ModelConfig.Load(model.Path);
+        using var adapters = new TempDirectory("olora-decode-buffers");
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = quantization });
+        using var table = new AdapterSlotTable(llama.Config, slots: 3, maxRank: 16, llama.Dtype);
+        llama.Adapters = table;
+        for (int slot = 1; slot <= 2; slot++)
+        {
+            string dir = Path.Combine(adapters.Path, $"a{slot}");
+            PeftAdapterWriter.WriteRandom(config, dir, rank: 4 * slot, alpha: 16, LoraTargetModules.All, seed: (ulong)(40 + slot));
+            table.Load(slot, PeftAdapter.Load(dir, config));
+        }
+        // Two caches of 72 blocks, one per path; each sequence's blocks are scattered over its cache.
+        using var buffered = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        using var general = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        int[] adapterSlots = [1, -1, 2, 1, -1];
+        int[] promptLengths = [7, 12, 3, 9, 4];
+        var seqs = new Sequences(adapterSlots.Length, seed: 9);
+        for (int i = 0; i < adapterSlots.Length; i++)
+        {
+            var prompt = Enumerable.Range(0, promptLengths[i]).Select(_ => seqs.NextToken()).ToArray();
+            var part = new BatchSequence(i, 0, prompt.Length, adapterSlots[i], Table(i));
+            foreach (var cache in new[] { buffered, general })
+                Step(llama, cache, [part], prompt);
+            seqs.Tokens[i].AddRange(prompt);
+        }
+
+        // Batches of 3, then 1, 5 (the buffers grow) and 2 sequences; 13 steps cross block boundaries for every sequence.
+        int[][] members = [[0, 1, 2], [0, 1, 2], [3], [0, 1, 2, 3, 4], [4, 1], [0, 1, 2, 3, 4], [2, 3], [0, 1, 2, 3, 4], [0, 1, 2],
+            [1], [3, 4], [0, 1, 2, 3, 4], [0, 2]];
+        int decodeSteps = 0;
+        foreach (var step in members)
+        {
+            var parts = step.Select(i => new BatchSequence(i, seqs.Tokens[i].Count, 1, adapterSlots[i], Table(i))).ToArray();
+            var tokens = step.Select(_ => seqs.NextToken()).ToArray();
+            llama.DecodeWorkspace.Fill(float.NaN);
+            llama.DecodeBuffersEnabled = true;
+            float[] fromBuffers = Step(llama, buffered, parts, tokens);
+            llama.DecodeBuffersEnabled = false;
+            float[] fromGeneral = Step(llama, general, parts, tokens);
+            Assert.All(fromBuffers, v => Assert.True(float.IsFinite(v), "a logit from the buffers is not finite"));
+            Assert.Equal(fromGeneral.Length, fromBuffers.Length);
+            for (int j = 0; j < fromGeneral.Length; j++)
+            {
+                if (BitConverter.SingleToInt32Bits(fromGeneral[j]) != BitConverter.SingleToInt32Bits(fromBuffers[j]))
+                    Assert.Fail($"step {decodeSteps}, row {j / config.VocabSize}, token {j % config.VocabSize}: {fromBuffers[j]} on the buffers, {fromGeneral[j]} on the general path");
+            }
+            for (int r = 0; r < step.Length; r++)
+                seqs.Tokens[step[r]].Add(tokens[r]);
+            decodeSteps++;
+        }
+        Assert.Equal(members.Length, decodeSteps);
+    }
+
+    [Fact]
+    public void A_decode_step_on_the_buffers_allocates_only_its_logits()
+    {
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = QuantizationMode.Nf4 });
+        using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        int[][] prompts = [[1, 2, 3, 4, 5, 6], [7, 8, 9]];
+        for (int i = 0; i < prompts.Length; i++)
+            Step(llama, cache, [new BatchSequence(i, 0, prompts[i].Length, -1, Table(i))], prompts[i]);
+
+        int position = 0;
+        long TensorsMadeByAStep()
+        {
+            var stats = DisposeScopeManager.Statistics.TensorStatistics;
+            long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+            var parts = prompts.Select((p, i) => new BatchSequence(i, p.Length + position, 1, -1, Table(i))).ToArray();
+            position++;
+            using (var batch = new ForwardBatch(parts, [10 + position, 20 + position], MaxLength))
+            using (llama.Forward(batch, cache))
+            {
+            }
+            return stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount - before;
+        }
+
+        TensorsMadeByAStep(); // the first step of a batch size makes the buffers and their views
+        Assert.Equal(1, TensorsMadeByAStep());
+        Assert.Equal(1, TensorsMadeByAStep());
+        // The counter sees the general path's temporaries: dozens a step.
+        llama.DecodeBuffersEnabled = false;
+        long general = TensorsMadeByAStep();
+        Assert.True(general > 4 * llama.Config.NumHiddenLayers, $"the general path made only {general} tensors");
+    }
+
+    [Fact]
+    public void Concurrent_forwards_on_one_model_each_get_their_own_logits()
+    {
+        // The engine runs a model on one thread, but nothing stops a tool from sharing one: a forward that finds the
+        // buffers in use takes the general path, so neither overwrites the other's rows.
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength });
+        const int Steps = 24;
+        float[][] Run(PagedKvCache cache, int seed)
+        {
+            var rng = new Random(seed);
+            var prompt = Enumerable.Range(0, 6).Select(_ => rng.Next(0, 50257)).ToArray();
+            Step(llama, cache, [new BatchSequence(0, 0, prompt.Length, -1, Table(0))], prompt);
+            var rows = new float[Steps][];
+            for (int p = 0; p < Steps; p++)
+                rows[p] = Step(llama, cache, [new BatchSequence(0, prompt.Length + p, 1, -1, Table(0))], [rng.Next(0, 50257)]);
+            return rows;
+        }
+        float[][][] alone = [.. new[] { 1, 2 }.Select(seed =>
+        {
+            using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+            return Run(cache, seed);
+        })];
+        for (int round = 0; round < 3; round++)
+        {
+            var together = new float[2][][];
+            using var start = new Barrier(2);
+            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            {
+                using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+                start.SignalAndWait();
+                together[i] = Run(cache, i + 1);
+            });
+            for (int i = 0; i < 2; i++)
+                for (int p = 0; p < Steps; p++)
+                    Assert.True(alone[i][p].AsSpan().SequenceEqual(together[i][p]), $"round {round}, thread {i}, step {p}: logits changed when run beside another forward");
+        }
+    }
+}
