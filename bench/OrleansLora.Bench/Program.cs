@@ -81,15 +81,20 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         report.Add($"prefill-{name}-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
 
         var steps = new List<double>();
+        long tensorsPerStep = 0;
         for (int step = 0; step < options.NewTokens; step++)
         {
             var decodeParts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, options.PromptTokens + step, 1, -1, Table(i))).ToArray();
             int[] tokens = Enumerable.Range(0, b).Select(_ => rng.Next(0, 50000)).ToArray();
+            long made = TensorsMade();
             using var batch = new ForwardBatch(decodeParts, tokens, maxLen);
             var t0 = Stopwatch.GetTimestamp();
             using var logits = Forward(batch);
             _ = logits.data<float>()[0];
             steps.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            // Tensors (views included) the batch and the forward made; the first step also makes the decode buffers.
+            if (step > 0)
+                tensorsPerStep = Math.Max(tensorsPerStep, TensorsMade() - made);
         }
         steps.Sort();
         double p50 = steps[steps.Count / 2];
@@ -105,6 +110,7 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             // What a step costs beyond reading its weights at the measured bandwidth: the fixed per-step cost.
             ("fixed_ms", Math.Round(Math.Max(0, p50 - floorStepMs), 3)),
             ("kv_block_size", blockSize),
+            ("tensors_per_step", tensorsPerStep),
             ("floor_tokens_per_s", Math.Round(floorTps, 1))));
         report.Add($"ratio:decode-{name}-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
         if (quantization != QuantizationMode.None && decodeTokensPerSecond.TryGetValue($"base-b{b}", out double baseTps))
@@ -189,6 +195,13 @@ if (options.JsonPath is { } json)
     Console.WriteLine($"wrote {json}");
 }
 return 0;
+
+// Tensors this thread has made so far (TorchSharp counts every one, views included).
+static long TensorsMade()
+{
+    var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
+    return stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
+}
 
 static string Name(QuantizationMode q) => q == QuantizationMode.None ? "base" : q.ToString().ToLowerInvariant();
 
