@@ -97,18 +97,25 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
     [Fact]
     public void A_decode_step_on_the_buffers_allocates_only_its_logits()
     {
+        var config = ModelConfig.Load(model.Path);
+        using var adapter = new TempDirectory("olora-decode-alloc");
         using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = QuantizationMode.Nf4 });
+        using var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: 8, llama.Dtype);
+        llama.Adapters = table;
+        PeftAdapterWriter.WriteRandom(config, adapter.Path, rank: 8, alpha: 16, LoraTargetModules.All, seed: 7);
+        table.Load(1, PeftAdapter.Load(adapter.Path, config));
         using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
         int[][] prompts = [[1, 2, 3, 4, 5, 6], [7, 8, 9]];
+        int[] adapterSlots = [1, -1]; // LoRA on one row, the base on the other
         for (int i = 0; i < prompts.Length; i++)
-            Step(llama, cache, [new BatchSequence(i, 0, prompts[i].Length, -1, Table(i))], prompts[i]);
+            Step(llama, cache, [new BatchSequence(i, 0, prompts[i].Length, adapterSlots[i], Table(i))], prompts[i]);
 
         int position = 0;
         long TensorsMadeByAStep()
         {
             var stats = DisposeScopeManager.Statistics.TensorStatistics;
             long before = stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
-            var parts = prompts.Select((p, i) => new BatchSequence(i, p.Length + position, 1, -1, Table(i))).ToArray();
+            var parts = prompts.Select((p, i) => new BatchSequence(i, p.Length + position, 1, adapterSlots[i], Table(i))).ToArray();
             position++;
             using (var batch = new ForwardBatch(parts, [10 + position, 20 + position], MaxLength))
             using (llama.Forward(batch, cache))
