@@ -16,12 +16,17 @@ namespace olora {
 
 // The fused GEMVs read R consecutive W rows as R interleaved streams. Rows shorter than a page
 // are too short for the hardware prefetchers (they train per 4 KiB page) to lock on, so there the
-// kernels prefetch the next group of rows sequentially themselves; longer rows ran as fast or
+// kernels prefetch rows further on sequentially themselves; longer rows ran as fast or
 // faster without (int8, K = 4096: 15-35 % slower with; native-kernels/BENCHMARKS.md).
 inline bool prefetch_next_rows(int64_t row_bytes) { return row_bytes < 4096; }
 
+// How far ahead of the rows being read the fused NF4 GEMVs prefetch: the group of R rows that starts this
+// many rows on (8 KiB at K = 1024). One group ahead (2 KiB at R = 4) left too few lines in flight to stream
+// DRAM at batch 1: 38 against 41 GB/s for the 50,304-row head (native-kernels/BENCHMARKS.md).
+constexpr int kPrefetchRowsAhead = 16;
+
 // R consecutive NF4 W rows from row n (k / 2 code bytes and k / 64 absmax floats per row) as the fused
-// GEMVs walk them, step by step along K, and the next group of R rows, which they prefetch one step's
+// GEMVs walk them, step by step along K, and the group of R rows kPrefetchRowsAhead on, which they prefetch one step's
 // worth of (R rows' codes and absmax of a step) per step where the rows are short.
 template <int R>
 struct Nf4RowGroup {
@@ -38,13 +43,14 @@ struct Nf4RowGroup {
     // Row r's codes and absmax.
     const uint8_t* codes(int r) const { return q + r * half; }
     const float* absmax(int r) const { return am + r * nblk; }
-    // Step `step` of the next group: code_bytes and absmax floats per row and step. Forced inline: out of
+    // Step `step` of the group ahead: code_bytes and absmax floats per row and step. Forced inline: out of
     // line, GCC 12 finds a function of nothing but prefetches pure and deletes every call to it.
     __attribute__((always_inline)) void prefetch(int64_t step, int code_bytes, int scales) const {
         if (!pf) return;
-        const char* next_q = reinterpret_cast<const char*>(q + R * half) + step * R * code_bytes;
+        constexpr int ahead = R > kPrefetchRowsAhead ? R : kPrefetchRowsAhead;
+        const char* next_q = reinterpret_cast<const char*>(q + ahead * half) + step * R * code_bytes;
         for (int j = 0; j < R * code_bytes; j += 64) _mm_prefetch(next_q + j, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(am + R * nblk + step * R * scales), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(am + ahead * nblk + step * R * scales), _MM_HINT_T0);
     }
 };
 
