@@ -95,7 +95,7 @@ void rmsnorm_row(const float* x, const float* w, float* out, int n, float eps) {
 }
 
 // residual += x, then rmsnorm_row of it: the sum of squares in rmsnorm_row's order (a second pass, over a row
-// still in L1), so an add followed by a norm gives the same bits fused or not, and a decode step that defers the
+// still in cache), so an add followed by a norm gives the same bits fused or not, and a decode step that defers the
 // MLP's residual add into the next norm (LlamaModel's decode buffers) matches the general path exactly.
 void add_rmsnorm_row(const float* x, float* residual, const float* w, float* out, int n, float eps) {
     int i = 0;

@@ -8,7 +8,8 @@ namespace OrleansLora.Engine.Modeling;
 /// and reused by every layer of every step, with the views of each row count made once: after the first step of a
 /// batch size, the layers allocate no tensor, not even a view. The engine runs a model's forwards on one thread, so
 /// one workspace per model is enough; <see cref="LlamaModel"/> sends a forward that finds it in use down the general
-/// path.
+/// path. It never shrinks: a model that once decoded 256 sequences keeps 256 rows, about 60 KiB a row on the small
+/// preset (hidden 1024) and 0.53 MiB at hidden 8192 with an MLP of 28672 (136 MiB for 256 rows).
 /// </summary>
 internal sealed class DecodeWorkspace(ModelConfig config) : IDisposable
 {
@@ -55,7 +56,7 @@ internal sealed class DecodeWorkspace(ModelConfig config) : IDisposable
         Tensor Columns(Tensor t, long start, long width) => t.narrow(1, start, width).DetachFromDisposeScope();
         var qkv = Rows(2);
         var gateUp = Rows(5);
-        return new DecodeBuffers(rows, Rows(0), Rows(1), qkv,
+        return new DecodeBuffers(Rows(0), Rows(1), qkv,
             Columns(qkv, 0, _qWidth), Columns(qkv, _qWidth, _kvWidth), Columns(qkv, _qWidth + _kvWidth, _kvWidth),
             Rows(3), Rows(4), gateUp, Columns(gateUp, 0, _intermediate), Columns(gateUp, _intermediate, _intermediate),
             Rows(6), Rows(7));

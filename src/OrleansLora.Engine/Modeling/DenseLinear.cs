@@ -41,6 +41,9 @@ public sealed unsafe class DenseLinear : ILinearLayer
 
     public long InFeatures { get; }
     public long OutFeatures { get; }
+
+    /// <summary>W is float32 [out, in] on the CPU and runs on the native GEMM (and its rows can be copied as embeddings).</summary>
+    internal bool IsNative => _native;
     public long WeightBytes => _weight.NumberOfElements * _weight.ElementSize;
 
     /// <summary>Rows of W as embeddings ([ids] → [ids, in]): a tied head doubles as the embedding table.</summary>

@@ -62,8 +62,8 @@ public sealed class ForwardBatch : IDisposable
     public IReadOnlyList<BatchSequence> Sequences { get; }
     public int TokenCount { get; }
 
-    // The index tensors are made on first use: a decode step on the model's buffers reads the arrays instead and
-    // allocates none of them.
+    // The index tensors are made on first use (by the thread that runs the forward): a decode step on the model's
+    // buffers reads the arrays instead and allocates none of them.
     public Tensor TokenIds => _tokenIds ??= Index(TokenIdArray);   // [tokens]
     public Tensor Positions => _positionTensor ??= Index(PositionArray); // [tokens]
     public Tensor Slots => _slotTensor ??= Index(_slots);           // [tokens]
@@ -76,7 +76,13 @@ public sealed class ForwardBatch : IDisposable
     /// <summary>Each token's position as the fused RoPE reads it (rows of the full tables).</summary>
     internal int[] PositionIndices => _positionIndices ??= Array.ConvertAll(PositionArray, p => (int)p);
 
-    private Tensor Index(long[] values) => tensor(values, dtype: ScalarType.Int64, device: _device).DetachFromDisposeScope();
+    private Tensor Index(long[] values)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return tensor(values, dtype: ScalarType.Int64, device: _device).DetachFromDisposeScope();
+    }
+
+    private bool _disposed;
 
     /// <summary>Row where each sequence starts, then the total: the SGMV segments.</summary>
     internal int[] SegmentStarts { get; }
@@ -104,6 +110,7 @@ public sealed class ForwardBatch : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _plan?.Dispose();
         _tokenIds?.Dispose();
         _positionTensor?.Dispose();

@@ -26,6 +26,7 @@ internal static unsafe class FusedOps
     /// <summary>RMSNorm of x's rows into <paramref name="output"/> [rows, hidden].</summary>
     public static void RmsNormInto(Tensor x, Tensor weight, float eps, Tensor output)
     {
+        RequireRowsLike(output, x, nameof(output));
         Check(NativeMethods.RmsNorm(Data(x), x.stride(0), Data(weight), Data(output), output.stride(0), Rows(x), (int)x.size(1), eps), "olora_rmsnorm");
         Keep(x, weight, output);
     }
@@ -41,6 +42,8 @@ internal static unsafe class FusedOps
     /// <summary>residual += x in place, and rmsnorm(residual) into <paramref name="output"/>.</summary>
     public static void AddRmsNormInto(Tensor x, Tensor residual, Tensor weight, float eps, Tensor output)
     {
+        RequireRowsLike(residual, x, nameof(residual));
+        RequireRowsLike(output, x, nameof(output));
         Check(NativeMethods.AddRmsNorm(Data(x), x.stride(0), Data(residual), residual.stride(0), Data(weight), Data(output), output.stride(0),
             Rows(x), (int)x.size(1), eps), "olora_add_rmsnorm");
         Keep(x, residual, weight, output);
@@ -93,11 +96,14 @@ internal static unsafe class FusedOps
     public static void SwiGluInto(Tensor gateUp, Tensor output)
     {
         int intermediate = (int)(gateUp.size(1) / 2);
-        if (output.size(0) != gateUp.size(0) || output.size(1) != intermediate)
-            throw new ArgumentException($"SwiGLU output is [{output.size(0)}, {output.size(1)}]; expected [{gateUp.size(0)}, {intermediate}].", nameof(output));
+        TensorChecks.RequireRows(output, nameof(output), ScalarType.Float32, gateUp.size(0), intermediate);
         Check(NativeMethods.SwiGlu(Data(gateUp), gateUp.stride(0), Data(output), output.stride(0), Rows(gateUp), intermediate), "olora_swiglu");
         Keep(gateUp, output);
     }
+
+    /// <summary>The kernels write rows × width through <paramref name="t"/>'s row stride: a smaller buffer would be overrun.</summary>
+    private static void RequireRowsLike(Tensor t, Tensor x, string name) =>
+        TensorChecks.RequireRows(t, name, ScalarType.Float32, x.size(0), x.size(1));
 
     private static int Rows(Tensor t) => checked((int)t.size(0));
 

@@ -35,7 +35,13 @@ public sealed class LlamaModel : IDisposable
         _layers = layers;
         _rope = rope;
         _workspace = new DecodeWorkspace(config);
+        // Fixed at load: float32 weights on the fused kernels, and a contiguous float32 table to copy embedding rows from.
+        _decodeBuffersUsable = dtype == ScalarType.Float32 && rope.Tables.Cos.dtype == ScalarType.Float32 && norm.Fused
+            && Array.TrueForAll(layers, l => l.InputNorm.Fused && l.PostAttentionNorm.Fused)
+            && (embed is not null ? embed.dtype == ScalarType.Float32 && embed.is_contiguous() : lmHead is DenseLinear { IsNative: true });
     }
+
+    private readonly bool _decodeBuffersUsable;
 
     public ModelConfig Config { get; }
     public string Directory { get; }
@@ -196,6 +202,8 @@ public sealed class LlamaModel : IDisposable
         {
             var table = s.BlockTable ?? throw new ArgumentException($"sequence {s.Slot} of a paged batch has no block table.", nameof(batch));
             int end = s.StartPosition + s.TokenCount;
+            if (end > cache.MaxSequenceLength)
+                throw new ArgumentException($"sequence {s.Slot} reaches position {end}, beyond the KV cache's {cache.MaxSequenceLength} positions.", nameof(batch));
             int needed = (end + cache.BlockSize - 1) / cache.BlockSize;
             if (table.Length < needed)
                 throw new ArgumentException($"sequence {s.Slot} reaches position {end} but its block table holds {table.Length} blocks of {cache.BlockSize}.", nameof(batch));
@@ -272,13 +280,14 @@ public sealed class LlamaModel : IDisposable
     internal DecodeWorkspace DecodeWorkspace => _workspace;
 
     /// <summary>
-    /// Whether a step runs on the decode buffers: one token per sequence, float32 on the CPU with the fused kernels, and
-    /// an embedding table that rows can be copied from.
+    /// Whether a step runs on the decode buffers: one token per sequence, at most <see cref="DecodeWorkspace.MaxRows"/>
+    /// of them, on a model whose weights the fused kernels serve (decided at load).
     /// </summary>
     private bool UsesDecodeBuffers(ForwardBatch batch) =>
-        DecodeBuffersEnabled && batch.AllDecode && batch.TokenCount <= DecodeWorkspace.MaxRows && Dtype == ScalarType.Float32 &&
-        _rope.Tables.Cos.dtype == ScalarType.Float32 && _norm.Fused && Array.TrueForAll(_layers, l => l.InputNorm.Fused && l.PostAttentionNorm.Fused) &&
-        (_embed is not null ? _embed.dtype == ScalarType.Float32 : _lmHead is DenseLinear);
+        DecodeBuffersEnabled && _decodeBuffersUsable && batch.AllDecode && batch.TokenCount <= DecodeWorkspace.MaxRows;
+
+    /// <summary>Decode steps that ran on the buffers (tests check that the path they compare was taken).</summary>
+    internal long DecodeBufferSteps { get; private set; }
 
     /// <summary>
     /// A decode step on the model's <see cref="DecodeWorkspace"/>: the same kernels in the same order as the general
@@ -286,6 +295,7 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     private Tensor ForwardDecode(ForwardBatch batch, PagedKvCache cache)
     {
+        DecodeBufferSteps++;
         var b = _workspace.For(batch.TokenCount);
         if (_embed is not null)
             DenseLinear.EmbeddingRowsInto(_embed, batch.TokenIdArray, b.Residual);
@@ -322,6 +332,9 @@ public sealed class LlamaModel : IDisposable
         foreach (var l in _layers)
             l.Dispose();
         _rope.Dispose();
+        // A forward still on the buffers (another thread's) finishes first. The flag then stays at 2 (disposed): a later
+        // forward takes the general path (and finds disposed weights, as before), and a second Dispose goes through.
+        SpinWait.SpinUntil(() => Interlocked.CompareExchange(ref _workspaceBusy, 2, 0) != 1);
         _workspace.Dispose();
     }
 }

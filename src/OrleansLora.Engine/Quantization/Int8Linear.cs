@@ -17,7 +17,7 @@ public sealed unsafe class Int8Linear : ILinearLayer
         InFeatures = q.size(1);
         Q = q;
         Scales = scales;
-        _kernel = Kernel();
+        _kernel = BindKernel();
     }
 
     private readonly QuantizedForward.Kernel _kernel;
@@ -80,7 +80,7 @@ public sealed unsafe class Int8Linear : ILinearLayer
     }
 
     // Made once: a lambda per call would allocate a closure on every projection of every step.
-    private QuantizedForward.Kernel Kernel() => (xp, xs, yp, ys, m) =>
+    private QuantizedForward.Kernel BindKernel() => (xp, xs, yp, ys, m) =>
         NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
             (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0, NativeMethods.ComputeCode(Compute));
 

@@ -21,7 +21,7 @@ public sealed unsafe class Nf4Linear : ILinearLayer
         Absmax = absmax;
         OutFeatures = outFeatures;
         InFeatures = inFeatures;
-        _kernel = Kernel();
+        _kernel = BindKernel();
     }
 
     private readonly QuantizedForward.Kernel _kernel;
@@ -85,7 +85,7 @@ public sealed unsafe class Nf4Linear : ILinearLayer
     }
 
     // Made once: a lambda per call would allocate a closure on every projection of every step.
-    private QuantizedForward.Kernel Kernel() => (xp, xs, yp, ys, m) =>
+    private QuantizedForward.Kernel BindKernel() => (xp, xs, yp, ys, m) =>
         NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
             (byte*)TensorMemory.DataPointer(Codes), (float*)TensorMemory.DataPointer(Absmax), accumulate: 0, NativeMethods.ComputeCode(Compute));
 

@@ -75,11 +75,15 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
         {
             var parts = step.Select(i => new BatchSequence(i, seqs.Tokens[i].Count, 1, adapterSlots[i], Table(i))).ToArray();
             var tokens = step.Select(_ => seqs.NextToken()).ToArray();
+            llama.DecodeWorkspace.For(parts.Length); // grown before the poison, so a new row count's storage is poisoned too
             llama.DecodeWorkspace.Fill(float.NaN);
             llama.DecodeBuffersEnabled = true;
+            long onBuffers = llama.DecodeBufferSteps;
             float[] fromBuffers = Step(llama, buffered, parts, tokens);
+            Assert.Equal(onBuffers + 1, llama.DecodeBufferSteps);
             llama.DecodeBuffersEnabled = false;
             float[] fromGeneral = Step(llama, general, parts, tokens);
+            Assert.Equal(onBuffers + 1, llama.DecodeBufferSteps);
             Assert.All(fromBuffers, v => Assert.True(float.IsFinite(v), "a logit from the buffers is not finite"));
             Assert.Equal(fromGeneral.Length, fromBuffers.Length);
             for (int j = 0; j < fromGeneral.Length; j++)
@@ -155,19 +159,75 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
             using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
             return Run(cache, seed);
         })];
+        long onBuffers = llama.DecodeBufferSteps;
         for (int round = 0; round < 3; round++)
         {
             var together = new float[2][][];
+            var failures = new Exception?[2];
             using var start = new Barrier(2);
-            Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+            // Dedicated threads, so both run at once whatever the thread pool is doing.
+            var threads = Enumerable.Range(0, 2).Select(i => new Thread(() =>
             {
-                using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
-                start.SignalAndWait();
-                together[i] = Run(cache, i + 1);
-            });
+                try
+                {
+                    using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+                    start.SignalAndWait();
+                    together[i] = Run(cache, i + 1);
+                }
+                catch (Exception e)
+                {
+                    failures[i] = e;
+                }
+            })).ToArray();
+            foreach (var t in threads)
+                t.Start();
+            foreach (var t in threads)
+                t.Join();
+            Assert.All(failures, Assert.Null);
             for (int i = 0; i < 2; i++)
                 for (int p = 0; p < Steps; p++)
                     Assert.True(alone[i][p].AsSpan().SequenceEqual(together[i][p]), $"round {round}, thread {i}, step {p}: logits changed when run beside another forward");
         }
+        Assert.True(llama.DecodeBufferSteps > onBuffers, "no step ran on the buffers");
+    }
+
+    [Fact]
+    public void Bad_decode_steps_are_refused_naming_what_and_the_next_step_matches_the_general_path()
+    {
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength });
+        using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        using var general = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        int[] prompt = [5, 6, 7, 8];
+        foreach (var c in new[] { cache, general })
+            Step(llama, c, [new BatchSequence(0, 0, prompt.Length, -1, Table(0))], prompt);
+
+        // A token id outside the vocabulary, refused before any row is read.
+        var next = new BatchSequence(0, prompt.Length, 1, -1, Table(0));
+        var badId = Assert.Throws<ArgumentOutOfRangeException>(() => Step(llama, cache, [next], [llama.Config.VocabSize + 3]));
+        Assert.Contains($"token id {llama.Config.VocabSize + 3}", badId.Message, StringComparison.Ordinal);
+        // A position past the cache (the batch's own limit allows it), refused before layer 0.
+        var far = new BatchSequence(0, MaxLength, 1, -1, [.. Table(0), .. Table(2)]);
+        using (var farBatch = new ForwardBatch([far], [9], MaxLength + 1))
+            Assert.Contains($"reaches position {MaxLength + 1}", Assert.Throws<ArgumentException>(() => llama.Forward(farBatch, cache)).Message, StringComparison.Ordinal);
+
+        // The refused steps left the buffers and the cache usable: the next step equals the general path's.
+        float[] onBuffers = Step(llama, cache, [next], [9]);
+        llama.DecodeBuffersEnabled = false;
+        float[] onGeneral = Step(llama, general, [next], [9]);
+        Assert.True(onBuffers.AsSpan().SequenceEqual(onGeneral), "the step after the refused ones differs from the general path");
+    }
+
+    [Fact]
+    public async Task A_model_disposed_twice_does_not_wait_on_its_own_buffers()
+    {
+        // Dispose waits for a forward on the buffers to finish; a second Dispose (a runner and its owner both
+        // disposing) must not wait for the first one's claim.
+        var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength });
+        var twice = Task.Run(() =>
+        {
+            llama.Dispose();
+            llama.Dispose();
+        });
+        Assert.Same(twice, await Task.WhenAny(twice, Task.Delay(TimeSpan.FromSeconds(30))));
     }
 }

@@ -145,6 +145,7 @@ public sealed class PagedAttentionMatchesReferenceTests(ITestOutputHelper output
             using var row = model.Forward(step, cache);
             logits.AddRange(row.data<float>().ToArray());
         }
+        Assert.Equal(tokens.Length - 8, model.DecodeBufferSteps);
         AssertMatches("decode on the buffers", [.. logits], reference, 7);
     }
 
