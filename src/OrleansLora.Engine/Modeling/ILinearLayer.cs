@@ -18,9 +18,5 @@ public interface ILinearLayer : IDisposable
     /// y = x · Wᵀ written into <paramref name="y"/> [tokens, out] (float32, contiguous rows), from float32 x [tokens, in]
     /// with contiguous rows: the decode step's buffers, no tensor allocated where the kernel is native.
     /// </summary>
-    void ForwardInto(Tensor x, Tensor y)
-    {
-        using var result = Forward(x);
-        y.copy_(result);
-    }
+    void ForwardInto(Tensor x, Tensor y);
 }

@@ -250,9 +250,7 @@ public sealed class LlamaModel : IDisposable
             ? _embed.index_select(0, batch.TokenIds)                                   // [tokens, hidden]
             : ((DenseLinear)_lmHead).EmbeddingRows(batch.TokenIds);                   // [tokens, hidden]
         var (cos, sin) = _rope.ForPositions(batch.Positions);
-        var lora = batch.HasAdapters
-            ? new LoraContext(Adapters ?? throw new ArgumentException("the batch names adapter slots but no AdapterSlotTable is attached to the model.", nameof(batch)), batch)
-            : null;
+        var lora = LoraFor(batch);
         foreach (var layer in _layers)
             x = layer.Forward(x, batch, cache, cos, sin, lora);
         var rows = allPositions ? x : x.index_select(0, batch.LastRows); // [sequences, hidden]
@@ -302,9 +300,7 @@ public sealed class LlamaModel : IDisposable
         else
             ((DenseLinear)_lmHead).EmbeddingRowsInto(batch.TokenIdArray, b.Residual);
         var (cos, sin) = _rope.Tables;
-        var lora = batch.HasAdapters
-            ? new LoraContext(Adapters ?? throw new ArgumentException("the batch names adapter slots but no AdapterSlotTable is attached to the model.", nameof(batch)), batch)
-            : null;
+        var lora = LoraFor(batch);
         for (int i = 0; i < _layers.Length; i++)
             _layers[i].ForwardDecode(b, pending: i > 0, batch, cache, cos, sin, lora);
         _norm.AddForwardInto(b.MlpOutput, b.Residual, b.Normed);
@@ -320,6 +316,11 @@ public sealed class LlamaModel : IDisposable
         }
         return logits;
     }
+
+    /// <summary>The batch's adapter slots, or null for a batch on the base model alone.</summary>
+    private LoraContext? LoraFor(ForwardBatch batch) => batch.HasAdapters
+        ? new LoraContext(Adapters ?? throw new ArgumentException("the batch names adapter slots but no AdapterSlotTable is attached to the model.", nameof(batch)), batch)
+        : null;
 
     /// <summary>Batches of at most this many tokens run libtorch's ops on the calling thread (the native kernels keep their pool).</summary>
     internal const int SingleThreadTokens = 16;
