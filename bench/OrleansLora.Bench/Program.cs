@@ -62,7 +62,9 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         using var slots = blockSize > 0 ? null : model.CreateKvCache(new KvCacheOptions { MaxSequenceLength = maxLen, MaxSlots = b, BudgetBytes = long.MaxValue });
         using var paged = blockSize > 0 ? model.CreatePagedKvCache(long.MaxValue, blockSize, maxLen, (long)b * blocksPerSequence) : null;
         int[]? Table(int i) => paged is null ? null : Enumerable.Range(i * blocksPerSequence, blocksPerSequence).ToArray();
-        long kvBytes = (long)b * KvBytesPerPosition(model, paged) * AttendedPositions(model, options.PromptTokens + options.NewTokens / 2 + 1);
+        // K and V bytes per position over all layers, as the cache in use sizes them.
+        long kvBytesPerPosition = paged is not null ? paged.BytesPerBlock / paged.BlockSize : slots!.BytesPerSlot / slots.MaxSequenceLength;
+        long kvBytes = (long)b * kvBytesPerPosition * AttendedPositions(model, options.PromptTokens + options.NewTokens / 2 + 1);
         Tensor Forward(ForwardBatch batch) => paged is not null ? model.Forward(batch, paged) : model.Forward(batch, slots!);
         var parts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, 0, options.PromptTokens, -1, Table(i))).ToArray();
         int[] prompt = Enumerable.Range(0, b * options.PromptTokens).Select(_ => rng.Next(0, 50000)).ToArray();
@@ -216,11 +218,6 @@ static long TensorsMade()
     var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
     return stats.CreatedInScopeCount + stats.CreatedOutsideScopeCount;
 }
-
-// K and V bytes the cache holds per position over all layers: the paged pools' own dtype, else the model's.
-static long KvBytesPerPosition(LlamaModel model, PagedKvCache? paged) => paged is not null
-    ? paged.BytesPerBlock / paged.BlockSize
-    : 2L * model.Config.NumHiddenLayers * model.Config.NumKeyValueHeads * model.Config.HeadDim * (model.Dtype == ScalarType.BFloat16 ? 2 : 4);
 
 // Positions a decode step attends to at this context length: all of them, or the sliding window's.
 static int AttendedPositions(LlamaModel model, int context) =>
