@@ -91,28 +91,24 @@ ExpandFn expand_for(int isa);
 // deinterleaved: for row i, xd + i*k holds x[i, 0], x[i, 2], ... (k/2 values) then x[i, 1], x[i, 3] ...
 constexpr int kFusedMaxM = 8;
 // W rows per call of the small-M kernels, n1 - n0 <= kQuantTaskRows (they keep that many rows of
-// partial sums on the stack), and the unit of gemv_task_rows.
+// partial sums on the stack), and the unit of for_row_tasks' ranges.
 constexpr int kQuantTaskRows = 16;
-// W rows per task of the fused NF4 and int8 kernels (M <= 8); one that keeps partial sums for
-// kQuantTaskRows rows walks its task in such pieces. Consecutive rows are one contiguous run of
-// weights, so a task that takes many streams it with the kernels' next-group prefetch running ahead;
-// 16-row tasks stalled on memory at the start of each 8 KB task (K = 1024) and paid the pool's shared
-// counter per task (3,144 tasks for a 50,304-row head). Two tasks per thread, at most 1,024 rows:
-// on the 2-core EPYC, one per thread and eight per thread were both slower than two
-// (docs/BENCHMARKS.md). `threads`: the pool's (num_threads()).
-inline int gemv_task_rows(int n, int threads) {
-    const int per_task = n / (threads * 2) / kQuantTaskRows * kQuantTaskRows;
-    return per_task < kQuantTaskRows ? kQuantTaskRows : per_task > 64 * kQuantTaskRows ? 64 * kQuantTaskRows : per_task;
-}
-// Runs fn(r0, r1) over W rows [0, n) on the pool, in tasks of gemv_task_rows(n) rows, each walked in
-// ranges of at most `piece` rows (0: the whole task at once; kQuantTaskRows for a kernel that keeps
-// partial sums per row).
+// Runs fn(r0, r1) over W rows [0, n) on the pool (parallel_ranges): each thread streams its share of
+// consecutive rows, one contiguous run of weights, with the kernels' next-group prefetch running ahead, in
+// chunks of an eighth of the share (16 to 256 rows), and a thread that runs out takes the back half of what
+// another has left. Each call covers at most `piece` rows (0: a whole chunk; kQuantTaskRows for a kernel
+// that keeps partial sums per row). Fixed tasks, two per thread, left the faster vCPU of the 2-core EPYC
+// waiting for the slower one's last task: 3.9 us on jobs of about 21 us in the NF4 decode step
+// (docs/BENCHMARKS.md); 16-row tasks stalled on memory at the start of each one.
 template <typename F>
 void for_row_tasks(int n, int piece, const F& fn) {
-    const int rows = gemv_task_rows(n, num_threads());
-    const int step = piece > 0 ? piece : rows;
-    parallel_for((n + rows - 1) / rows, [&](int64_t t) {
-        const int n0 = static_cast<int>(t) * rows, n1 = n0 + rows < n ? n0 + rows : n;
+    const int threads = num_threads();
+    const int share = n / threads;
+    const int chunk = share / 8 / kQuantTaskRows * kQuantTaskRows;
+    const int c = chunk < kQuantTaskRows ? kQuantTaskRows : chunk > 16 * kQuantTaskRows ? 16 * kQuantTaskRows : chunk;
+    parallel_ranges(n, kQuantTaskRows, c, [&](int64_t r0, int64_t r1) {
+        const int n0 = static_cast<int>(r0), n1 = static_cast<int>(r1);
+        const int step = piece > 0 ? piece : n1 - n0;
         for (int p = n0; p < n1; p += step) fn(p, p + step < n1 ? p + step : n1);
     });
 }

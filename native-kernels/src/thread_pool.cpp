@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -149,6 +150,105 @@ Pool& pool() {
 }  // namespace
 
 void parallel_for_raw(int64_t num_tasks, TaskFn fn, void* ctx) { pool().run(num_tasks, fn, ctx); }
+
+namespace {
+
+// The rest of one thread's share, [next, end), in one word so that its owner taking from the front and a
+// thief taking from the back agree by compare-and-swap. One per cache line: the owners update them per chunk.
+struct alignas(64) Share {
+    std::atomic<uint64_t> v;
+    static uint64_t pack(int64_t next, int64_t end) {
+        return static_cast<uint64_t>(next) | static_cast<uint64_t>(end) << 32;
+    }
+    static int64_t next(uint64_t v) { return static_cast<int64_t>(v & 0xFFFFFFFFu); }
+    static int64_t end(uint64_t v) { return static_cast<int64_t>(v >> 32); }
+};
+constexpr int kMaxShares = 256;  // default_threads' cap
+
+struct RangeJob {
+    Share* shares;
+    int count;
+    int64_t grain, chunk;
+    RangeFn fn;
+    void* ctx;
+
+    // Takes up to `chunk` rows from the front of share s.
+    bool take_front(int s, int64_t& r0, int64_t& r1) const {
+        uint64_t v = shares[s].v.load(std::memory_order_relaxed);
+        for (;;) {
+            const int64_t nx = Share::next(v), en = Share::end(v);
+            if (nx >= en) return false;
+            const int64_t nn = nx + chunk < en ? nx + chunk : en;
+            if (shares[s].v.compare_exchange_weak(v, Share::pack(nn, en), std::memory_order_relaxed)) {
+                r0 = nx;
+                r1 = nn;
+                return true;
+            }
+        }
+    }
+
+    // Takes the back half of share s (rounded to grain; all of it when that leaves nothing).
+    bool take_back(int s, int64_t& r0, int64_t& r1) const {
+        uint64_t v = shares[s].v.load(std::memory_order_relaxed);
+        for (;;) {
+            const int64_t nx = Share::next(v), en = Share::end(v);
+            if (nx >= en) return false;
+            int64_t mid = nx + ((en - nx) / 2 + grain - 1) / grain * grain;
+            if (mid >= en) mid = nx;
+            if (shares[s].v.compare_exchange_weak(v, Share::pack(nx, mid), std::memory_order_relaxed)) {
+                r0 = mid;
+                r1 = en;
+                return true;
+            }
+        }
+    }
+
+    void run(int own) const {
+        int64_t r0, r1;
+        for (;;) {
+            while (take_front(own, r0, r1)) fn(ctx, r0, r1);
+            // Out of work: the largest share left, if any, loses its back half to this thread's share.
+            int victim = -1;
+            int64_t most = 0;
+            for (int s = 0; s < count; ++s) {
+                const uint64_t v = shares[s].v.load(std::memory_order_relaxed);
+                if (Share::end(v) - Share::next(v) > most) {
+                    most = Share::end(v) - Share::next(v);
+                    victim = s;
+                }
+            }
+            if (victim < 0 || !take_back(victim, r0, r1)) {
+                if (victim < 0) return;
+                continue;  // another thread emptied it first: look again
+            }
+            shares[own].v.store(Share::pack(r0, r1), std::memory_order_relaxed);
+        }
+    }
+};
+
+}  // namespace
+
+void parallel_ranges_raw(int64_t n, int64_t grain, int64_t chunk, RangeFn fn, void* ctx) {
+    if (n <= 0) return;
+    const int threads = pool().threads();
+    if (threads <= 1 || n <= grain) {
+        fn(ctx, 0, n);
+        return;
+    }
+    // Uninitialized storage: only `threads` shares are constructed, not all kMaxShares per call.
+    alignas(Share) unsigned char storage[sizeof(Share) * kMaxShares];
+    Share* shares = reinterpret_cast<Share*>(storage);
+    RangeJob job{shares, threads, grain, chunk, fn, ctx};
+    // Equal shares, rounded to grain (the last ends at n); a thread of the pool that never joins leaves its
+    // share to the others' stealing.
+    const int64_t units = (n + grain - 1) / grain;
+    for (int s = 0; s < threads; ++s) {
+        const int64_t b = units * s / threads * grain, e = units * (s + 1) / threads * grain;
+        new (&shares[s]) Share{Share::pack(b, e < n ? e : n)};
+    }
+    // The pool's job start and end order the shares' initial values and the kernels' writes.
+    parallel_for(threads, [&](int64_t s) { job.run(static_cast<int>(s)); });
+}
 
 int num_threads() { return pool().threads(); }
 

@@ -21,6 +21,21 @@ void parallel_for(int64_t num_tasks, const F& f) {
         const_cast<void*>(static_cast<const void*>(&f)));
 }
 
+using RangeFn = void (*)(void* ctx, int64_t r0, int64_t r1);
+
+// Runs fn(ctx, r0, r1) over disjoint ranges covering [0, n), each a multiple of `grain` long but the one
+// ending at n. Each thread streams a contiguous share from its front, `chunk` (a multiple of grain) at a
+// time; one that runs out takes the back half of the largest share left (at least grain) as its own, which
+// the others may split again. Shares stay sequential streams, and threads of unequal speed finish together.
+void parallel_ranges_raw(int64_t n, int64_t grain, int64_t chunk, RangeFn fn, void* ctx);
+
+template <typename F>
+void parallel_ranges(int64_t n, int64_t grain, int64_t chunk, const F& f) {
+    parallel_ranges_raw(
+        n, grain, chunk, [](void* c, int64_t r0, int64_t r1) { (*static_cast<const F*>(c))(r0, r1); },
+        const_cast<void*>(static_cast<const void*>(&f)));
+}
+
 int num_threads();
 int set_num_threads(int n);  // 0 = hardware concurrency; returns the new count
 

@@ -31,9 +31,10 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
                          // plus a single block, N not a multiple of the 32-row groups, prefill-sized M.
                          {6, 33, 128}, {9, 33, 64}, {48, 40, 256}, {100, 70, 512},
-                         // Enough rows that the fused kernels take more than 16 per task (gemv_task_rows): 240
-                         // and 1,024 with two threads, the last task partial, R-row groups with a remainder, and
-                         // the small-M kernels' 16-row pieces with a partial last piece.
+                         // Enough rows that the fused kernels take ranges of more than 16 rows (for_row_tasks:
+                         // chunks of 48 and 256 with two threads, and the halves taken over from the other
+                         // thread), the last range partial, R-row groups with a remainder, and the small-M
+                         // kernels' 16-row pieces with a partial last piece.
                          {1, 1000, 128}, {2, 4133, 64}, {3, 1000, 128}, {8, 4133, 64}};
 
 // Relative tolerance: float32 paths sum exactly rounded products; the AMX tile path (OLORA_COMPUTE_BF16
@@ -94,8 +95,8 @@ void run_linear(std::mt19937& g, const Shape& s, const std::vector<double>& w, b
 }
 
 // Two threads, as on the CI machine, whatever this machine has: the row counts of the long shapes
-// below are chosen so that gemv_task_rows gives tasks of more than 16 rows at that count (with 64+
-// threads they would fall back to 16-row tasks and test nothing new).
+// below are chosen so that for_row_tasks gives ranges of more than 16 rows at that count (with 64+
+// threads they would fall back to 16-row chunks and test nothing new).
 class LinearTest : public IsaTest {
 protected:
     void SetUp() override {
