@@ -246,6 +246,9 @@ BENCHMARK(BM_Nf4LinearCached)
     ->Args({1, 1024, 1024, OLORA_COMPUTE_F32})
     ->Args({1, 1024, 1024, OLORA_COMPUTE_BF16})
     ->Args({1, 1024, 1024, OLORA_COMPUTE_INT8})
+    // bfloat16 dots: the pair kernel (M <= 2) and the per-block one (M >= 3).
+    ->Args({2, 1024, 1024, OLORA_COMPUTE_BF16})
+    ->Args({4, 1024, 1024, OLORA_COMPUTE_BF16})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);

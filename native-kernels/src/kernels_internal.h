@@ -143,13 +143,16 @@ bool nf4_quantize_x_int8(const float* x, int64_t ldx, int m, int k, Nf4QxPair* o
 void nf4_gemv_int8_avx512(const Nf4QxPair* qx, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                           float* y, int64_t ldy, bool accumulate);
 // OLORA_COMPUTE_BF16 NF4 GEMV (nf4_bf16dot_avx512.cpp), m <= 8, k % 64 == 0: x rounded to bfloat16
-// (nearest even) by nf4_x_to_bf16 into m rows of k / 64 blocks, each block's 32 even elements then its
-// 32 odd ones. nf4_x_to_bf16 is false (out partly written) when x holds a nonzero |x| below 2^-100 or a
-// finite one that rounds to inf: the caller then takes the float32 kernels. NaN and inf pass through.
+// (nearest even) by nf4_x_to_bf16 into m rows of k / 64 blocks, each block's 32 even elements then its 32 odd
+// ones; but for m <= kNf4Bf16PairMaxM, blocks 2p and 2p + 1 hold their 128 elements in the pair kernel's
+// nibble order, word 32c + j element 4j + 1, 4j, 4j + 3, 4j + 2 for c = 0..3 (a last odd block stays as
+// above). nf4_x_to_bf16 is false (out partly written) when x holds a nonzero |x| below 2^-100 or a finite
+// one that rounds to inf: the caller then takes the float32 kernels. NaN and inf pass through.
 struct alignas(64) Nf4Bf16Block {
     uint16_t w[64];
 };
 constexpr int kNf4Bf16MaxM = kFusedMaxM;
+constexpr int kNf4Bf16PairMaxM = 2;
 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out);
 void nf4_gemv_bf16_avx512(const Nf4Bf16Block* xb, int m, int k, const uint8_t* codes, const float* absmax, int n0,
                           int n1, float* y, int64_t ldy, bool accumulate);
