@@ -218,7 +218,15 @@ void QuantizedShapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0)->ComputeStatistics("min", min_of);
 BENCHMARK(BM_GemmF32)->Args({256, 1024, 1024})->Args({512, 4096, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_F32Linear)->Args({1, 4096, 4096})->Apply(SmallPresetGemvs)->Unit(benchmark::kMicrosecond)->UseRealTime();
+// M = 8 and 32 beside the GEMVs: the task-per-tile path, where M <= 2 takes ranges (linear_cpu.cpp).
+BENCHMARK(BM_F32Linear)
+    ->Args({1, 4096, 4096})
+    ->Apply(SmallPresetGemvs)
+    ->Args({8, 1024, 1024})
+    ->Args({8, 4096, 4096})
+    ->Args({32, 4096, 4096})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_Nf4Linear)->Apply(QuantizedShapes);
 BENCHMARK(BM_Nf4LinearF32)
     ->Apply(SmallPresetGemvs)

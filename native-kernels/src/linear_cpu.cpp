@@ -24,15 +24,27 @@ void linear_tiled(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int
     const int nb = rows_per_tile(k);
     const int64_t tasks = (n + nb - 1) / nb;
     const GemmNtFn nt = gemm_nt_for(active_isa());
-    parallel_for(tasks, [&](int64_t t) {
+    auto tile = [&](int n0, int n1) {
         thread_local std::vector<float> buf;
-        const int n0 = static_cast<int>(t * nb);
-        const int n1 = std::min(n, n0 + nb);
         const size_t need = static_cast<size_t>(n1 - n0) * static_cast<size_t>(k);
         if (buf.size() < need) buf.resize(need);
         int64_t ld = k;
         const float* w = src.rows(n0, n1, buf.data(), &ld);
         nt(OLORA_DTYPE_F32, OLORA_DTYPE_F32, x, ldx, w, ld, y + n0, ldy, m, n1 - n0, k, accumulate);
+    };
+    if (m <= 2) {
+        // Batch-1 and -2 decode, bound by streaming W: each thread streams a share of consecutive tiles and
+        // takes over the other's tail (parallel_ranges), as the fused quantized GEMVs do. Small-preset float32
+        // decode, 8 alternated pairs: step / floor median 1.21 against 1.25. At M = 8 the tiles are bound by
+        // arithmetic, and ranges measured no faster than tasks (docs/BENCHMARKS.md).
+        parallel_ranges(n, 4, nb, [&](int64_t r0, int64_t r1) {
+            for (int64_t p = r0; p < r1; p += nb) tile(static_cast<int>(p), static_cast<int>(std::min<int64_t>(r1, p + nb)));
+        });
+        return;
+    }
+    parallel_for(tasks, [&](int64_t t) {
+        const int n0 = static_cast<int>(t * nb);
+        tile(n0, std::min(n, n0 + nb));
     });
 }
 
