@@ -1,6 +1,7 @@
 // Internal declarations shared by the CPU kernel sources (not part of the C ABI).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -102,11 +103,9 @@ constexpr int kQuantTaskRows = 16;
 // (docs/BENCHMARKS.md); 16-row tasks stalled on memory at the start of each one.
 template <typename F>
 void for_row_tasks(int n, int piece, const F& fn) {
-    const int threads = num_threads();
-    const int share = n / threads;
-    const int chunk = share / 8 / kQuantTaskRows * kQuantTaskRows;
-    const int c = chunk < kQuantTaskRows ? kQuantTaskRows : chunk > 16 * kQuantTaskRows ? 16 * kQuantTaskRows : chunk;
-    parallel_ranges(n, kQuantTaskRows, c, [&](int64_t r0, int64_t r1) {
+    const int chunk = std::clamp(n / num_threads() / 8 / kQuantTaskRows * kQuantTaskRows, kQuantTaskRows,
+                                 16 * kQuantTaskRows);
+    parallel_ranges(n, kQuantTaskRows, chunk, [&](int64_t r0, int64_t r1) {
         const int n0 = static_cast<int>(r0), n1 = static_cast<int>(r1);
         const int step = piece > 0 ? piece : n1 - n0;
         for (int p = n0; p < n1; p += step) fn(p, p + step < n1 ? p + step : n1);

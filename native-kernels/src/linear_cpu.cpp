@@ -22,7 +22,6 @@ int rows_per_tile(int k) {
 void linear_tiled(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, bool accumulate,
                   const TileSource& src) {
     const int nb = rows_per_tile(k);
-    const int64_t tasks = (n + nb - 1) / nb;
     const GemmNtFn nt = gemm_nt_for(active_isa());
     auto tile = [&](int n0, int n1) {
         thread_local std::vector<float> buf;
@@ -42,7 +41,7 @@ void linear_tiled(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int
         });
         return;
     }
-    parallel_for(tasks, [&](int64_t t) {
+    parallel_for((n + nb - 1) / nb, [&](int64_t t) {
         const int n0 = static_cast<int>(t * nb);
         tile(n0, std::min(n, n0 + nb));
     });

@@ -74,7 +74,6 @@ template <int M, int R>
 OLORA_TARGET_AVX512 void gemv_pair_group(const Nf4Bf16Block* xb, int k, const uint8_t* codes, const float* absmax, int n,
                                          float* y, int64_t ldy, bool acc) {
     const __m512i lut = _mm512_load_si512(kBf16Codes.words);
-    const __m512i pair_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     const int nblk = k / 64, npair = nblk / 2;
     const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
@@ -89,9 +88,7 @@ OLORA_TARGET_AVX512 void gemv_pair_group(const Nf4Bf16Block* xb, int k, const ui
             const __m512bh c1 = as_bh(_mm512_permutexvar_epi16(_mm512_srli_epi16(w, 4), lut));
             const __m512bh c2 = as_bh(_mm512_permutexvar_epi16(_mm512_srli_epi16(w, 8), lut));
             const __m512bh c3 = as_bh(_mm512_permutexvar_epi16(_mm512_srli_epi16(w, 12), lut));
-            // The pair's two absmax floats (8 bytes, possibly 4-aligned), one per half of the lanes.
-            const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(rows.absmax(r) + 2 * p));
-            const __m512 a = _mm512_permutexvar_ps(pair_lanes, _mm512_castps128_ps512(a2));
+            const __m512 a = pair_absmax(rows.absmax(r), p);
             OLORA_UNROLL
             for (int i = 0; i < M; ++i) {
                 const uint16_t* xe = xb[static_cast<int64_t>(i) * nblk + 2 * p].w;

@@ -37,7 +37,6 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
                                     const float* absmax, int n, float* y, int64_t ldy, bool acc) {
     const __m512i lut = _mm512_load_si512(kCodeTable.bytes);
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __m512i pair_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     const int nblk = k / 64, npair = nblk / 2;
     const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
@@ -60,10 +59,7 @@ OLORA_TARGET_AVX512 void gemv_group(const Nf4QxPair* qx, int64_t qx_row_pairs, i
         rows.prefetch(p, 64, 2);
         OLORA_UNROLL
         for (int r = 0; r < R; ++r) {
-            // The pair's two absmax floats (8 bytes, possibly 4-aligned), one per half of the lanes.
-            const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(rows.absmax(r) + 2 * p));
-            apply(r, p, _mm512_loadu_si512(rows.codes(r) + 64 * p),
-                  _mm512_permutexvar_ps(pair_lanes, _mm512_castps128_ps512(a2)));
+            apply(r, p, _mm512_loadu_si512(rows.codes(r) + 64 * p), pair_absmax(rows.absmax(r), p));
         }
     }
     if (nblk % 2) {  // the last block alone: its x pair is zero in lanes 8-15

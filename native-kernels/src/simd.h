@@ -54,6 +54,14 @@ struct Nf4RowGroup {
     }
 };
 
+// The absmax of blocks 2p and 2p + 1 of a W row (two floats, possibly only 4-aligned) in lanes 0-7 and 8-15: the
+// scales of the pair kernels' 64-byte loads of codes, whose dots hold block 2p in lanes 0-7.
+OLORA_TARGET_AVX512 inline __m512 pair_absmax(const float* row_absmax, int p) {
+    const __m128 a2 = _mm_castsi128_ps(_mm_loadu_si64(row_absmax + 2 * p));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                 _mm512_castps128_ps512(a2));
+}
+
 // The M x R accumulators of a fused GEMV, zeroed.
 template <int M, int R>
 OLORA_TARGET_AVX512 inline void zero_sums(__m512 (&s)[M][R]) {

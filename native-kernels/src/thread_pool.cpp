@@ -217,11 +217,9 @@ struct RangeJob {
                     victim = s;
                 }
             }
-            if (victim < 0 || !take_back(victim, r0, r1)) {
-                if (victim < 0) return;
-                continue;  // another thread emptied it first: look again
-            }
-            shares[own].v.store(Share::pack(r0, r1), std::memory_order_relaxed);
+            if (victim < 0) return;
+            // take_back fails only when another thread emptied the victim first: then look again.
+            if (take_back(victim, r0, r1)) shares[own].v.store(Share::pack(r0, r1), std::memory_order_relaxed);
         }
     }
 };
