@@ -19,17 +19,26 @@ struct Range {
 };
 
 // Runs parallel_ranges and checks its ranges: each within [0, n), a multiple of grain long unless it ends
-// at n, starting on a grain, and together covering every index once. `slow_caller` delays the calling
-// thread on each range. Returns the number of indices the other threads took.
-int64_t run_and_check(int64_t n, int64_t grain, int64_t chunk, bool slow_caller) {
+// at n, starting on a grain, and together covering every index once. With `hold_caller` >= 0 the calling
+// thread, in its first range, waits until the other threads have taken more than hold_caller indices (at
+// most 10 s): they can only get there by taking over the rest of its share. A fixed sleep per range instead
+// failed 29 times in 100 with both cores busy, where the other threads barely ran. Returns the number of
+// indices the other threads took.
+int64_t run_and_check(int64_t n, int64_t grain, int64_t chunk, int64_t hold_caller = -1) {
     const std::thread::id caller = std::this_thread::get_id();
     std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
     std::mutex mu;
     std::vector<Range> ranges;
     std::atomic<int64_t> others{0};
+    bool held = false;  // only the calling thread reads or writes it
     olora::parallel_ranges(n, grain, chunk, [&](int64_t r0, int64_t r1) {
         if (std::this_thread::get_id() == caller) {
-            if (slow_caller) std::this_thread::sleep_for(std::chrono::microseconds(200));
+            if (hold_caller >= 0 && !held) {
+                held = true;
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (others.load() <= hold_caller && std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::sleep_for(std::chrono::microseconds(50));
+            }
         } else {
             others.fetch_add(r1 - r0);
         }
@@ -68,21 +77,22 @@ TEST_P(ParallelRanges, CoversEveryIndexOnceInWholeGrains) {
         const int64_t chunk = grain * (1 + trial % 5);
         const int64_t n = trial < 4 ? trial * 7 : size(g);
         SCOPED_TRACE("n=" + std::to_string(n) + " grain=" + std::to_string(grain) + " chunk=" + std::to_string(chunk));
-        run_and_check(n, grain, chunk, false);
+        run_and_check(n, grain, chunk);
         if (HasFailure()) return;
     }
 }
 
-// The calling thread sleeps on each of its ranges: the other threads take its share from the back, so
-// they cover well over their own equal shares (without stealing they would cover exactly those).
+// The calling thread stalls in its first range: the other threads take its share from the back, so they
+// cover well over their own equal shares (without stealing they would cover exactly those).
 TEST(ParallelRangesStealing, OthersTakeOverASlowThreadsShare) {
     for (int threads : {2, 3, 4}) {
         SCOPED_TRACE(std::to_string(threads) + " threads");
         olora::set_num_threads(threads);
         const int64_t n = 4096, grain = 16;
-        const int64_t others = run_and_check(n, grain, 4 * grain, true);
         const int64_t own_shares = n - n / threads;  // what the other threads' equal shares hold
-        EXPECT_GT(others, own_shares + (n / threads) / 2) << "other threads took " << others << " of " << n;
+        const int64_t expected = own_shares + (n / threads) / 2;
+        const int64_t others = run_and_check(n, grain, 4 * grain, expected);
+        EXPECT_GT(others, expected) << "other threads took " << others << " of " << n;
     }
     olora::set_num_threads(0);
 }
