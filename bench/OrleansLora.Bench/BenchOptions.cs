@@ -19,6 +19,8 @@ internal sealed record BenchOptions
     public int PromptTokens { get; init; } = 128;
     public int NewTokens { get; init; } = 32;
     public int Threads { get; init; }
+    /// <summary>The decode scenario's warm-up ends once the JIT has compiled nothing for this long (0: no warm-up beyond 16 steps).</summary>
+    public int WarmupQuietMs { get; init; } = 500;
     /// <summary>The engine scenarios' KV block size (the engine's KvBlockSize; 0: fixed slots), to compare the two caches.</summary>
     public int KvBlockSize { get; init; } = new InferenceEngineOptions().KvBlockSize;
     /// <summary>Distinct rank-16 adapters in the multi-adapter scenario (0 skips it).</summary>
@@ -62,6 +64,7 @@ internal sealed record BenchOptions
                 "--prompt-tokens" => o with { PromptTokens = NextInt() },
                 "--new-tokens" => o with { NewTokens = NextInt() },
                 "--threads" => o with { Threads = NextInt() },
+                "--warmup-quiet-ms" => o with { WarmupQuietMs = NextInt() },
                 "--kv-block-size" => o with { KvBlockSize = NextInt() },
                 "--adapters" => o with { Adapters = NextInt() },
                 "--zipf-adapters" => o with { ZipfAdapters = NextInt() },
@@ -73,7 +76,7 @@ internal sealed record BenchOptions
                 "--zipf-prompt-tokens" => o with { ZipfPromptTokens = NextInt() },
                 "--adapter-dtype" => o with { AdapterDtype = Next() },
                 "--scenarios" => o with { Scenarios = ParseScenarios(Next()) },
-                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --kv-block-size N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates,structured,logprobs,samples,kv,turn,mix"),
+                _ => throw new ArgumentException($"unknown option {args[i]}; options: --json FILE --model DIR --preset NAME --dtype T --batches 1,8,32 --quantization none,int8,nf4 --prompt-tokens N --new-tokens N --threads N --warmup-quiet-ms N --kv-block-size N --adapters N --zipf-adapters N --zipf-slots N --zipf-host-cache N --zipf-files N --zipf-requests N --zipf-warmup N --zipf-prompt-tokens N --adapter-dtype T --scenarios decode,adapters,zipf,load,engine,overhead,templates,structured,logprobs,samples,kv,turn,mix"),
             };
         }
         return o;

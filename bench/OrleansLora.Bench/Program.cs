@@ -82,12 +82,9 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         common["quantized_compute"] = quantization == QuantizationMode.None ? null : compute.ToString().ToLowerInvariant();
         report.Add($"prefill-{name}-b{b}", With(common, ("tokens_per_s", Math.Round(b * options.PromptTokens / (prefillMs / 1000), 1)), ("step_ms_p50", Math.Round(prefillMs, 2))));
 
-        // This machine's bandwidth drifts by a third within minutes: the floor uses probes taken right before and right
-        // after the timed steps, the faster of the two (the stricter floor), not the start-up probe alone.
-        double probeBefore = MachineProbe.ReadBandwidthGbps();
-        var steps = new List<double>();
-        long tensorsPerStep = 0;
-        for (int step = 0; step < options.NewTokens; step++)
+        // One decode step at context PromptTokens + step: its time, and the tensors (views included) the batch and the
+        // forward made.
+        (double Ms, long Tensors) DecodeStep(int step)
         {
             var decodeParts = Enumerable.Range(0, b).Select(i => new BatchSequence(i, options.PromptTokens + step, 1, -1, Table(i))).ToArray();
             int[] tokens = Enumerable.Range(0, b).Select(_ => rng.Next(0, 50000)).ToArray();
@@ -96,10 +93,23 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             var t0 = Stopwatch.GetTimestamp();
             using var logits = Forward(batch);
             _ = logits.data<float>()[0];
-            steps.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-            // Tensors (views included) the batch and the forward made; the first step also makes the decode buffers.
-            if (step > 0)
-                tensorsPerStep = Math.Max(tensorsPerStep, TensorsMade() - made);
+            return (Stopwatch.GetElapsedTime(t0).TotalMilliseconds, TensorsMade() - made);
+        }
+
+        // The steady state: untimed steps over the same contexts as the timed ones until the JIT has settled (the first
+        // of them also makes the decode buffers).
+        var warmup = JitWarmup.UntilQuiet(k => DecodeStep(k % options.NewTokens), TimeSpan.FromMilliseconds(options.WarmupQuietMs), TimeSpan.FromSeconds(10));
+
+        // This machine's bandwidth drifts by a third within minutes: the floor uses probes taken right before and right
+        // after the timed steps, the faster of the two (the stricter floor), not the start-up probe alone.
+        double probeBefore = MachineProbe.ReadBandwidthGbps();
+        var steps = new List<double>();
+        long tensorsPerStep = 0;
+        for (int step = 0; step < options.NewTokens; step++)
+        {
+            var (ms, tensors) = DecodeStep(step);
+            steps.Add(ms);
+            tensorsPerStep = Math.Max(tensorsPerStep, tensors);
         }
         double probeAfter = MachineProbe.ReadBandwidthGbps();
         double bandwidth = Math.Max(probeBefore, probeAfter);
@@ -124,6 +134,10 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             // What a step costs beyond reading its weights and KV at the measured bandwidth: the fixed per-step cost.
             ("fixed_ms", Math.Round(Math.Max(0, p50 - floorStepMs), 3)),
             ("kv_block_size", blockSize),
+            ("warmup_steps", warmup.Steps),
+            ("warmup_ms", Math.Round(warmup.Milliseconds, 1)),
+            ("warmup_methods_compiled", warmup.MethodsCompiled),
+            ("warmup_jit_quiet", warmup.Quiet),
             ("tensors_per_step", tensorsPerStep),
             ("floor_tokens_per_s", Math.Round(floorTps, 1))));
         report.Add($"ratio:decode-{name}-b{b}/bandwidth-floor", new Dictionary<string, JsonNode?> { ["ratio"] = Math.Round(decodeTps / floorTps, 3) });
