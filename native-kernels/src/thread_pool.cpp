@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -172,13 +173,17 @@ struct RangeJob {
     RangeFn fn;
     void* ctx;
 
-    // Takes up to `chunk` rows from the front of share s.
+    // Takes up to `chunk` rows from the front of share s; from 2 chunks left on, half of what is left (whole
+    // grains). The chunk a thread is in is the one thing the others cannot take over, so the last ones are short:
+    // the threads then end within a grain or so of each other instead of up to a chunk apart.
     bool take_front(int s, int64_t& r0, int64_t& r1) const {
         uint64_t v = shares[s].v.load(std::memory_order_relaxed);
         for (;;) {
             const int64_t nx = Share::next(v), en = Share::end(v);
             if (nx >= en) return false;
-            const int64_t nn = nx + chunk < en ? nx + chunk : en;
+            const int64_t left = en - nx;
+            const int64_t take = left > 2 * chunk ? chunk : std::max(grain, (left / 2 + grain - 1) / grain * grain);
+            const int64_t nn = take < left ? nx + take : en;
             if (shares[s].v.compare_exchange_weak(v, Share::pack(nn, en), std::memory_order_relaxed)) {
                 r0 = nx;
                 r1 = nn;
