@@ -87,6 +87,13 @@ OLORA_API int32_t olora_detect_isa(void);
 OLORA_API int32_t olora_set_num_threads(int32_t num_threads);
 OLORA_API int32_t olora_get_num_threads(void);
 
+/* Bytes each idle thread of the kernels' pool may prefetch of the weights the next decode GEMV (NF4 or int8,
+ * <= 2 rows) reads, while the caller works alone between kernels; 0 turns it off. The default is 1 MiB, or
+ * OLORA_IDLE_PREFETCH_KB from the environment. Range 0..2^30, else OLORA_E_ARGUMENT. Returns OLORA_OK; the
+ * getter returns the current value. Safe to call at any time. */
+OLORA_API int32_t olora_set_idle_prefetch_bytes(int64_t bytes);
+OLORA_API int64_t olora_get_idle_prefetch_bytes(void);
+
 /* ----------------------------------------------------------------------------------
  * SGMV: segmented multi-LoRA (Punica-style). One call covers a whole batch.
  *

@@ -62,6 +62,10 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
         for_row_tasks(n, m <= 2 ? 0 : kQuantTaskRows, [&](int n0, int n1) {
             int8_gemv_avx512(x, x_row_stride, m, k, q, scales, n0, n1, y, y_row_stride, acc);
         });
+        if (m <= 2) {
+            const PrefetchRegion regions[] = {{q, int64_t(n) * k}, {scales, int64_t(n) * 4}};
+            decode_weights_read(regions, 2);
+        }
         return OLORA_OK;
     }
     Int8Source src;

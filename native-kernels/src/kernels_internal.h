@@ -111,6 +111,13 @@ void for_row_tasks(int n, int piece, const F& fn) {
         for (int p = n0; p < n1; p += step) fn(p, p + step < n1 ? p + step : n1);
     });
 }
+// Decode GEMVs (M <= 2) call this after their job with the weights they read, region 0 first: per calling thread it
+// learns which weights followed these last time, and has the pool's idle threads prefetch those
+// (prefetch_when_idle) while the caller runs the step's serial work: norms, RoPE, the managed code between two
+// GEMVs. A decode step reads its weights in the same order every time (weight_prefetch.cpp).
+constexpr int kMaxWeightRegions = 2;
+constexpr int64_t kDefaultIdlePrefetchBytes = int64_t(1024) << 10;
+void decode_weights_read(const PrefetchRegion* regions, int count);
 // NF4: m <= 2 (kNf4SmallMinM - 1) only.
 void nf4_gemv_avx512(const float* xd, int m, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                      float* y, int64_t ldy, bool accumulate);

@@ -82,6 +82,15 @@ extern "C" OLORA_API int32_t olora_nf4_linear(const float* x, int64_t x_row_stri
     return olora_nf4_linear_ex(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, accumulate, OLORA_COMPUTE_F32);
 }
 
+namespace {
+// The decode GEMVs' weights, for the idle threads to prefetch the next ones (decode_weights_read).
+void nf4_decode_weights_read(const uint8_t* codes, const float* absmax, int n, int k) {
+    const int64_t numel = int64_t(n) * k;
+    const PrefetchRegion regions[] = {{codes, (numel + 1) / 2}, {absmax, (numel + 63) / 64 * 4}};
+    decode_weights_read(regions, 2);
+}
+}  // namespace
+
 extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_stride, float* y,
                                                  int64_t y_row_stride, int32_t m, int32_t n, int32_t k,
                                                  const uint8_t* codes, const float* absmax, int32_t accumulate,
@@ -102,6 +111,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
             for_row_tasks(n, 0, [&](int n0, int n1) {  // any row range, every M
                 nf4_gemv_int8_avx512(qxp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
             });
+            if (m <= 2) nf4_decode_weights_read(codes, absmax, n, k);
             return OLORA_OK;
         }
     }
@@ -119,6 +129,7 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
             for_row_tasks(n, 0, [&](int n0, int n1) {
                 nf4_gemv_bf16_avx512(xbp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
             });
+            if (m <= 2) nf4_decode_weights_read(codes, absmax, n, k);
             return OLORA_OK;
         }
     }

@@ -22,11 +22,51 @@ namespace {
 
 constexpr auto kSpin = std::chrono::microseconds(100);
 
+// Into the L2 (and on AMD, from there the L3 that L2 evictions fill), not the L1 the spinning thread does not need.
+inline void prefetch_l2(const char* p) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_prefetch(p, _MM_HINT_T1);
+#else
+    __builtin_prefetch(p, 0, 2);
+#endif
+}
+
 class Pool {
 public:
     explicit Pool(int threads) { start(threads); }
 
     int threads() const { return threads_; }
+
+    void post_prefetch(const PrefetchRegion* regions, int count, int64_t budget) {
+        if (threads_ <= 1 || count <= 0 || budget <= 0) return;
+        std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+        if (!busy.owns_lock()) return;
+        // Seqlock: odd while the fields change; a worker that reads across a change sees the count move and retries.
+        const uint64_t s = pf_seq_.load(std::memory_order_relaxed);
+        pf_seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        const int c = count < kMaxPrefetchRegions ? count : kMaxPrefetchRegions;
+        for (int i = 0; i < c; ++i) {
+            pf_data_[i].store(static_cast<const char*>(regions[i].data), std::memory_order_relaxed);
+            pf_bytes_[i].store(regions[i].bytes, std::memory_order_relaxed);
+        }
+        pf_count_.store(c, std::memory_order_relaxed);
+        pf_budget_.store(budget, std::memory_order_relaxed);
+        pf_seq_.store(s + 2, std::memory_order_release);
+        // Wakes a sleeping worker; taking the mutex orders this after any wait's check of pf_seq_.
+        { std::lock_guard<std::mutex> lk(mu_); }
+        cv_.notify_all();
+    }
+
+    int posted_prefetch(PrefetchRegion* out, int max, int64_t* budget) {
+        std::lock_guard<std::mutex> busy(busy_);
+        const int c = std::min(max, pf_count_.load(std::memory_order_relaxed));
+        for (int i = 0; i < c; ++i) out[i] = {pf_data_[i].load(std::memory_order_relaxed), pf_bytes_[i].load(std::memory_order_relaxed)};
+        if (budget) *budget = pf_budget_.load(std::memory_order_relaxed);
+        return c;
+    }
+
+    int64_t prefetched_bytes() const { return pf_done_.load(std::memory_order_relaxed); }
 
     void resize(int threads) {
         std::lock_guard<std::mutex> busy(busy_);
@@ -74,9 +114,45 @@ private:
         }
     }
 
-    // `seen` is the generation when the worker was created: a job or stop posted before the
-    // thread gets to run is still seen as new.
-    void worker_loop(uint64_t seen) {
+    // Prefetches this worker's part of the posted regions (see prefetch_when_idle) while no job is posted.
+    void prefetch_posted(int index, uint64_t seen, uint64_t& pf_seen) {
+        const uint64_t s = pf_seq_.load(std::memory_order_acquire);
+        if (s == pf_seen || (s & 1) != 0) return;
+        const int c = pf_count_.load(std::memory_order_relaxed);
+        const char* data[kMaxPrefetchRegions];
+        int64_t bytes[kMaxPrefetchRegions];
+        int64_t total = 0;
+        for (int i = 0; i < c; ++i) {
+            data[i] = pf_data_[i].load(std::memory_order_relaxed);
+            bytes[i] = pf_bytes_[i].load(std::memory_order_relaxed);
+            total += bytes[i] > 0 ? bytes[i] : 0;
+        }
+        const int64_t budget = pf_budget_.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (pf_seq_.load(std::memory_order_relaxed) != s) return;  // changed while read: the next spin retries
+        pf_seen = s;
+        if (total <= 0) return;
+        for (int i = 0; i < c; ++i) {
+            if (bytes[i] <= 0) continue;
+            // This worker's part of region i, and its share of the budget (proportional to the region's size).
+            const int64_t from = bytes[i] * index / threads_;
+            const int64_t part = bytes[i] * (index + 1) / threads_ - from;
+            const int64_t want = std::min(part, static_cast<int64_t>(static_cast<double>(budget) * bytes[i] / total));
+            const char* p = data[i] + from;
+            for (int64_t off = 0; off < want; off += 64 * 64) {
+                if (generation_.load(std::memory_order_relaxed) != seen ||
+                    pf_seq_.load(std::memory_order_relaxed) != s)
+                    return;
+                const int64_t end = std::min(want, off + 64 * 64);
+                for (int64_t o = off; o < end; o += 64) prefetch_l2(p + o);
+                pf_done_.fetch_add(end - off, std::memory_order_relaxed);
+            }
+        }
+    }
+
+    // `seen` and `pf_seen` are the generation and prefetch request when the worker was created: a job, stop or
+    // request posted before the thread gets to run is still seen as new.
+    void worker_loop(int index, uint64_t seen, uint64_t pf_seen) {
         for (;;) {
             // Spin for a while, then sleep on the condition variable.
             auto until = std::chrono::steady_clock::now() + kSpin;
@@ -84,12 +160,17 @@ private:
             for (int i = 0;; ++i) {
                 g = generation_.load(std::memory_order_acquire);
                 if (g != seen) break;
+                prefetch_posted(index, seen, pf_seen);
                 OLORA_PAUSE();
                 if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
+                    // A prefetch request wakes it too (a decode step's first weights, posted at the end of the
+                    // step before); it then spins again for a while.
                     std::unique_lock<std::mutex> lk(mu_);
-                    cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-                    g = generation_.load(std::memory_order_acquire);
-                    break;
+                    cv_.wait(lk, [&] {
+                        return generation_.load(std::memory_order_acquire) != seen ||
+                               pf_seq_.load(std::memory_order_acquire) != pf_seen;
+                    });
+                    until = std::chrono::steady_clock::now() + kSpin;
                 }
             }
             seen = g;
@@ -103,8 +184,8 @@ private:
     void start(int threads) {
         threads_ = threads < 1 ? 1 : threads;
         quit_.store(false);
-        const uint64_t g = generation_.load(std::memory_order_acquire);
-        for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, g] { worker_loop(g); });
+        const uint64_t g = generation_.load(std::memory_order_acquire), pf = pf_seq_.load(std::memory_order_acquire);
+        for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i, g, pf] { worker_loop(i, g, pf); });
     }
 
     void stop() {
@@ -131,6 +212,14 @@ private:
     std::atomic<int64_t> next_{0};
     std::atomic<uint64_t> open_{0};  // generation of the job that workers may still join, 0 = none
     std::atomic<int> active_{0};     // workers inside a job
+    // The posted prefetch request (post_prefetch's seqlock).
+    static constexpr int kMaxPrefetchRegions = 4;
+    std::atomic<uint64_t> pf_seq_{0};
+    std::atomic<const char*> pf_data_[kMaxPrefetchRegions] = {};
+    std::atomic<int64_t> pf_bytes_[kMaxPrefetchRegions] = {};
+    std::atomic<int> pf_count_{0};
+    std::atomic<int64_t> pf_budget_{0};
+    std::atomic<int64_t> pf_done_{0};  // bytes the workers have prefetched (prefetched_bytes)
 };
 
 int default_threads() {
@@ -151,6 +240,14 @@ Pool& pool() {
 }  // namespace
 
 void parallel_for_raw(int64_t num_tasks, TaskFn fn, void* ctx) { pool().run(num_tasks, fn, ctx); }
+
+void prefetch_when_idle(const PrefetchRegion* regions, int count, int64_t budget) {
+    pool().post_prefetch(regions, count, budget);
+}
+
+int posted_prefetch(PrefetchRegion* out, int max, int64_t* budget) { return pool().posted_prefetch(out, max, budget); }
+
+int64_t idle_prefetched_bytes() { return pool().prefetched_bytes(); }
 
 namespace {
 

@@ -1,4 +1,5 @@
-// A small persistent thread pool: parallel_for over task indices with dynamic scheduling.
+// A small persistent thread pool: parallel_for over task indices with dynamic scheduling, and prefetching of what
+// the caller reads next while it works alone.
 // The calling thread takes part; workers spin briefly after each job (so the next call, which
 // in a decode step follows within microseconds, starts without a wake-up), then sleep.
 #pragma once
@@ -35,6 +36,21 @@ void parallel_ranges(int64_t n, int64_t grain, int64_t chunk, const F& f) {
         n, grain, chunk, [](void* c, int64_t r0, int64_t r1) { (*static_cast<const F*>(c))(r0, r1); },
         const_cast<void*>(static_cast<const void*>(&f)));
 }
+
+// Asks the pool's idle threads to pull memory the caller will read next into their caches while the caller works
+// alone (a decode step's norms, RoPE and managed code between two GEMVs, when DRAM would otherwise idle). Worker w of
+// T threads prefetches the front of part w / T of each region, at most `budget` bytes in all: where the next job's
+// range scheduling hands it its share. Prefetch instructions only, so a stale region never faults; a new job or
+// request stops it. Returns without posting when another thread is using the pool.
+struct PrefetchRegion {
+    const void* data;
+    int64_t bytes;
+};
+void prefetch_when_idle(const PrefetchRegion* regions, int count, int64_t budget);
+// The request posted last (its regions into out[0, max), its budget), and the bytes the idle threads have prefetched
+// so far: for tests and diagnostics.
+int posted_prefetch(PrefetchRegion* out, int max, int64_t* budget);
+int64_t idle_prefetched_bytes();
 
 int num_threads();
 int set_num_threads(int n);  // 0 = hardware concurrency; returns the new count
