@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -98,6 +99,42 @@ void BM_Nf4LinearCached(benchmark::State& st) {
         benchmark::ClobberMemory();
     }
     set_counters(st, double(codes + blocks * 4), 2.0 * m * n * k);
+}
+
+// A batch-1 NF4 decode step of the small preset without the rest of the engine: its 33 GEMVs in order (8 layers of
+// QKV 1,536 x 1,024, O 1,024 x 1,024, gate/up 5,632 x 1,024, down 1,024 x 2,816, then the 50,304 x 1,024 head; 80 MB,
+// so each step streams from DRAM), with st.range(0) microseconds of busy work on the caller after each, standing for
+// the step's serial work, and st.range(1) KiB of idle-thread prefetch (olora_set_idle_prefetch_bytes). Compare
+// the budgets with --benchmark_enable_random_interleaving=true and repetitions, on a machine this noisy.
+void BM_Nf4DecodeChain(benchmark::State& st) {
+    const double glue_us = double(st.range(0));
+    const int64_t was = olora_get_idle_prefetch_bytes();
+    olora_set_idle_prefetch_bytes(st.range(1) * 1024);
+    struct Weights {
+        int n, k;
+        std::vector<uint8_t> w;
+    };
+    std::vector<Weights> chain;
+    for (int l = 0; l < 8; ++l)
+        for (auto [n, k] : {std::pair{1536, 1024}, {1024, 1024}, {5632, 1024}, {1024, 2816}})
+            chain.push_back({n, k, std::vector<uint8_t>(size_t(n) * k / 2 + size_t(n) * k / 16, 0x3F)});
+    chain.push_back({50304, 1024, std::vector<uint8_t>(size_t(50304) * 1024 * 9 / 16, 0x3F)});
+    double bytes = 0;
+    for (const auto& c : chain) bytes += double(c.w.size());
+    const auto x = ones(2816);
+    std::vector<float> y(50304);
+    for (auto _ : st) {
+        for (const auto& c : chain) {
+            olora_nf4_linear_ex(x.data(), c.k, y.data(), c.n, 1, c.n, c.k, c.w.data(),
+                                reinterpret_cast<const float*>(c.w.data() + size_t(c.n) * c.k / 2), 0, OLORA_COMPUTE_BF16);
+            const auto t0 = std::chrono::steady_clock::now();
+            while (std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() < glue_us) {
+            }
+        }
+        benchmark::ClobberMemory();
+    }
+    set_counters(st, bytes, 0);
+    olora_set_idle_prefetch_bytes(was);
 }
 
 void BM_Int8Linear(benchmark::State& st) {
@@ -260,6 +297,11 @@ BENCHMARK(BM_Nf4LinearCached)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(BM_Int8Linear)->Apply(QuantizedShapes);
+BENCHMARK(BM_Nf4DecodeChain)
+    ->ArgNames({"glue_us", "prefetch_kb"})
+    ->ArgsProduct({{0, 8}, {0, 256, 1024}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_CheckFinite)->ArgName("dtype")->Arg(OLORA_DTYPE_F32)->Arg(OLORA_DTYPE_BF16)->Arg(OLORA_DTYPE_F16)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Sgmv)
     ->ArgNames({"dtype", "segs", "rows", "r", "h", "mode"})
