@@ -14,6 +14,8 @@ public sealed unsafe class DenseLinear : ILinearLayer
 {
     private readonly Tensor _weight; // float32: [out, in]; otherwise [in, out]
     private readonly bool _native;
+    private readonly float* _weightData; // float32 W's data (native path only)
+    private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="weight"/> [out, in].</summary>
     public DenseLinear(Tensor weight)
@@ -24,6 +26,8 @@ public sealed unsafe class DenseLinear : ILinearLayer
         if (_native)
         {
             _weight = weight.is_contiguous() ? weight : ContiguousCopy(weight);
+            // Read once: the layer owns W, which never moves, and a decode step runs dozens of these GEMMs.
+            _weightData = (float*)TensorMemory.DataPointer(_weight);
             return;
         }
         // Dispose the view too: an undisposed view would keep the [out, in] storage alive until a
@@ -59,7 +63,9 @@ public sealed unsafe class DenseLinear : ILinearLayer
         var input = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
         TensorChecks.Require(input, nameof(x), ScalarType.Float32, -1, InFeatures);
         var y = empty(input.size(0), OutFeatures, dtype: ScalarType.Float32);
-        Gemm(input, y);
+        Gemm((float*)TensorMemory.DataPointer(input), (float*)TensorMemory.DataPointer(y), input.size(0));
+        GC.KeepAlive(input);
+        GC.KeepAlive(y);
         return (x.dtype == ScalarType.Float32 ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
 
@@ -71,21 +77,19 @@ public sealed unsafe class DenseLinear : ILinearLayer
             y.copy_(result);
             return;
         }
-        TensorChecks.Require(x, nameof(x), ScalarType.Float32, -1, InFeatures);
-        TensorChecks.Require(y, nameof(y), ScalarType.Float32, x.size(0), OutFeatures);
-        Gemm(x, y);
-    }
-
-    private void Gemm(Tensor x, Tensor y)
-    {
-        int m = TensorChecks.ToInt32(x.size(0), "tokens");
-        TensorChecks.Check(NativeMethods.GemmF32(
-            (float*)TensorMemory.DataPointer(x), InFeatures,
-            (float*)TensorMemory.DataPointer(_weight), InFeatures,
-            (float*)TensorMemory.DataPointer(y), OutFeatures,
-            m, (int)OutFeatures, (int)InFeatures, accumulate: 0), "olora_gemm_f32");
+        var xp = (float*)TensorChecks.RequireData(x, nameof(x), ScalarType.Float32, -1, InFeatures);
+        long rows = x.size(0);
+        var yp = (float*)TensorChecks.RequireData(y, nameof(y), ScalarType.Float32, rows, OutFeatures);
+        Gemm(xp, yp, rows);
         GC.KeepAlive(x);
         GC.KeepAlive(y);
+    }
+
+    private void Gemm(float* x, float* y, long rows)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        TensorChecks.Check(NativeMethods.GemmF32(x, InFeatures, _weightData, InFeatures, y, OutFeatures,
+            TensorChecks.ToInt32(rows, "tokens"), (int)OutFeatures, (int)InFeatures, accumulate: 0), "olora_gemm_f32");
         GC.KeepAlive(this);
     }
 
@@ -114,5 +118,9 @@ public sealed unsafe class DenseLinear : ILinearLayer
         GC.KeepAlive(output);
     }
 
-    public void Dispose() => _weight.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _weight.Dispose();
+    }
 }

@@ -12,7 +12,7 @@ namespace OrleansLora.Engine.Native;
 internal static class TensorChecks
 {
     /// <summary>Requires a contiguous CPU tensor of <paramref name="dtype"/>; -1 in <paramref name="shape"/> accepts any size.</summary>
-    public static void Require(Tensor tensor, string name, ScalarType dtype, params long[] shape)
+    public static void Require(Tensor tensor, string name, ScalarType dtype, params ReadOnlySpan<long> shape)
     {
         RequireCpu(tensor, name, dtype);
         if (!tensor.is_contiguous())
@@ -21,7 +21,17 @@ internal static class TensorChecks
         for (int i = 0; matches && i < shape.Length; i++)
             matches = shape[i] < 0 || tensor.size(i) == shape[i];
         if (!matches)
-            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{string.Join(", ", shape.Select(d => d < 0 ? "*" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].", name);
+            throw new ArgumentException($"{name} has shape [{string.Join(", ", tensor.shape)}]; expected [{string.Join(", ", shape.ToArray().Select(d => d < 0 ? "*" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].", name);
+    }
+
+    /// <summary>
+    /// <see cref="Require"/>, then the data pointer: what <see cref="TensorMemory.DataPointer"/> would check again is
+    /// covered already (a decode step makes this call twice per kernel). Callers keep the tensor alive while they use it.
+    /// </summary>
+    public static nint RequireData(Tensor tensor, string name, ScalarType dtype, params ReadOnlySpan<long> shape)
+    {
+        Require(tensor, name, dtype, shape);
+        return NativeMethods.TensorData(tensor.Handle);
     }
 
     /// <summary>

@@ -79,13 +79,26 @@ public sealed unsafe class Int8Linear : ILinearLayer
         GC.KeepAlive(this);
     }
 
-    // Made once: a lambda per call would allocate a closure on every projection of every step.
-    private QuantizedForward.Kernel BindKernel() => (xp, xs, yp, ys, m) =>
-        NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures,
-            (sbyte*)TensorMemory.DataPointer(Q), (float*)TensorMemory.DataPointer(Scales), accumulate: 0, NativeMethods.ComputeCode(Compute));
+    // Made once: a lambda per call would allocate a closure on every projection of every step. The weights' pointers and
+    // the compute code are read once too: the layer owns its weights, which never move, and a decode step makes dozens of
+    // these calls.
+    private QuantizedForward.Kernel BindKernel()
+    {
+        var w = (sbyte*)TensorMemory.DataPointer(Q);
+        var s = (float*)TensorMemory.DataPointer(Scales);
+        int compute = NativeMethods.ComputeCode(Compute);
+        return (xp, xs, yp, ys, m) =>
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures, w, s, accumulate: 0, compute);
+        };
+    }
+
+    private bool _disposed;
 
     public void Dispose()
     {
+        _disposed = true;
         Q.Dispose();
         Scales.Dispose();
     }

@@ -32,10 +32,10 @@ internal static unsafe class QuantizedForward
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(y);
-        TensorChecks.Require(x, nameof(x), ScalarType.Float32, -1, inFeatures);
-        TensorChecks.Require(y, nameof(y), ScalarType.Float32, x.size(0), outFeatures);
-        int m = TensorChecks.ToInt32(x.size(0), "tokens");
-        TensorChecks.Check(kernel((float*)TensorMemory.DataPointer(x), inFeatures, (float*)TensorMemory.DataPointer(y), outFeatures, m), name);
+        var xp = (float*)TensorChecks.RequireData(x, nameof(x), ScalarType.Float32, -1, inFeatures);
+        long rows = x.size(0);
+        var yp = (float*)TensorChecks.RequireData(y, nameof(y), ScalarType.Float32, rows, outFeatures);
+        TensorChecks.Check(kernel(xp, inFeatures, yp, outFeatures, TensorChecks.ToInt32(rows, "tokens")), name);
         GC.KeepAlive(x);
         GC.KeepAlive(y);
     }

@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Native;
 using OrleansLora.Engine.Quantization;
 using TorchSharp;
@@ -213,6 +214,27 @@ public sealed class QuantizedLinearTests
         Assert.Equal("x", ex.ParamName);
         using var threeD = randn(1, 2, 64);
         Assert.Throws<ArgumentException>(() => layer.Forward(threeD));
+    }
+
+    // The layers read their weights' pointers once: ForwardInto still names a wrong output, and a disposed layer refuses
+    // to run instead of reading freed weights.
+    [Fact]
+    public void ForwardIntoRefusesAWrongOutputAndADisposedLayerRefusesToRun()
+    {
+        using var weight = randn(16, 64);
+        using var x = randn(2, 64);
+        using var wrong = zeros(2, 15);
+        using var right = zeros(2, 16);
+        var layers = new ILinearLayer[] { Nf4Linear.Quantize(weight), Int8Linear.Quantize(weight), new DenseLinear(weight.clone()) };
+        foreach (var layer in layers)
+        {
+            Assert.Equal("y", Assert.Throws<ArgumentException>(() => layer.ForwardInto(x, wrong)).ParamName);
+            layer.ForwardInto(x, right);
+            using (var expected = layer.Forward(x))
+                Assert.True(right.allclose(expected, rtol: 0, atol: 0), layer.GetType().Name);
+            layer.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => layer.ForwardInto(x, right));
+        }
     }
 
     [Fact]
