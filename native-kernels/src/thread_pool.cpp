@@ -270,6 +270,9 @@ struct RangeJob {
     RangeFn fn;
     void* ctx;
 
+    // Half of `left` rows, rounded up to whole grains.
+    int64_t half(int64_t left) const { return (left / 2 + grain - 1) / grain * grain; }
+
     // Takes up to `chunk` rows from the front of share s; from 2 chunks left on, half of what is left (whole
     // grains). The chunk a thread is in is the one thing the others cannot take over, so the last ones are short:
     // the threads then end within a grain or so of each other instead of up to a chunk apart.
@@ -279,7 +282,7 @@ struct RangeJob {
             const int64_t nx = Share::next(v), en = Share::end(v);
             if (nx >= en) return false;
             const int64_t left = en - nx;
-            const int64_t take = left > 2 * chunk ? chunk : std::max(grain, (left / 2 + grain - 1) / grain * grain);
+            const int64_t take = left > 2 * chunk ? chunk : std::max(grain, half(left));
             const int64_t nn = take < left ? nx + take : en;
             if (shares[s].v.compare_exchange_weak(v, Share::pack(nn, en), std::memory_order_relaxed)) {
                 r0 = nx;
@@ -295,7 +298,7 @@ struct RangeJob {
         for (;;) {
             const int64_t nx = Share::next(v), en = Share::end(v);
             if (nx >= en) return false;
-            int64_t mid = nx + ((en - nx) / 2 + grain - 1) / grain * grain;
+            int64_t mid = nx + half(en - nx);
             if (mid >= en) mid = nx;
             if (shares[s].v.compare_exchange_weak(v, Share::pack(nx, mid), std::memory_order_relaxed)) {
                 r0 = mid;

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 
 #include "kernels_internal.h"
 #include "thread_pool.h"
@@ -29,8 +30,11 @@ struct Entry {
     int count = 0;
 };
 
-// Open addressing without deletion: a decode step has a few hundred GEMVs; a full table just stops learning.
+// Open addressing without deletion: a decode step has a few hundred GEMVs. Keys of weights freed since stay until
+// overwritten; when a key's probe run is full, its home slot is taken over, so a process that loads model after
+// model keeps learning.
 constexpr int kEntries = 2048;
+constexpr int kProbes = 16;
 
 struct Chain {
     Entry table[kEntries];
@@ -41,15 +45,16 @@ struct Chain {
         return static_cast<int>((v >> 6) * 0x9E3779B97F4A7C15ull >> 53) & (kEntries - 1);
     }
     Entry* find(const void* key, bool insert) {
-        for (int i = 0, s = slot(key); i < 16; ++i, s = (s + 1) & (kEntries - 1)) {
+        for (int i = 0, s = slot(key); i < kProbes; ++i, s = (s + 1) & (kEntries - 1)) {
             if (table[s].key == key) return &table[s];
-            if (table[s].key == nullptr) {
-                if (!insert) return nullptr;
-                table[s].key = key;
-                return &table[s];
-            }
+            if (table[s].key == nullptr) return insert ? claim(table[s], key) : nullptr;
         }
-        return nullptr;
+        return insert ? claim(table[slot(key)], key) : nullptr;
+    }
+    static Entry* claim(Entry& e, const void* key) {
+        e = Entry{};
+        e.key = key;
+        return &e;
     }
 };
 
@@ -58,7 +63,10 @@ struct Chain {
 void decode_weights_read(const PrefetchRegion* regions, int count) {
     const int64_t budget = prefetch_budget().load(std::memory_order_relaxed);
     if (budget == 0 || count <= 0 || count > kMaxWeightRegions || num_threads() <= 1) return;
-    thread_local Chain* chain = new Chain();  // leaked with the thread: a few tens of KB per calling thread
+    // About 100 KB per thread that runs decode GEMVs, made on its first and freed when it exits.
+    thread_local std::unique_ptr<Chain> owned;
+    if (!owned) owned = std::make_unique<Chain>();
+    Chain* chain = owned.get();
     const void* key = regions[0].data;
     if (chain->previous != nullptr && chain->previous != key) {
         if (Entry* e = chain->find(chain->previous, true)) {

@@ -217,3 +217,27 @@ TEST(IdlePrefetch, BudgetZeroPostsNothing) {
     ASSERT_EQ(olora_set_idle_prefetch_bytes(was), OLORA_OK);
     olora::set_num_threads(0);
 }
+
+// A thread that has seen more weights than the table holds (model after model loaded and freed) still learns the
+// order of the ones it reads now.
+TEST(IdlePrefetch, DecodeWeightsKeepLearningPastAFullTable) {
+    olora::set_num_threads(2);
+    // Keys only (never read; a prefetch of them cannot fault), 64 bytes apart as weights would be: enough to fill
+    // every slot.
+    for (uintptr_t i = 0; i < 6000; ++i) {
+        const olora::PrefetchRegion r[] = {{reinterpret_cast<const void*>((uintptr_t(1) << 40) + 64 * i), 64}};
+        olora::decode_weights_read(r, 1);
+    }
+    static char w[2][64];
+    auto read = [](int i) {
+        const olora::PrefetchRegion r[] = {{w[i], 64}};
+        olora::decode_weights_read(r, 1);
+    };
+    read(0);
+    read(1);
+    read(0);
+    olora::PrefetchRegion p[1];
+    ASSERT_EQ(olora::posted_prefetch(p, 1, nullptr), 1);
+    EXPECT_EQ(p[0].data, w[1]);
+    olora::set_num_threads(0);
+}
