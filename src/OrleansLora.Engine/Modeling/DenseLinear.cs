@@ -61,9 +61,9 @@ public sealed unsafe class DenseLinear : ILinearLayer
             return matmul(x, _weight);
         using var scope = NewDisposeScope();
         var input = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
-        TensorChecks.Require(input, nameof(x), ScalarType.Float32, -1, InFeatures);
+        var xp = (float*)TensorChecks.RequireData(input, nameof(x), ScalarType.Float32, -1, InFeatures);
         var y = empty(input.size(0), OutFeatures, dtype: ScalarType.Float32);
-        Gemm((float*)TensorMemory.DataPointer(input), (float*)TensorMemory.DataPointer(y), input.size(0));
+        Gemm(xp, (float*)TensorMemory.DataPointer(y), input.size(0));
         GC.KeepAlive(input);
         GC.KeepAlive(y);
         return (x.dtype == ScalarType.Float32 ? y : y.to(x.dtype)).MoveToOuterDisposeScope();

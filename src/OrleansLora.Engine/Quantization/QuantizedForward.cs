@@ -16,10 +16,10 @@ internal static unsafe class QuantizedForward
             throw new ArgumentException($"x has shape [{string.Join(", ", x.shape)}]; expected [tokens, {inFeatures}].", nameof(x));
         using var scope = NewDisposeScope();
         var x32 = x.dtype == ScalarType.Float32 && x.is_contiguous() ? x : x.to(ScalarType.Float32).contiguous();
-        TensorChecks.Require(x32, nameof(x), ScalarType.Float32, -1, inFeatures);
+        var xp = (float*)TensorChecks.RequireData(x32, nameof(x), ScalarType.Float32, -1, inFeatures);
         int m = TensorChecks.ToInt32(x32.size(0), "tokens");
         var y = empty(m, outFeatures, dtype: ScalarType.Float32);
-        TensorChecks.Check(kernel((float*)TensorMemory.DataPointer(x32), inFeatures, (float*)TensorMemory.DataPointer(y), outFeatures, m), name);
+        TensorChecks.Check(kernel(xp, inFeatures, (float*)TensorMemory.DataPointer(y), outFeatures, m), name);
         GC.KeepAlive(x32);
         return (y.dtype == x.dtype ? y : y.to(x.dtype)).MoveToOuterDisposeScope();
     }
