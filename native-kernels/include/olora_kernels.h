@@ -404,6 +404,94 @@ OLORA_API int32_t olora_argmax(const float* logits, int64_t row_stride, int32_t 
 OLORA_API int32_t olora_topk(const float* logits, int64_t row_stride, int32_t rows, int32_t vocab, int32_t k,
                              int32_t* out_ids, float* out_values);
 
+/* ----------------------------------------------------------------------------------
+ * A whole decode step's decoder layers in one call (the base model's path: no LoRA). Each layer
+ * runs exactly the kernels the engine calls one by one, in the same order and on the same
+ * buffers, so the numbers are the same bits:
+ *   normed = pending ? add_rmsnorm(mlp_output, residual) : rmsnorm(residual)   (input norm)
+ *   qkv = normed · Wqkvᵀ; rope(q, k at positions); kv_append(k, v); attended = attention(q)
+ *   projected = attended · Woᵀ; normed = add_rmsnorm(projected, residual)    (post-attention norm)
+ *   gate_up = normed · Wguᵀ; activation = swiglu(gate_up); mlp_output = activation · Wdownᵀ
+ * and every layer after the first starts pending. The last layer's MLP output is left in
+ * mlp_output, not added to residual (the caller's final norm adds it, as the next layer would).
+ * What it saves is the caller's work between kernels (a managed runtime's dozens of calls per
+ * layer), not kernel time.
+ * ---------------------------------------------------------------------------------- */
+
+enum {
+    OLORA_LINEAR_F32 = 0,  /* weight: float32 [N, K], row stride K; scales unused (NULL) */
+    OLORA_LINEAR_NF4 = 1,  /* weight: NF4 codes, scales: absmax (olora_nf4_linear_ex's layout) */
+    OLORA_LINEAR_INT8 = 2, /* weight: int8 q [N, K], scales: [N] (olora_int8_linear_ex's layout) */
+};
+
+/* One projection's weights: y = x · Wᵀ, W [out_features, in_features]. */
+typedef struct olora_linear_ref {
+    int32_t kind;         /* OLORA_LINEAR_* */
+    int32_t compute;      /* OLORA_COMPUTE_* for NF4 and int8; ignored for float32 */
+    int32_t out_features; /* N */
+    int32_t in_features;  /* K */
+    const void* weight;
+    const float* scales;
+} olora_linear_ref;
+
+/* One decoder layer's weights (Llama layout; q/k/v and gate/up stacked by rows as the engine
+ * stacks them: qkv [(heads + 2 kv_heads) head_dim, hidden], gate_up [2 intermediate, hidden]). */
+typedef struct olora_decode_layer {
+    const float* input_norm;          /* [hidden] */
+    const float* post_attention_norm; /* [hidden] */
+    float input_norm_eps;
+    float post_attention_norm_eps;
+    olora_linear_ref qkv;
+    olora_linear_ref o;
+    olora_linear_ref gate_up;
+    olora_linear_ref down;
+} olora_decode_layer;
+
+/* The step: rows sequences of one token each, and the buffers and KV cache they run on. Buffers
+ * are float32 [rows, width] with row stride = width (contiguous): residual and mlp_output
+ * [hidden], normed [hidden], qkv [(heads + 2 kv_heads) head_dim], attended [heads head_dim],
+ * projected [hidden], gate_up [2 intermediate], activation [intermediate]. None may overlap.
+ * KV: k_pools[l] / v_pools[l] are layer l's pools as olora_kv_append and
+ * olora_paged_attention_decode take them; slot_mapping [rows], block_tables, context_lens [rows]
+ * as those take them. positions [rows] index the RoPE tables [max_positions, head_dim]. */
+typedef struct olora_decode_step {
+    int32_t rows, hidden, num_heads, kv_heads, head_dim, intermediate;
+    int32_t pending; /* mlp_output holds a previous layer's output still to be added to residual */
+    int32_t cache_dtype;
+    float* residual;
+    float* normed;
+    float* qkv;
+    float* attended;
+    float* projected;
+    float* gate_up;
+    float* activation;
+    float* mlp_output;
+    const int32_t* positions;
+    const float* cos_table;
+    const float* sin_table;
+    int32_t max_positions;
+    int32_t block_size;
+    int64_t num_blocks;
+    void* const* k_pools;
+    void* const* v_pools;
+    const int64_t* slot_mapping;
+    const int32_t* block_tables;
+    int64_t block_table_stride;
+    int32_t max_blocks_per_seq;
+    int32_t sliding_window;
+    const int32_t* context_lens;
+} olora_decode_step;
+
+/* Runs layers[0 .. num_layers) on step (see above). layer_struct_size and step_struct_size are
+ * the caller's sizeof(olora_decode_layer) and sizeof(olora_decode_step): a binding built against
+ * another layout is refused. Every layer's dimensions, weights and norms, the buffers and the
+ * step's sizes are checked before anything is written (OLORA_E_ARGUMENT); the KV slots, block
+ * tables and positions are checked by layer 0's kernels as the single-kernel entry points check
+ * them, before that layer's append writes. */
+OLORA_API int32_t olora_decode_layers(const olora_decode_layer* layers, int32_t layer_struct_size,
+                                      int32_t num_layers, const olora_decode_step* step,
+                                      int32_t step_struct_size);
+
 #ifdef __cplusplus
 }
 #endif

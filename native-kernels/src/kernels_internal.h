@@ -33,6 +33,14 @@ inline int32_t check_quant_linear(const float* x, int64_t x_row_stride, const fl
     return OLORA_OK;
 }
 
+// olora_paged_attention_decode's argument checks for num_seqs >= 1 sequences (paged_attention_cpu.cpp):
+// OLORA_OK, with the key positions the call reads in *keys (when not null), or OLORA_E_ARGUMENT.
+int32_t check_decode_attention(int32_t dtype, const float* q, int64_t q_stride, const float* out, int64_t out_stride,
+                               const void* k_pool, const void* v_pool, int64_t num_blocks, int32_t block_size,
+                               const int32_t* block_tables, int64_t bt_stride, int32_t max_blocks,
+                               const int32_t* context_lens, int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
+                               int32_t head_dim, int32_t window, int64_t* keys);
+
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {
     uint32_t u = static_cast<uint32_t>(h) << 16;

@@ -183,6 +183,32 @@ extern "C" OLORA_API int32_t olora_kv_copy_blocks(int32_t cache_dtype, void* k_p
     return OLORA_OK;
 }
 
+namespace olora {
+
+int32_t check_decode_attention(int32_t dtype, const float* q, int64_t q_stride, const float* out, int64_t out_stride,
+                               const void* k_pool, const void* v_pool, int64_t num_blocks, int32_t block_size,
+                               const int32_t* block_tables, int64_t bt_stride, int32_t max_blocks,
+                               const int32_t* context_lens, int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
+                               int32_t head_dim, int32_t window, int64_t* keys) {
+    if (num_seqs < 1 || check_attention(dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks, block_size,
+                                        block_tables, bt_stride, max_blocks, context_lens, num_heads, kv_heads,
+                                        head_dim, window) != OLORA_OK)
+        return OLORA_E_ARGUMENT;
+    const int64_t capacity = int64_t(max_blocks) * block_size;
+    int64_t total = 0;
+    for (int32_t i = 0; i < num_seqs; ++i) {
+        const int ctx = context_lens[i];
+        if (ctx < 0 || ctx > capacity) return OLORA_E_ARGUMENT;
+        const int lo = window > 0 ? std::max(0, ctx - window) : 0;
+        if (!blocks_valid(block_tables + i * bt_stride, lo, ctx, block_size, num_blocks)) return OLORA_E_ARGUMENT;
+        total += ctx - lo;
+    }
+    if (keys) *keys = total;
+    return OLORA_OK;
+}
+
+}  // namespace olora
+
 extern "C" OLORA_API int32_t olora_paged_attention_decode(int32_t cache_dtype, const float* q, int64_t q_stride,
                                                           float* out, int64_t out_stride, const void* k_pool,
                                                           const void* v_pool, int64_t num_blocks, int32_t block_size,
@@ -192,20 +218,11 @@ extern "C" OLORA_API int32_t olora_paged_attention_decode(int32_t cache_dtype, c
                                                           int32_t head_dim, int32_t sliding_window) {
     if (num_seqs < 0) return OLORA_E_ARGUMENT;
     if (num_seqs == 0) return OLORA_OK;
-    if (check_attention(cache_dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks, block_size, block_tables,
-                        block_table_stride, max_blocks_per_seq, context_lens, num_heads, kv_heads, head_dim,
-                        sliding_window) != OLORA_OK)
-        return OLORA_E_ARGUMENT;
-    const int64_t capacity = int64_t(max_blocks_per_seq) * block_size;
     int64_t keys = 0;
-    for (int32_t i = 0; i < num_seqs; ++i) {
-        const int ctx = context_lens[i];
-        if (ctx < 0 || ctx > capacity) return OLORA_E_ARGUMENT;
-        const int lo = sliding_window > 0 ? std::max(0, ctx - sliding_window) : 0;
-        if (!blocks_valid(block_tables + i * block_table_stride, lo, ctx, block_size, num_blocks))
-            return OLORA_E_ARGUMENT;
-        keys += ctx - lo;
-    }
+    if (check_decode_attention(cache_dtype, q, q_stride, out, out_stride, k_pool, v_pool, num_blocks, block_size,
+                               block_tables, block_table_stride, max_blocks_per_seq, context_lens, num_seqs, num_heads,
+                               kv_heads, head_dim, sliding_window, &keys) != OLORA_OK)
+        return OLORA_E_ARGUMENT;
 
     const AttnGeom g =
         make_geom(cache_dtype, k_pool, v_pool, block_size, num_heads, kv_heads, head_dim, sliding_window);

@@ -45,6 +45,23 @@ public sealed class PagedKvCache : IKvCache
             _keys[i] = zeros(shape, Dtype).DetachFromDisposeScope();
             _values[i] = zeros(shape, Dtype).DetachFromDisposeScope();
         }
+        _keyPools = Array.ConvertAll(_keys, Native.TensorMemory.DataPointer);
+        _valuePools = Array.ConvertAll(_values, Native.TensorMemory.DataPointer);
+    }
+
+    // Each layer's pools' data, read once (they never move): the native decode step takes them as arrays.
+    private readonly nint[] _keyPools;
+    private readonly nint[] _valuePools;
+    private bool _disposed;
+
+    /// <summary>The layers' K and V pools' data pointers, for a native call made while this cache is alive.</summary>
+    internal (nint[] Keys, nint[] Values) PoolPointers
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (_keyPools, _valuePools);
+        }
     }
 
     public int BlockSize { get; }
@@ -87,6 +104,7 @@ public sealed class PagedKvCache : IKvCache
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var t in _keys.Concat(_values))
             t.Dispose();
     }

@@ -38,6 +38,9 @@ public sealed class Attention : IDisposable
     public ILinearLayer QkvProj { get; } // hidden → (heads + 2*kvHeads)*headDim
     public ILinearLayer OProj { get; }   // heads*headDim → hidden
 
+    /// <summary>Mistral's sliding window as the kernels take it (0: none).</summary>
+    internal int SlidingWindow => _window ?? 0;
+
     /// <summary>x: [tokens, hidden] → [tokens, hidden].</summary>
     public Tensor Forward(Tensor x, ForwardBatch batch, IKvCache kv, int layer, Tensor cos, Tensor sin, LoraContext? lora = null)
     {
@@ -140,7 +143,7 @@ public sealed class Attention : IDisposable
         var values = cache.Values(layer);
         int code = cache.Dtype == ScalarType.Float32 ? NativeMethods.DtypeF32 : NativeMethods.DtypeBf16;
         int n = batch.Sequences.Count;
-        int window = _window ?? 0;
+        int window = SlidingWindow;
         fixed (long* slots = plan.SlotMapping)
         fixed (int* tables = plan.BlockTables)
         fixed (int* lengths = plan.ContextLengths)

@@ -10,7 +10,7 @@ namespace OrleansLora.Engine.Modeling;
 /// (M = 8–128) on these machines (docs/BENCHMARKS.md). Other dtypes run on libtorch with W kept
 /// transposed ([in, out]), its faster layout for x · Wt.
 /// </summary>
-public sealed unsafe class DenseLinear : ILinearLayer
+public sealed unsafe class DenseLinear : ILinearLayer, INativeLinear
 {
     private readonly Tensor _weight; // float32: [out, in]; otherwise [in, out]
     private readonly bool _native;
@@ -48,6 +48,19 @@ public sealed unsafe class DenseLinear : ILinearLayer
 
     /// <summary>W is float32 [out, in] on the CPU and runs on the native GEMM (and its rows can be copied as embeddings).</summary>
     internal bool IsNative => _native;
+
+    bool INativeLinear.TryGetNativeRef(out NativeLinearRef reference)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        reference = _native
+            ? new NativeLinearRef
+            {
+                Kind = NativeLinearRef.KindFloat32, OutFeatures = TensorChecks.ToInt32(OutFeatures, "out_features"),
+                InFeatures = TensorChecks.ToInt32(InFeatures, "in_features"), Weight = _weightData,
+            }
+            : default;
+        return _native;
+    }
     public long WeightBytes => _weight.NumberOfElements * _weight.ElementSize;
 
     /// <summary>Rows of W as embeddings ([ids] → [ids, in]): a tied head doubles as the embedding table.</summary>

@@ -39,7 +39,10 @@ public sealed class LlamaModel : IDisposable
         _decodeBuffersUsable = dtype == ScalarType.Float32 && rope.Tables.Cos.dtype == ScalarType.Float32 && norm.Fused
             && Array.TrueForAll(layers, l => l.InputNorm.Fused && l.PostAttentionNorm.Fused)
             && (embed is not null ? embed.dtype == ScalarType.Float32 && embed.is_contiguous() : lmHead is DenseLinear { IsNative: true });
+        _nativeLayers = _decodeBuffersUsable ? NativeDecodeLayers.TryCreate(config, layers, rope) : null;
     }
+
+    private readonly NativeDecodeLayers? _nativeLayers;
 
     private readonly bool _decodeBuffersUsable;
 
@@ -288,6 +291,15 @@ public sealed class LlamaModel : IDisposable
     internal long DecodeBufferSteps { get; private set; }
 
     /// <summary>
+    /// Off: base-model decode steps on the buffers run layer by layer from here, as LoRA steps do (tests compare the
+    /// two). On by default; without effect where <see cref="NativeDecodeLayers"/> does not serve the model.
+    /// </summary>
+    internal bool NativeDecodeEnabled { get; set; } = true;
+
+    /// <summary>Decode steps whose layers ran in one native call.</summary>
+    internal long NativeDecodeSteps { get; private set; }
+
+    /// <summary>
     /// A decode step on the model's <see cref="DecodeWorkspace"/>: the same kernels in the same order as the general
     /// path (so the same numbers), writing into buffers made once, and allocating one tensor, the logits it returns.
     /// </summary>
@@ -301,8 +313,16 @@ public sealed class LlamaModel : IDisposable
             ((DenseLinear)_lmHead).EmbeddingRowsInto(batch.TokenIdArray, b.Residual);
         var (cos, sin) = _rope.Tables;
         var lora = LoraFor(batch);
-        for (int i = 0; i < _layers.Length; i++)
-            _layers[i].ForwardDecode(b, pending: i > 0, batch, cache, cos, sin, lora);
+        if (lora is null && _nativeLayers is not null && NativeDecodeEnabled)
+        {
+            _nativeLayers.Run(b, batch, cache);
+            NativeDecodeSteps++;
+        }
+        else
+        {
+            for (int i = 0; i < _layers.Length; i++)
+                _layers[i].ForwardDecode(b, pending: i > 0, batch, cache, cos, sin, lora);
+        }
         _norm.AddForwardInto(b.MlpOutput, b.Residual, b.Normed);
         var logits = empty(batch.TokenCount, _lmHead.OutFeatures, dtype: ScalarType.Float32);
         try

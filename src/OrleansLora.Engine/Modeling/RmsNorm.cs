@@ -15,7 +15,7 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
     public Tensor Forward(Tensor x)
     {
         if (_fused && FusedOps.Usable(x))
-            return FusedOps.RmsNorm(x, Weight, (float)eps);
+            return FusedOps.RmsNorm(x, Weight, Epsilon);
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
         var variance = x32.pow(HeldScalars.Two).mean([-1L], keepdim: true);
@@ -30,7 +30,7 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
     public Tensor AddForward(Tensor x, Tensor residual)
     {
         if (_fused && FusedOps.Usable(x) && FusedOps.Usable(residual))
-            return FusedOps.AddRmsNorm(x, residual, Weight, (float)eps);
+            return FusedOps.AddRmsNorm(x, residual, Weight, Epsilon);
         residual.add_(x, HeldScalars.One);
         return Forward(residual);
     }
@@ -38,11 +38,14 @@ public sealed class RmsNorm(Tensor weight, double eps) : IDisposable
     /// <summary>Whether the fused float32 kernels serve this norm (the decode step's buffers need them).</summary>
     internal bool Fused => _fused;
 
+    /// <summary>The epsilon the fused kernels add (float32, as they take it).</summary>
+    internal float Epsilon => (float)eps;
+
     /// <summary>This norm of x's rows into <paramref name="output"/>, on the fused kernel.</summary>
-    internal void ForwardInto(Tensor x, Tensor output) => FusedOps.RmsNormInto(x, Weight, (float)eps, output);
+    internal void ForwardInto(Tensor x, Tensor output) => FusedOps.RmsNormInto(x, Weight, Epsilon, output);
 
     /// <summary>residual += x in place, then this norm of it into <paramref name="output"/>, on the fused kernel.</summary>
-    internal void AddForwardInto(Tensor x, Tensor residual, Tensor output) => FusedOps.AddRmsNormInto(x, residual, Weight, (float)eps, output);
+    internal void AddForwardInto(Tensor x, Tensor residual, Tensor output) => FusedOps.AddRmsNormInto(x, residual, Weight, Epsilon, output);
 
     public void Dispose()
     {

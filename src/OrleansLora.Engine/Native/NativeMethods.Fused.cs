@@ -27,6 +27,9 @@ internal static unsafe partial class NativeMethods
         void* kPool, void* vPool, long numBlocks, int blockSize, int* blockTables, long blockTableStride, int maxBlocksPerSeq,
         int* queryStartLoc, int* contextLens, int numSeqs, int numHeads, int kvHeads, int headDim, int slidingWindow);
 
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_decode_layers")]
+    public static partial int DecodeLayers(NativeDecodeLayer* layers, int layerStructSize, int numLayers, NativeDecodeStep* step, int stepStructSize);
+
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_rmsnorm")]
     public static partial int RmsNorm(float* x, long xStride, float* weight, float* output, long outputStride,
         int rows, int hidden, float eps);

@@ -8,7 +8,7 @@ namespace OrleansLora.Engine.Quantization;
 /// A linear layer stored as int8, symmetric per output channel: W[n, k] = q[n, k] · scale[n].
 /// Forward runs the native kernel on the int8 weights directly.
 /// </summary>
-public sealed unsafe class Int8Linear : ILinearLayer
+public sealed unsafe class Int8Linear : ILinearLayer, INativeLinear
 {
     private Int8Linear(Tensor q, Tensor scales, QuantizedCompute compute)
     {
@@ -17,9 +17,17 @@ public sealed unsafe class Int8Linear : ILinearLayer
         InFeatures = q.size(1);
         Q = q;
         Scales = scales;
+        _q = (sbyte*)TensorMemory.DataPointer(q);
+        _scales = (float*)TensorMemory.DataPointer(scales);
+        _compute = NativeMethods.ComputeCode(compute);
         _kernel = BindKernel();
     }
 
+    // The weights' pointers and compute code, read once: the layer owns its weights, which never move, and a decode step
+    // makes dozens of calls on them.
+    private readonly sbyte* _q;
+    private readonly float* _scales;
+    private readonly int _compute;
     private readonly QuantizedForward.Kernel _kernel;
 
     public Tensor Q { get; }      // int8 [out, in]
@@ -79,19 +87,22 @@ public sealed unsafe class Int8Linear : ILinearLayer
         GC.KeepAlive(this);
     }
 
-    // Made once: a lambda per call would allocate a closure on every projection of every step. The weights' pointers and
-    // the compute code are read once too: the layer owns its weights, which never move, and a decode step makes dozens of
-    // these calls.
-    private QuantizedForward.Kernel BindKernel()
+    // Made once: a lambda per call would allocate a closure on every projection of every step.
+    private QuantizedForward.Kernel BindKernel() => (xp, xs, yp, ys, m) =>
     {
-        var w = (sbyte*)TensorMemory.DataPointer(Q);
-        var s = (float*)TensorMemory.DataPointer(Scales);
-        int compute = NativeMethods.ComputeCode(Compute);
-        return (xp, xs, yp, ys, m) =>
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures, _q, _scales, accumulate: 0, _compute);
+    };
+
+    bool INativeLinear.TryGetNativeRef(out NativeLinearRef reference)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        reference = new NativeLinearRef
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            return NativeMethods.Int8LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures, w, s, accumulate: 0, compute);
+            Kind = NativeLinearRef.KindInt8, Compute = _compute, OutFeatures = (int)OutFeatures, InFeatures = (int)InFeatures,
+            Weight = _q, Scales = _scales,
         };
+        return true;
     }
 
     private bool _disposed;

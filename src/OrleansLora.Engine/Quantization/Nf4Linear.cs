@@ -10,7 +10,7 @@ namespace OrleansLora.Engine.Quantization;
 /// element in the high nibble). Forward runs the native fused dequantize-and-multiply kernel; W is
 /// never materialised.
 /// </summary>
-public sealed unsafe class Nf4Linear : ILinearLayer
+public sealed unsafe class Nf4Linear : ILinearLayer, INativeLinear
 {
     public const int BlockSize = 64;
 
@@ -21,9 +21,17 @@ public sealed unsafe class Nf4Linear : ILinearLayer
         Absmax = absmax;
         OutFeatures = outFeatures;
         InFeatures = inFeatures;
+        _codes = (byte*)TensorMemory.DataPointer(codes);
+        _absmax = (float*)TensorMemory.DataPointer(absmax);
+        _compute = NativeMethods.ComputeCode(compute);
         _kernel = BindKernel();
     }
 
+    // The weights' pointers and compute code, read once: the layer owns its weights, which never move, and a decode step
+    // makes dozens of calls on them.
+    private readonly byte* _codes;
+    private readonly float* _absmax;
+    private readonly int _compute;
     private readonly QuantizedForward.Kernel _kernel;
 
     public Tensor Codes { get; }  // uint8 [ceil(out*in / 2)]
@@ -84,19 +92,22 @@ public sealed unsafe class Nf4Linear : ILinearLayer
         GC.KeepAlive(this);
     }
 
-    // Made once: a lambda per call would allocate a closure on every projection of every step. The weights' pointers and
-    // the compute code are read once too: the layer owns its weights, which never move, and a decode step makes dozens of
-    // these calls.
-    private QuantizedForward.Kernel BindKernel()
+    // Made once: a lambda per call would allocate a closure on every projection of every step.
+    private QuantizedForward.Kernel BindKernel() => (xp, xs, yp, ys, m) =>
     {
-        var w = (byte*)TensorMemory.DataPointer(Codes);
-        var s = (float*)TensorMemory.DataPointer(Absmax);
-        int compute = NativeMethods.ComputeCode(Compute);
-        return (xp, xs, yp, ys, m) =>
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures, _codes, _absmax, accumulate: 0, _compute);
+    };
+
+    bool INativeLinear.TryGetNativeRef(out NativeLinearRef reference)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        reference = new NativeLinearRef
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            return NativeMethods.Nf4LinearEx(xp, xs, yp, ys, m, (int)OutFeatures, (int)InFeatures, w, s, accumulate: 0, compute);
+            Kind = NativeLinearRef.KindNf4, Compute = _compute, OutFeatures = (int)OutFeatures, InFeatures = (int)InFeatures,
+            Weight = _codes, Scales = _absmax,
         };
+        return true;
     }
 
     private bool _disposed;

@@ -35,6 +35,18 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
         return logits.data<float>().ToArray();
     }
 
+    /// <summary>Finite logits in <paramref name="actual"/>, with the same bits as <paramref name="expected"/>'s.</summary>
+    private static void AssertSameBits(float[] actual, string actualPath, float[] expected, string expectedPath, int step, int vocab)
+    {
+        Assert.All(actual, v => Assert.True(float.IsFinite(v), $"a logit {actualPath} is not finite"));
+        Assert.Equal(expected.Length, actual.Length);
+        for (int j = 0; j < expected.Length; j++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[j]) != BitConverter.SingleToInt32Bits(actual[j]))
+                Assert.Fail($"step {step}, row {j / vocab}, token {j % vocab}: {actual[j]} {actualPath}, {expected[j]} {expectedPath}");
+        }
+    }
+
     [Theory]
     [InlineData(QuantizationMode.None)]
     [InlineData(QuantizationMode.Nf4)]
@@ -84,18 +96,67 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
             llama.DecodeBuffersEnabled = false;
             float[] fromGeneral = Step(llama, general, parts, tokens);
             Assert.Equal(onBuffers + 1, llama.DecodeBufferSteps);
-            Assert.All(fromBuffers, v => Assert.True(float.IsFinite(v), "a logit from the buffers is not finite"));
-            Assert.Equal(fromGeneral.Length, fromBuffers.Length);
-            for (int j = 0; j < fromGeneral.Length; j++)
-            {
-                if (BitConverter.SingleToInt32Bits(fromGeneral[j]) != BitConverter.SingleToInt32Bits(fromBuffers[j]))
-                    Assert.Fail($"step {decodeSteps}, row {j / config.VocabSize}, token {j % config.VocabSize}: {fromBuffers[j]} on the buffers, {fromGeneral[j]} on the general path");
-            }
+            AssertSameBits(fromBuffers, "on the buffers", fromGeneral, "on the general path", decodeSteps, config.VocabSize);
             for (int r = 0; r < step.Length; r++)
                 seqs.Tokens[step[r]].Add(tokens[r]);
             decodeSteps++;
         }
         Assert.Equal(members.Length, decodeSteps);
+    }
+
+    [Theory]
+    [InlineData(QuantizationMode.None, 1)]
+    [InlineData(QuantizationMode.Nf4, 1)]
+    [InlineData(QuantizationMode.Int8, 1)]
+    [InlineData(QuantizationMode.Nf4, 0)]
+    public void Base_model_steps_in_one_native_call_give_the_per_layer_and_general_paths_logits_bit_for_bit(QuantizationMode quantization, int variant)
+    {
+        // Three caches, one per path, each sequence's blocks scattered; batches of 1 to 4 sequences crossing block
+        // boundaries; the buffers poisoned before every step. Variant 0 decodes one sequence alone (the benchmark's shape).
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = quantization });
+        var vocab = llama.Config.VocabSize;
+        using var native = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        using var perLayer = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        using var general = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        int[] promptLengths = [6, 11, 2, 9];
+        var seqs = new Sequences(promptLengths.Length, seed: 17 + variant);
+        for (int i = 0; i < promptLengths.Length; i++)
+        {
+            var prompt = Enumerable.Range(0, promptLengths[i]).Select(_ => seqs.NextToken()).ToArray();
+            var part = new BatchSequence(i, 0, prompt.Length, -1, Table(i));
+            foreach (var cache in new[] { native, perLayer, general })
+                Step(llama, cache, [part], prompt);
+            seqs.Tokens[i].AddRange(prompt);
+        }
+        int[][] members = variant == 0
+            ? [.. Enumerable.Repeat(new[] { 1 }, 12)]
+            : [[0], [0, 1, 2, 3], [2, 3], [1], [0, 1, 2, 3], [3, 0, 2], [0, 1, 2, 3], [1, 2], [0], [0, 1, 2, 3], [2, 0], [1, 3]];
+        for (int n = 0; n < members.Length; n++)
+        {
+            var step = members[n];
+            var parts = step.Select(i => new BatchSequence(i, seqs.Tokens[i].Count, 1, -1, Table(i))).ToArray();
+            var tokens = step.Select(_ => seqs.NextToken()).ToArray();
+            float[] Run(PagedKvCache cache, bool buffers, bool nativeLayers)
+            {
+                llama.DecodeWorkspace.For(parts.Length);
+                llama.DecodeWorkspace.Fill(float.NaN);
+                llama.DecodeBuffersEnabled = buffers;
+                llama.NativeDecodeEnabled = nativeLayers;
+                return Step(llama, cache, parts, tokens);
+            }
+            long nativeSteps = llama.NativeDecodeSteps;
+            float[] fromNative = Run(native, buffers: true, nativeLayers: true);
+            Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
+            long bufferSteps = llama.DecodeBufferSteps;
+            float[] fromPerLayer = Run(perLayer, buffers: true, nativeLayers: false);
+            Assert.Equal(bufferSteps + 1, llama.DecodeBufferSteps);
+            float[] fromGeneral = Run(general, buffers: false, nativeLayers: true);
+            Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
+            AssertSameBits(fromNative, "in one native call", fromPerLayer, "layer by layer", n, vocab);
+            AssertSameBits(fromNative, "in one native call", fromGeneral, "on the general path", n, vocab);
+            for (int r = 0; r < step.Length; r++)
+                seqs.Tokens[step[r]].Add(tokens[r]);
+        }
     }
 
     [Fact]
@@ -131,6 +192,11 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
         TensorsMadeByAStep(); // the first step of a batch size makes the buffers and their views
         Assert.Equal(1, TensorsMadeByAStep());
         Assert.Equal(1, TensorsMadeByAStep());
+        // Both rows on the base: the layers run in one native call, which allocates nothing either.
+        adapterSlots[0] = -1;
+        long nativeSteps = llama.NativeDecodeSteps;
+        Assert.Equal(1, TensorsMadeByAStep());
+        Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
         // The counter sees the general path's temporaries: dozens a step.
         llama.DecodeBuffersEnabled = false;
         long general = TensorsMadeByAStep();

@@ -1,0 +1,146 @@
+using OrleansLora.Engine.Caching;
+using OrleansLora.Engine.Models;
+using OrleansLora.Engine.Native;
+using static TorchSharp.torch;
+
+namespace OrleansLora.Engine.Modeling;
+
+/// <summary>
+/// All decoder layers of a base-model decode step in one native call (<c>olora_decode_layers</c>): the kernels
+/// <see cref="DecoderLayer.ForwardDecode"/> calls one by one, in the same order on the same buffers, so the same bits,
+/// without the dozens of interop calls, checks and dispatches per layer between them. LoRA rows take the per-layer
+/// path: their updates are applied between the kernels. The weights' pointers are read once here; the model that owns
+/// the layers runs this only while it holds its decode buffers, which its Dispose waits for.
+/// </summary>
+internal sealed unsafe class NativeDecodeLayers
+{
+    private readonly NativeDecodeLayer[] _layers;
+    private readonly ModelConfig _config;
+    private readonly float* _cos;
+    private readonly float* _sin;
+    private readonly int _maxPositions;
+    private readonly int _window;
+    private readonly Tensor[] _held; // the norms' weights and the RoPE tables, kept alive with the pointers above
+
+    private NativeDecodeLayers(NativeDecodeLayer[] layers, ModelConfig config, Tensor cos, Tensor sin, int window, Tensor[] held)
+    {
+        _layers = layers;
+        _config = config;
+        _cos = (float*)TensorMemory.DataPointer(cos);
+        _sin = (float*)TensorMemory.DataPointer(sin);
+        _maxPositions = checked((int)(cos.numel() / config.HeadDim));
+        _window = window;
+        _held = [.. held, cos, sin];
+    }
+
+    /// <summary>
+    /// The native step over <paramref name="layers"/>, or null when a layer's projections are not all on native kernels
+    /// (or its norms not fused, or the RoPE tables not float32): those models keep the per-layer path.
+    /// </summary>
+    public static NativeDecodeLayers? TryCreate(ModelConfig config, DecoderLayer[] layers, RotaryEmbedding rope)
+    {
+        var (cos, sin) = rope.Tables;
+        if (layers.Length == 0 || cos.dtype != ScalarType.Float32 || !cos.is_contiguous() || !sin.is_contiguous()
+            || cos.numel() % config.HeadDim != 0 || sin.numel() != cos.numel())
+            return null;
+        var descriptors = new NativeDecodeLayer[layers.Length];
+        var held = new List<Tensor>();
+        int? window = null;
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var l = layers[i];
+            if (!l.InputNorm.Fused || !l.PostAttentionNorm.Fused
+                || !TryRef(l.Attention.QkvProj, out var qkv) || !TryRef(l.Attention.OProj, out var o)
+                || !TryRef(l.Mlp.GateUp, out var gateUp) || !TryRef(l.Mlp.Down, out var down))
+                return null;
+            // One window for the whole step: the kernels take it once.
+            if (window is { } w && w != l.Attention.SlidingWindow)
+                return null;
+            window = l.Attention.SlidingWindow;
+            descriptors[i] = new NativeDecodeLayer
+            {
+                InputNorm = (float*)TensorMemory.DataPointer(l.InputNorm.Weight),
+                PostAttentionNorm = (float*)TensorMemory.DataPointer(l.PostAttentionNorm.Weight),
+                InputNormEps = l.InputNorm.Epsilon,
+                PostAttentionNormEps = l.PostAttentionNorm.Epsilon,
+                Qkv = qkv,
+                O = o,
+                GateUp = gateUp,
+                Down = down,
+            };
+            held.Add(l.InputNorm.Weight);
+            held.Add(l.PostAttentionNorm.Weight);
+        }
+        return new NativeDecodeLayers(descriptors, config, cos, sin, window ?? 0, [.. held]);
+    }
+
+    private static bool TryRef(ILinearLayer layer, out NativeLinearRef reference)
+    {
+        reference = default;
+        return layer is INativeLinear native && native.TryGetNativeRef(out reference);
+    }
+
+    /// <summary>
+    /// Runs every layer on <paramref name="b"/>: the residual stream in <see cref="DecodeBuffers.Residual"/>, the last
+    /// layer's MLP output left in <see cref="DecodeBuffers.MlpOutput"/> for the final norm to add (as
+    /// <see cref="DecoderLayer.ForwardDecode"/> leaves it). <paramref name="batch"/>: one token per sequence.
+    /// </summary>
+    public void Run(DecodeBuffers b, ForwardBatch batch, PagedKvCache cache)
+    {
+        var plan = batch.PagedPlan(cache.BlockSize);
+        var (keys, values) = cache.PoolPointers;
+        if (keys.Length != _layers.Length)
+            throw new ArgumentException($"the KV cache has {keys.Length} layers; the model has {_layers.Length}.", nameof(cache));
+        var step = new NativeDecodeStep
+        {
+            Rows = batch.TokenCount,
+            Hidden = _config.HiddenSize,
+            NumHeads = _config.NumAttentionHeads,
+            KvHeads = _config.NumKeyValueHeads,
+            HeadDim = _config.HeadDim,
+            Intermediate = _config.IntermediateSize,
+            Pending = 0,
+            CacheDtype = cache.Dtype == ScalarType.Float32 ? NativeMethods.DtypeF32 : NativeMethods.DtypeBf16,
+            Residual = Data(b.Residual),
+            Normed = Data(b.Normed),
+            Qkv = Data(b.Qkv),
+            Attended = Data(b.Attended),
+            Projected = Data(b.Projected),
+            GateUp = Data(b.GateUp),
+            Activation = Data(b.Activation),
+            MlpOutput = Data(b.MlpOutput),
+            CosTable = _cos,
+            SinTable = _sin,
+            MaxPositions = _maxPositions,
+            BlockSize = cache.BlockSize,
+            NumBlocks = cache.BlockCount,
+            BlockTableStride = plan.MaxBlocks,
+            MaxBlocksPerSeq = plan.MaxBlocks,
+            SlidingWindow = _window,
+        };
+        int rc;
+        fixed (NativeDecodeLayer* layers = _layers)
+        fixed (nint* k = keys)
+        fixed (nint* v = values)
+        fixed (int* positions = batch.PositionIndices)
+        fixed (long* slots = plan.SlotMapping)
+        fixed (int* tables = plan.BlockTables)
+        fixed (int* lengths = plan.ContextLengths)
+        {
+            step.KPools = (void**)k;
+            step.VPools = (void**)v;
+            step.Positions = positions;
+            step.SlotMapping = slots;
+            step.BlockTables = tables;
+            step.ContextLens = lengths;
+            rc = NativeMethods.DecodeLayers(layers, sizeof(NativeDecodeLayer), _layers.Length, &step, sizeof(NativeDecodeStep));
+        }
+        GC.KeepAlive(b);
+        GC.KeepAlive(cache);
+        GC.KeepAlive(_held);
+        if (rc != NativeStatus.Ok)
+            throw new InvalidOperationException($"olora_decode_layers failed: {NativeStatus.Describe(rc)} ({rc}).");
+    }
+
+    private static float* Data(Tensor t) => (float*)TensorMemory.DataPointer(t);
+}
