@@ -405,13 +405,15 @@ OLORA_API int32_t olora_topk(const float* logits, int64_t row_stride, int32_t ro
                              int32_t* out_ids, float* out_values);
 
 /* ----------------------------------------------------------------------------------
- * A whole decode step's decoder layers in one call (the base model's path: no LoRA). Each layer
+ * A whole decode step's decoder layers in one call, with or without LoRA rows. Each layer
  * runs exactly the kernels the engine calls one by one, in the same order and on the same
  * buffers, so the numbers are the same bits:
  *   normed = pending ? add_rmsnorm(mlp_output, residual) : rmsnorm(residual)   (input norm)
- *   qkv = normed · Wqkvᵀ; rope(q, k at positions); kv_append(k, v); attended = attention(q)
- *   projected = attended · Woᵀ; normed = add_rmsnorm(projected, residual)    (post-attention norm)
- *   gate_up = normed · Wguᵀ; activation = swiglu(gate_up); mlp_output = activation · Wdownᵀ
+ *   qkv = normed · Wqkvᵀ (+ LoRA q, k, v); rope(q, k at positions); kv_append(k, v);
+ *   attended = attention(q); projected = attended · Woᵀ (+ LoRA o)
+ *   normed = add_rmsnorm(projected, residual)                                 (post-attention norm)
+ *   gate_up = normed · Wguᵀ (+ LoRA gate, up); activation = swiglu(gate_up);
+ *   mlp_output = activation · Wdownᵀ (+ LoRA down)
  * and every layer after the first starts pending. The last layer's MLP output is left in
  * mlp_output, not added to residual (the caller's final norm adds it, as the next layer would).
  * What it saves is the caller's work between kernels (a managed runtime's dozens of calls per
@@ -447,6 +449,29 @@ typedef struct olora_decode_layer {
     olora_linear_ref down;
 } olora_decode_layer;
 
+/* One projection's LoRA tables in one layer, as olora_sgmv_mixed takes them: a_table [num_slots,
+ * max_rank, in_features], b_table [num_slots, max_rank, out_features] (lora_B transposed, the
+ * scaling folded in or in slot_scales), in the step's lora_dtype; slot_ranks [num_slots]: each slot's
+ * rank on this projection, 0 where its adapter leaves the projection alone (nothing of it is read).
+ * slot_ranks NULL: no slot touches this projection in this layer. */
+typedef struct olora_lora_ref {
+    const void* a_table;
+    const void* b_table;
+    const int32_t* slot_ranks;
+} olora_lora_ref;
+
+/* A layer's projections in the order of olora_decode_step.lora (LoRA's target modules). */
+enum {
+    OLORA_LORA_Q = 0,
+    OLORA_LORA_K = 1,
+    OLORA_LORA_V = 2,
+    OLORA_LORA_O = 3,
+    OLORA_LORA_GATE = 4,
+    OLORA_LORA_UP = 5,
+    OLORA_LORA_DOWN = 6,
+    OLORA_LORA_MODULES = 7,
+};
+
 /* The step: rows sequences of one token each, and the buffers and KV cache they run on. Buffers
  * are float32 [rows, width] with row stride = width (contiguous): residual and mlp_output
  * [hidden], normed [hidden], qkv [(heads + 2 kv_heads) head_dim], attended [heads head_dim],
@@ -480,6 +505,20 @@ typedef struct olora_decode_step {
     int32_t max_blocks_per_seq;
     int32_t sliding_window;
     const int32_t* context_lens;
+    /* LoRA (lora_segments 0: none). Segment i covers rows lora_seg_starts[i] ..
+     * lora_seg_starts[i + 1] - 1 and names slot lora_seg_slots[i] (-1: the base model), as
+     * olora_sgmv_mixed takes them; lora [num_layers * OLORA_LORA_MODULES] holds each layer's
+     * projections' tables. Each projection's update is added to its part of the stacked output
+     * right after that output's GEMV, as the engine's per-layer path adds it, by olora_sgmv_mixed
+     * with the slots whose rank there is 0 made -1. */
+    int32_t lora_segments;
+    int32_t lora_dtype;    /* the tables' dtype: OLORA_DTYPE_F32 or OLORA_DTYPE_BF16 */
+    int32_t lora_slots;    /* num_slots */
+    int32_t lora_max_rank; /* max_rank */
+    const int32_t* lora_seg_starts;
+    const int32_t* lora_seg_slots;
+    const float* lora_slot_scales; /* [num_slots] */
+    const olora_lora_ref* lora;
 } olora_decode_step;
 
 /* Runs layers[0 .. num_layers) on step (see above). layer_struct_size and step_struct_size are

@@ -1,9 +1,10 @@
-// olora_decode_layers: a decode step's decoder layers in one call. It strings together the same C entry points the
+// olora_decode_layers: a decode step's decoder layers, LoRA updates included, in one call. It strings together the same C entry points the
 // engine calls one at a time (so the same bits come out), and exists for what lies between them: in the managed
 // engine each of a layer's nine kernels costs a few interop calls to find its tensors' pointers, checks and
 // dispatch, about a tenth of a small model's batch-1 step once the GEMVs run at memory speed.
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "kernels_internal.h"
 
@@ -40,6 +41,53 @@ int32_t linear(const olora_linear_ref& l, const float* x, float* y, int32_t rows
 
 bool eps_ok(float eps) { return std::isfinite(eps) && eps >= 0.f; }
 
+// The LoRA segments and, for every projection a segment's slot touches, its tables: what olora_sgmv_mixed would
+// refuse, checked before the first layer writes.
+int32_t check_lora(int32_t num_layers, const olora_decode_step& s) {
+    if (s.lora_segments < 0 || s.lora_segments > s.rows || !s.lora_seg_starts || !s.lora_seg_slots ||
+        !s.lora_slot_scales || !s.lora || s.lora_slots < 1 || s.lora_max_rank < 1 || s.lora_max_rank > kMaxLoraRank ||
+        (s.lora_dtype != OLORA_DTYPE_F32 && s.lora_dtype != OLORA_DTYPE_BF16))
+        return OLORA_E_ARGUMENT;
+    if (s.lora_seg_starts[0] < 0 || s.lora_seg_starts[s.lora_segments] > s.rows) return OLORA_E_ARGUMENT;
+    for (int32_t i = 0; i < s.lora_segments; ++i) {
+        const int32_t slot = s.lora_seg_slots[i];
+        if (s.lora_seg_starts[i + 1] < s.lora_seg_starts[i] || slot < -1 || slot >= s.lora_slots)
+            return OLORA_E_ARGUMENT;
+    }
+    for (int64_t p = 0; p < int64_t(num_layers) * OLORA_LORA_MODULES; ++p) {
+        const olora_lora_ref& r = s.lora[p];
+        if (!r.slot_ranks) continue;
+        for (int32_t i = 0; i < s.lora_segments; ++i) {
+            const int32_t slot = s.lora_seg_slots[i];
+            if (slot < 0 || r.slot_ranks[slot] == 0) continue;
+            if (r.slot_ranks[slot] < 0 || r.slot_ranks[slot] > s.lora_max_rank || !r.a_table || !r.b_table)
+                return OLORA_E_ARGUMENT;
+        }
+    }
+    return OLORA_OK;
+}
+
+// y += LoRA(x) for one projection of one layer: the segments whose slot has a rank there, on olora_sgmv_mixed (the
+// call the engine's AdapterSlotTable makes, with the same filtered slots).
+int32_t lora(const olora_decode_step& s, int32_t layer, int module, const float* x, int64_t x_stride, float* y,
+             int64_t y_stride, int32_t in_features, int32_t out_features) {
+    if (s.lora_segments == 0) return OLORA_OK;
+    const olora_lora_ref& r = s.lora[int64_t(layer) * OLORA_LORA_MODULES + module];
+    if (!r.slot_ranks) return OLORA_OK;
+    thread_local std::vector<int32_t> slots;
+    slots.resize(size_t(s.lora_segments));
+    bool any = false;
+    for (int32_t i = 0; i < s.lora_segments; ++i) {
+        const int32_t slot = s.lora_seg_slots[i];
+        slots[size_t(i)] = slot >= 0 && r.slot_ranks[slot] > 0 ? slot : -1;
+        any |= slots[size_t(i)] >= 0;
+    }
+    if (!any) return OLORA_OK;
+    return olora_sgmv_mixed(OLORA_DTYPE_F32, s.lora_dtype, x, x_stride, y, y_stride, s.lora_seg_starts, slots.data(),
+                            s.lora_segments, r.a_table, r.b_table, s.lora_slots, s.lora_max_rank, in_features,
+                            out_features, r.slot_ranks, s.lora_slot_scales, nullptr, 0);
+}
+
 // Everything but the layer loop's own kernels' checks: dimensions, weights, buffers, and the KV arguments the first
 // append and attention would refuse (the same for every layer but the pools, checked per layer here).
 int32_t check_step(const olora_decode_layer* layers, int32_t num_layers, const olora_decode_step& s) {
@@ -58,6 +106,7 @@ int32_t check_step(const olora_decode_layer* layers, int32_t num_layers, const o
     const int64_t slots = s.num_blocks * s.block_size;
     for (int32_t t = 0; t < s.rows; ++t)
         if (s.slot_mapping[t] < -1 || s.slot_mapping[t] >= slots) return OLORA_E_ARGUMENT;
+    if (s.lora_segments != 0 && check_lora(num_layers, s) != OLORA_OK) return OLORA_E_ARGUMENT;
     for (int32_t l = 0; l < num_layers; ++l) {
         const olora_decode_layer& L = layers[l];
         if (!L.input_norm || !L.post_attention_norm || !eps_ok(L.input_norm_eps) || !eps_ok(L.post_attention_norm_eps))
@@ -83,6 +132,12 @@ int32_t run_layer(const olora_decode_layer& L, const olora_decode_step& s, int32
                          : olora_rmsnorm(s.residual, hidden, L.input_norm, s.normed, hidden, rows, hidden,
                                          L.input_norm_eps);
     if (rc == OLORA_OK) rc = linear(L.qkv, s.normed, s.qkv, rows);
+    if (rc == OLORA_OK) rc = lora(s, layer, OLORA_LORA_Q, s.normed, hidden, s.qkv, qkv_width, hidden, int32_t(q_width));
+    if (rc == OLORA_OK)
+        rc = lora(s, layer, OLORA_LORA_K, s.normed, hidden, s.qkv + q_width, qkv_width, hidden, int32_t(kv_width));
+    if (rc == OLORA_OK)
+        rc = lora(s, layer, OLORA_LORA_V, s.normed, hidden, s.qkv + q_width + kv_width, qkv_width, hidden,
+                  int32_t(kv_width));
     if (rc == OLORA_OK)
         rc = olora_rope(s.qkv, qkv_width, s.num_heads, s.qkv + q_width, qkv_width, s.kv_heads, s.head_dim, s.positions,
                         rows, s.cos_table, s.sin_table, s.max_positions);
@@ -96,13 +151,18 @@ int32_t run_layer(const olora_decode_layer& L, const olora_decode_step& s, int32
                                           s.block_table_stride, s.max_blocks_per_seq, s.context_lens, rows,
                                           s.num_heads, s.kv_heads, s.head_dim, s.sliding_window);
     if (rc == OLORA_OK) rc = linear(L.o, s.attended, s.projected, rows);
+    if (rc == OLORA_OK) rc = lora(s, layer, OLORA_LORA_O, s.attended, q_width, s.projected, hidden, int32_t(q_width), hidden);
     if (rc == OLORA_OK)
         rc = olora_add_rmsnorm(s.projected, hidden, s.residual, hidden, L.post_attention_norm, s.normed, hidden, rows,
                                hidden, L.post_attention_norm_eps);
+    const int32_t inter = s.intermediate;
     if (rc == OLORA_OK) rc = linear(L.gate_up, s.normed, s.gate_up, rows);
+    if (rc == OLORA_OK) rc = lora(s, layer, OLORA_LORA_GATE, s.normed, hidden, s.gate_up, 2 * int64_t(inter), hidden, inter);
     if (rc == OLORA_OK)
-        rc = olora_swiglu(s.gate_up, 2 * int64_t(s.intermediate), s.activation, s.intermediate, rows, s.intermediate);
+        rc = lora(s, layer, OLORA_LORA_UP, s.normed, hidden, s.gate_up + inter, 2 * int64_t(inter), hidden, inter);
+    if (rc == OLORA_OK) rc = olora_swiglu(s.gate_up, 2 * int64_t(inter), s.activation, inter, rows, inter);
     if (rc == OLORA_OK) rc = linear(L.down, s.activation, s.mlp_output, rows);
+    if (rc == OLORA_OK) rc = lora(s, layer, OLORA_LORA_DOWN, s.activation, inter, s.mlp_output, hidden, inter, hidden);
     return rc;
 }
 

@@ -41,6 +41,9 @@ int32_t check_decode_attention(int32_t dtype, const float* q, int64_t q_stride, 
                                const int32_t* context_lens, int32_t num_seqs, int32_t num_heads, int32_t kv_heads,
                                int32_t head_dim, int32_t window, int64_t* keys);
 
+// The largest LoRA rank the SGMV kernels take (olora_kernels.h: max_rank 1..4096).
+constexpr int32_t kMaxLoraRank = 4096;
+
 // ---- bf16 helpers ----
 inline float bf16_to_f32(uint16_t h) {
     uint32_t u = static_cast<uint32_t>(h) << 16;

@@ -10,7 +10,7 @@
 namespace olora {
 namespace {
 
-constexpr int64_t kMaxRank = 4096;
+constexpr int64_t kMaxRank = kMaxLoraRank;
 
 struct Seg {
     int row0, rows, slot, rank;

@@ -4,6 +4,7 @@
 // anything is written. (The kernels themselves are checked against float64 references in their own tests, and the
 // whole model on this path against a float64 model in the engine's PagedAttentionMatchesReferenceTests.)
 #include <functional>
+#include <memory>
 
 #include "paged_test_util.h"
 
@@ -71,6 +72,63 @@ struct Layer {
     }
 };
 
+// LoRA tables of every layer and projection for kSlots slots (slot 0 left empty), each (layer, projection, slot) with
+// its own rank (0: the adapter leaves it alone), in float32 or bf16.
+constexpr int kSlots = 3, kMaxRank = 8;
+struct Lora {
+    int dtype;
+    std::vector<std::vector<float>> af, bf;
+    std::vector<std::vector<uint16_t>> ah, bh;
+    std::vector<std::vector<int32_t>> ranks;
+    std::vector<olora_lora_ref> refs;
+    std::vector<float> scales{1.f, 0.5f, 2.f};
+    static std::pair<int, int> dims(int module) {
+        switch (module) {
+            case OLORA_LORA_Q: return {kHidden, kQ};
+            case OLORA_LORA_K:
+            case OLORA_LORA_V: return {kHidden, kKv};
+            case OLORA_LORA_O: return {kQ, kHidden};
+            case OLORA_LORA_GATE:
+            case OLORA_LORA_UP: return {kHidden, kInter};
+            default: return {kInter, kHidden};
+        }
+    }
+    Lora(std::mt19937& g, int dtype_) : dtype(dtype_) {
+        const int n = kLayers * OLORA_LORA_MODULES;
+        af.resize(n), bf.resize(n), ah.resize(n), bh.resize(n), ranks.resize(n), refs.resize(n);
+        std::uniform_int_distribution<int> rank(0, kMaxRank);
+        for (int p = 0; p < n; ++p) {
+            const auto [in, out] = dims(p % OLORA_LORA_MODULES);
+            af[p] = uniform(g, size_t(kSlots) * kMaxRank * in, -0.3f, 0.3f);
+            bf[p] = uniform(g, size_t(kSlots) * kMaxRank * out, -0.3f, 0.3f);
+            for (float x : af[p]) ah[p].push_back(bf16_rne(x));
+            for (float x : bf[p]) bh[p].push_back(bf16_rne(x));
+            ranks[p] = {0, rank(g), p % 3 == 0 ? 0 : rank(g)};
+            const bool h = dtype == OLORA_DTYPE_BF16;
+            refs[p] = {h ? static_cast<const void*>(ah[p].data()) : af[p].data(),
+                       h ? static_cast<const void*>(bh[p].data()) : bf[p].data(), ranks[p].data()};
+        }
+    }
+    // AdapterSlotTable.Apply: y += LoRA(x) for the segments whose slot has a rank on this projection.
+    void apply(int layer, int module, const std::vector<int32_t>& starts, const std::vector<int32_t>& seg_slots,
+               const float* x, int64_t xs, float* y, int64_t ys) const {
+        const int p = layer * OLORA_LORA_MODULES + module;
+        std::vector<int32_t> slots;
+        bool any = false;
+        for (int32_t sl : seg_slots) {
+            slots.push_back(sl >= 0 && ranks[p][sl] > 0 ? sl : -1);
+            any |= slots.back() >= 0;
+        }
+        if (!any) return;
+        std::vector<int32_t> kernel_ranks;  // the engine passes max(rank, 1)
+        for (int32_t r : ranks[p]) kernel_ranks.push_back(std::max(r, 1));
+        const auto [in, out] = dims(module);
+        ASSERT_EQ(olora_sgmv_mixed(OLORA_DTYPE_F32, dtype, x, xs, y, ys, starts.data(), slots.data(), int(slots.size()),
+                                   refs[p].a_table, refs[p].b_table, kSlots, kMaxRank, in, out, kernel_ranks.data(),
+                                   scales.data(), nullptr, 0), OLORA_OK);
+    }
+};
+
 // The buffers, RoPE tables, KV pools and block tables of one step; copies compare bit for bit.
 struct State {
     std::vector<float> residual, normed, qkv, attended, projected, gate_up, activation, mlp_output;
@@ -93,6 +151,8 @@ struct State {
 struct Step {
     std::vector<int32_t> positions, context_lens;
     std::vector<int64_t> slots;
+    // LoRA segments: one per row, slots cycling 1, -1, 2 (rows on an adapter, on the base, on another).
+    std::vector<int32_t> seg_starts, seg_slots;
     BlockTables tables;
     std::vector<float> cos, sin;
     Step(std::mt19937& g, const std::vector<int>& prior)
@@ -104,9 +164,12 @@ struct Step {
             context_lens.push_back(prior[i] + 1);
             const int32_t* row = tables.row(int(i));
             slots.push_back(int64_t(row[prior[i] / kBlock]) * kBlock + prior[i] % kBlock);
+            seg_starts.push_back(int32_t(i));
+            seg_slots.push_back(i % 3 == 0 ? 1 : i % 3 == 1 ? -1 : 2);
         }
+        seg_starts.push_back(int32_t(prior.size()));
     }
-    olora_decode_step desc(State& s, std::vector<void*>& k, std::vector<void*>& v) {
+    olora_decode_step desc(State& s, std::vector<void*>& k, std::vector<void*>& v, const Lora* lora = nullptr) {
         k.clear();
         v.clear();
         for (auto& p : s.pools) {
@@ -144,12 +207,22 @@ struct Step {
         d.max_blocks_per_seq = tables.max_blocks;
         d.sliding_window = 0;
         d.context_lens = context_lens.data();
+        if (lora) {
+            d.lora_segments = int32_t(seg_slots.size());
+            d.lora_dtype = lora->dtype;
+            d.lora_slots = kSlots;
+            d.lora_max_rank = kMaxRank;
+            d.lora_seg_starts = seg_starts.data();
+            d.lora_seg_slots = seg_slots.data();
+            d.lora_slot_scales = lora->scales.data();
+            d.lora = lora->refs.data();
+        }
         return d;
     }
 };
 
 // The engine's managed decode step: DecoderLayer.ForwardDecode's calls, one kernel at a time.
-void one_by_one(const std::vector<Layer>& layers, State& s, Step& st, bool pending) {
+void one_by_one(const std::vector<Layer>& layers, State& s, Step& st, bool pending, const Lora* lora) {
     const int rows = int(st.positions.size());
     for (int l = 0; l < kLayers; ++l) {
         const Layer& L = layers[size_t(l)];
@@ -161,6 +234,11 @@ void one_by_one(const std::vector<Layer>& layers, State& s, Step& st, bool pendi
             ASSERT_EQ(olora_add_rmsnorm(s.mlp_output.data(), kHidden, s.residual.data(), kHidden, L.input_norm.data(),
                                         s.normed.data(), kHidden, rows, kHidden, 1e-5f), OLORA_OK);
         ASSERT_EQ(L.qkv.run(s.normed.data(), s.qkv.data(), rows), OLORA_OK);
+        if (lora) {
+            lora->apply(l, OLORA_LORA_Q, st.seg_starts, st.seg_slots, s.normed.data(), kHidden, s.qkv.data(), kQkv);
+            lora->apply(l, OLORA_LORA_K, st.seg_starts, st.seg_slots, s.normed.data(), kHidden, s.qkv.data() + kQ, kQkv);
+            lora->apply(l, OLORA_LORA_V, st.seg_starts, st.seg_slots, s.normed.data(), kHidden, s.qkv.data() + kQ + kKv, kQkv);
+        }
         ASSERT_EQ(olora_rope(s.qkv.data(), kQkv, kHeads, s.qkv.data() + kQ, kQkv, kKvHeads, kHeadDim, st.positions.data(),
                              rows, st.cos.data(), st.sin.data(), kMaxPositions), OLORA_OK);
         ASSERT_EQ(olora_kv_append(p.dtype, s.qkv.data() + kQ, kQkv, s.qkv.data() + kQ + kKv, kQkv, st.slots.data(), rows,
@@ -169,11 +247,17 @@ void one_by_one(const std::vector<Layer>& layers, State& s, Step& st, bool pendi
                                                kBlock, st.tables.t.data(), st.tables.stride, st.tables.max_blocks,
                                                st.context_lens.data(), rows, kHeads, kKvHeads, kHeadDim, 0), OLORA_OK);
         ASSERT_EQ(L.o.run(s.attended.data(), s.projected.data(), rows), OLORA_OK);
+        if (lora) lora->apply(l, OLORA_LORA_O, st.seg_starts, st.seg_slots, s.attended.data(), kQ, s.projected.data(), kHidden);
         ASSERT_EQ(olora_add_rmsnorm(s.projected.data(), kHidden, s.residual.data(), kHidden, L.post_norm.data(),
                                     s.normed.data(), kHidden, rows, kHidden, 2e-6f), OLORA_OK);
         ASSERT_EQ(L.gate_up.run(s.normed.data(), s.gate_up.data(), rows), OLORA_OK);
+        if (lora) {
+            lora->apply(l, OLORA_LORA_GATE, st.seg_starts, st.seg_slots, s.normed.data(), kHidden, s.gate_up.data(), 2 * kInter);
+            lora->apply(l, OLORA_LORA_UP, st.seg_starts, st.seg_slots, s.normed.data(), kHidden, s.gate_up.data() + kInter, 2 * kInter);
+        }
         ASSERT_EQ(olora_swiglu(s.gate_up.data(), 2 * kInter, s.activation.data(), kInter, rows, kInter), OLORA_OK);
         ASSERT_EQ(L.down.run(s.activation.data(), s.mlp_output.data(), rows), OLORA_OK);
+        if (lora) lora->apply(l, OLORA_LORA_DOWN, st.seg_starts, st.seg_slots, s.activation.data(), kInter, s.mlp_output.data(), kHidden);
     }
 }
 
@@ -198,9 +282,13 @@ TEST_P(DecodeStepTest, LayersGiveTheKernelsOneByOneBitForBit) {
                                          {OLORA_LINEAR_INT8, OLORA_COMPUTE_F32}};
     for (auto [kind, compute] : kinds)
         for (int dtype : {OLORA_DTYPE_F32, OLORA_DTYPE_BF16})
-            for (const std::vector<int>& prior : {std::vector<int>{6}, std::vector<int>{0, 11, 4}}) {
+            for (const std::vector<int>& prior : {std::vector<int>{6}, std::vector<int>{0, 11, 4}})
+              for (int lora_dtype : {-1, int(OLORA_DTYPE_F32), int(OLORA_DTYPE_BF16)}) {
                 SCOPED_TRACE(trace() + " kind=" + std::to_string(kind) + " compute=" + std::to_string(compute) +
-                             " cache=" + dtype_name(dtype) + " rows=" + std::to_string(prior.size()));
+                             " cache=" + dtype_name(dtype) + " rows=" + std::to_string(prior.size()) +
+                             " lora=" + (lora_dtype < 0 ? "none" : dtype_name(lora_dtype)));
+                std::unique_ptr<Lora> lora;
+                if (lora_dtype >= 0) lora = std::make_unique<Lora>(rng_, lora_dtype);
                 std::vector<Layer> layers;
                 for (int l = 0; l < kLayers; ++l) layers.emplace_back(rng_, kind, compute);
                 Step st(rng_, prior);
@@ -214,10 +302,10 @@ TEST_P(DecodeStepTest, LayersGiveTheKernelsOneByOneBitForBit) {
                 for (const Layer& L : layers) descs.push_back(L.desc());
                 // A step's first layer of a model starts with no MLP output pending (the embedding rows alone).
                 const bool pending = prior.size() > 1;
-                olora_decode_step d = st.desc(fused, k, v);
+                olora_decode_step d = st.desc(fused, k, v, lora.get());
                 d.pending = pending;
                 ASSERT_EQ(olora_decode_layers(descs.data(), sizeof(olora_decode_layer), kLayers, &d, sizeof d), OLORA_OK);
-                one_by_one(layers, chained, st, pending);
+                one_by_one(layers, chained, st, pending, lora.get());
                 for (float x : fused.mlp_output) ASSERT_TRUE(std::isfinite(x));
                 expect_same(fused, chained);
             }
@@ -237,7 +325,8 @@ TEST(DecodeStepArguments, RefusedBeforeAnythingIsWritten) {
         for (auto& p : s.pools) fill_positions(p, st.tables.row(i), 0, st.positions[size_t(i)], g);
     const State before = s;
     std::vector<void*> k, v;
-    const olora_decode_step good = st.desc(s, k, v);
+    const Lora lora(g, OLORA_DTYPE_BF16);
+    const olora_decode_step good = st.desc(s, k, v, &lora);
     std::vector<olora_decode_layer> good_layers;
     for (const Layer& L : layers) good_layers.push_back(L.desc());
 
@@ -253,6 +342,12 @@ TEST(DecodeStepArguments, RefusedBeforeAnythingIsWritten) {
     std::vector<int64_t> bad_slots = {st.slots[0], far_slot};
     std::vector<int32_t> bad_lens = {4, kMaxBlocks * kBlock + 1};
     std::vector<void*> k_missing = {k[0], nullptr};
+    std::vector<int32_t> far_lora_slots = {kSlots, -1}, lora_starts_past = {0, 1, 3};
+    const std::vector<int32_t> too_big = {0, kMaxRank + 1, 0}, targeted = {0, 4, 0};
+    std::vector<olora_lora_ref> big_rank = lora.refs, no_table = lora.refs;
+    big_rank[OLORA_LORA_MODULES + OLORA_LORA_O].slot_ranks = too_big.data();  // layer 1's o_proj, slot 1 (row 0)
+    no_table[OLORA_LORA_UP].slot_ranks = targeted.data();
+    no_table[OLORA_LORA_UP].b_table = nullptr;
     const Case cases[] = {
         {"layer struct size", [](auto&, auto&, int& ls, int&) { ls -= 8; }},
         {"step struct size", [](auto&, auto&, int&, int& ss) { ss += 4; }},
@@ -272,6 +367,13 @@ TEST(DecodeStepArguments, RefusedBeforeAnythingIsWritten) {
         {"context past the table", [&](auto&, auto& d, int&, int&) { d.context_lens = bad_lens.data(); }},
         {"layer 1's K pool missing", [&](auto&, auto& d, int&, int&) { d.k_pools = k_missing.data(); }},
         {"no layers", [](auto& L, auto&, int&, int&) { L.clear(); }},
+        {"LoRA slot past the table", [&](auto&, auto& d, int&, int&) { d.lora_seg_slots = far_lora_slots.data(); }},
+        {"LoRA segment past the rows", [&](auto&, auto& d, int&, int&) { d.lora_seg_starts = lora_starts_past.data(); }},
+        {"LoRA rank past max_rank", [&](auto&, auto& d, int&, int&) { d.lora = big_rank.data(); }},
+        {"LoRA table missing", [&](auto&, auto& d, int&, int&) { d.lora = no_table.data(); }},
+        {"LoRA dtype", [](auto&, auto& d, int&, int&) { d.lora_dtype = 2; }},
+        {"LoRA max_rank past 4096", [](auto&, auto& d, int&, int&) { d.lora_max_rank = 5000; }},
+        {"more LoRA segments than rows", [](auto&, auto& d, int&, int&) { d.lora_segments = 3; }},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.what);

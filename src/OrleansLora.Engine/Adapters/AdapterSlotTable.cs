@@ -1,6 +1,7 @@
 using OrleansLora.Engine.Modeling;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
+using System.Runtime.CompilerServices;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Engine.Adapters;
@@ -13,16 +14,19 @@ namespace OrleansLora.Engine.Adapters;
 /// The tables may be bfloat16 under a float32 model (half the bytes a decode step reads; the
 /// kernel accumulates in float32). Not thread-safe: the engine loads slots between steps.
 /// </summary>
-public sealed class AdapterSlotTable : ILoraApplier, IDisposable
+public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
 {
     private readonly Dictionary<string, (Tensor A, Tensor B)> _tables = new(StringComparer.Ordinal);
     // Per [layer, module]: the layer's views of the tables, made once (Apply runs 7 × layers
     // times a step, and indexing a tensor is a native call and an allocation).
     private readonly (Tensor A, Tensor B)[,] _layerViews;
-    private readonly int[,,] _ranks; // [layer, module, slot]
+    // [layer, module, slot], on the pinned heap: the native decode step reads each (layer, module)'s run of slots in place.
+    private readonly int[] _ranks;
     // Per [layer, module]: each slot's rank as the kernel wants it (unused slots 1: never read).
     private readonly int[,][] _kernelRanks;
-    private readonly float[] _scales;
+    private readonly float[] _scales; // pinned too
+    // Per (layer, module): the tables' and ranks' pointers the native decode step takes (pinned; the tables never move).
+    private readonly NativeLoraRef[] _nativeRefs;
 
     public AdapterSlotTable(ModelConfig config, int slots, int maxRank, ScalarType dtype)
     {
@@ -42,7 +46,7 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
                 zeros([Layers, slots, maxRank, outF], dtype).DetachFromDisposeScope());
         }
         int modules = LoraTargetModules.All.Count;
-        _ranks = new int[Layers, modules, slots];
+        _ranks = GC.AllocateArray<int>(Layers * modules * slots, pinned: true);
         _layerViews = new (Tensor, Tensor)[Layers, modules];
         _kernelRanks = new int[Layers, modules][];
         for (int l = 0; l < Layers; l++)
@@ -54,8 +58,46 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
                 _kernelRanks[l, m] = Enumerable.Repeat(1, slots).ToArray();
             }
         }
-        _scales = Enumerable.Repeat(1f, slots).ToArray(); // the scaling is folded into B at load
+        _scales = GC.AllocateArray<float>(slots, pinned: true);
+        Array.Fill(_scales, 1f); // the scaling is folded into B at load
+        _nativeRefs = GC.AllocateArray<NativeLoraRef>(Layers * modules, pinned: true);
+        for (int l = 0; l < Layers; l++)
+        {
+            for (int m = 0; m < modules; m++)
+            {
+                var (a, b) = _layerViews[l, m];
+                _nativeRefs[l * modules + m] = new NativeLoraRef
+                {
+                    ATable = (void*)TensorMemory.DataPointer(a),
+                    BTable = (void*)TensorMemory.DataPointer(b),
+                    SlotRanks = (int*)Unsafe.AsPointer(ref _ranks[RankIndex(l, m, 0)]),
+                };
+            }
+        }
     }
+
+    private int RankIndex(int layer, int module, int slot) => (layer * LoraTargetModules.All.Count + module) * SlotCount + slot;
+
+    /// <summary>
+    /// Each (layer, module)'s tables and ranks as the native decode step reads them, in <see cref="LoraTargetModules.All"/>'s
+    /// order within a layer (a pinned array: the address holds while this table lives).
+    /// </summary>
+    internal NativeLoraRef* NativeRefs
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return (NativeLoraRef*)Unsafe.AsPointer(ref _nativeRefs[0]);
+        }
+    }
+
+    /// <summary>Each slot's scale (pinned, as <see cref="NativeRefs"/>).</summary>
+    internal float* NativeScales => (float*)Unsafe.AsPointer(ref _scales[0]);
+
+    /// <summary>The tables' dtype as the native kernels name it.</summary>
+    internal int DtypeCode => Dtype == ScalarType.Float32 ? NativeMethods.DtypeF32 : NativeMethods.DtypeBf16;
+
+    private bool _disposed;
 
     public int SlotCount { get; }
     public int MaxRank { get; }
@@ -124,7 +166,7 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
 
     private void SetRank(int layer, int module, int slot, int rank)
     {
-        _ranks[layer, module, slot] = rank;
+        _ranks[RankIndex(layer, module, slot)] = rank;
         _kernelRanks[layer, module][slot] = Math.Max(rank, 1);
     }
 
@@ -141,7 +183,8 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
         for (int i = 0; i < slots.Length; i++)
         {
             int s = segmentSlots[i];
-            slots[i] = s >= 0 && _ranks[layer, m, s] > 0 ? s : -1;
+            // A slot outside the table goes on to the kernel's check, which names it.
+            slots[i] = s >= SlotCount || (s >= 0 && _ranks[RankIndex(layer, m, s)] > 0) ? s : -1;
             any |= slots[i] >= 0;
         }
         if (!any)
@@ -152,6 +195,7 @@ public sealed class AdapterSlotTable : ILoraApplier, IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var (a, b) in _layerViews)
         {
             a.Dispose();

@@ -291,8 +291,9 @@ public sealed class LlamaModel : IDisposable
     internal long DecodeBufferSteps { get; private set; }
 
     /// <summary>
-    /// Off: base-model decode steps on the buffers run layer by layer from here, as LoRA steps do (tests compare the
-    /// two). On by default; without effect where <see cref="NativeDecodeLayers"/> does not serve the model.
+    /// Off: decode steps on the buffers run layer by layer from here (tests compare the two). On by default; without
+    /// effect where <see cref="NativeDecodeLayers"/> does not serve the model, or for LoRA rows of an
+    /// <see cref="ILoraApplier"/> other than an <see cref="AdapterSlotTable"/>.
     /// </summary>
     internal bool NativeDecodeEnabled { get; set; } = true;
 
@@ -313,9 +314,11 @@ public sealed class LlamaModel : IDisposable
             ((DenseLinear)_lmHead).EmbeddingRowsInto(batch.TokenIdArray, b.Residual);
         var (cos, sin) = _rope.Tables;
         var lora = LoraFor(batch);
-        if (lora is null && _nativeLayers is not null && NativeDecodeEnabled)
+        // LoRA rows in one native call need the tables the native kernels read: an AdapterSlotTable's.
+        var table = lora is null ? null : Adapters as AdapterSlotTable;
+        if (_nativeLayers is not null && NativeDecodeEnabled && (lora is null || table is not null))
         {
-            _nativeLayers.Run(b, batch, cache);
+            _nativeLayers.Run(b, batch, cache, table);
             NativeDecodeSteps++;
         }
         else

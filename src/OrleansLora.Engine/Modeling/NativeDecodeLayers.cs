@@ -1,3 +1,4 @@
+using OrleansLora.Engine.Adapters;
 using OrleansLora.Engine.Caching;
 using OrleansLora.Engine.Models;
 using OrleansLora.Engine.Native;
@@ -6,11 +7,12 @@ using static TorchSharp.torch;
 namespace OrleansLora.Engine.Modeling;
 
 /// <summary>
-/// All decoder layers of a base-model decode step in one native call (<c>olora_decode_layers</c>): the kernels
+/// All decoder layers of a decode step in one native call (<c>olora_decode_layers</c>): the kernels
 /// <see cref="DecoderLayer.ForwardDecode"/> calls one by one, in the same order on the same buffers, so the same bits,
-/// without the dozens of interop calls, checks and dispatches per layer between them. LoRA rows take the per-layer
-/// path: their updates are applied between the kernels. The weights' pointers are read once here; the model that owns
-/// the layers runs this only while it holds its decode buffers, which its Dispose waits for.
+/// without the dozens of interop calls, checks and dispatches per layer between them. LoRA rows are served from an
+/// <see cref="AdapterSlotTable"/>'s tables in place (the SGMV call its <c>Apply</c> makes, after the same GEMV). The
+/// weights' pointers are read once here; the model that owns the layers runs this only while it holds its decode
+/// buffers, which its Dispose waits for.
 /// </summary>
 internal sealed unsafe class NativeDecodeLayers
 {
@@ -83,9 +85,10 @@ internal sealed unsafe class NativeDecodeLayers
     /// <summary>
     /// Runs every layer on <paramref name="b"/>: the residual stream in <see cref="DecodeBuffers.Residual"/>, the last
     /// layer's MLP output left in <see cref="DecodeBuffers.MlpOutput"/> for the final norm to add (as
-    /// <see cref="DecoderLayer.ForwardDecode"/> leaves it). <paramref name="batch"/>: one token per sequence.
+    /// <see cref="DecoderLayer.ForwardDecode"/> leaves it). <paramref name="batch"/>: one token per sequence;
+    /// <paramref name="adapters"/>: the slots its LoRA rows name, or null for a batch on the base alone.
     /// </summary>
-    public void Run(DecodeBuffers b, ForwardBatch batch, PagedKvCache cache)
+    public void Run(DecodeBuffers b, ForwardBatch batch, PagedKvCache cache, AdapterSlotTable? adapters)
     {
         var plan = batch.PagedPlan(cache.BlockSize);
         var (keys, values) = cache.PoolPointers;
@@ -118,6 +121,23 @@ internal sealed unsafe class NativeDecodeLayers
             MaxBlocksPerSeq = plan.MaxBlocks,
             SlidingWindow = _window,
         };
+        int[] segmentStarts = batch.SegmentStarts, segmentSlots = batch.SegmentAdapterSlots;
+        if (adapters is not null)
+        {
+            if (adapters.Layers != _layers.Length)
+                throw new ArgumentException($"the adapter slot table has {adapters.Layers} layers; the model has {_layers.Length}.", nameof(adapters));
+            for (int i = 0; i < segmentSlots.Length; i++)
+            {
+                if (segmentSlots[i] < -1 || segmentSlots[i] >= adapters.SlotCount)
+                    throw new ArgumentException($"segment {i} names slot {segmentSlots[i]}; slots are -1 (none) or [0, {adapters.SlotCount}).", nameof(batch));
+            }
+            step.Lora = adapters.NativeRefs;
+            step.LoraSegments = segmentSlots.Length;
+            step.LoraDtype = adapters.DtypeCode;
+            step.LoraSlots = adapters.SlotCount;
+            step.LoraMaxRank = adapters.MaxRank;
+            step.LoraSlotScales = adapters.NativeScales;
+        }
         int rc;
         fixed (NativeDecodeLayer* layers = _layers)
         fixed (nint* k = keys)
@@ -126,7 +146,11 @@ internal sealed unsafe class NativeDecodeLayers
         fixed (long* slots = plan.SlotMapping)
         fixed (int* tables = plan.BlockTables)
         fixed (int* lengths = plan.ContextLengths)
+        fixed (int* starts = segmentStarts)
+        fixed (int* slotsOfSegments = segmentSlots)
         {
+            step.LoraSegStarts = starts;
+            step.LoraSegSlots = slotsOfSegments;
             step.KPools = (void**)k;
             step.VPools = (void**)v;
             step.Positions = positions;
@@ -138,6 +162,7 @@ internal sealed unsafe class NativeDecodeLayers
         GC.KeepAlive(b);
         GC.KeepAlive(cache);
         GC.KeepAlive(_held);
+        GC.KeepAlive(adapters);
         if (rc != NativeStatus.Ok)
             throw new InvalidOperationException($"olora_decode_layers failed: {NativeStatus.Describe(rc)} ({rc}).");
     }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace OrleansLora.Engine.Native;
 
-/// <summary>A decode step's sizes, buffers and KV cache as <c>olora_decode_step</c> lays them out (float32 buffers, contiguous rows).</summary>
+/// <summary>A decode step's sizes, buffers, KV cache and LoRA segments as <c>olora_decode_step</c> lays them out (float32 buffers, contiguous rows).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeDecodeStep
 {
@@ -31,4 +31,12 @@ internal unsafe struct NativeDecodeStep
     public int MaxBlocksPerSeq;
     public int SlidingWindow;
     public int* ContextLens;
+    public int LoraSegments;
+    public int LoraDtype;
+    public int LoraSlots;
+    public int LoraMaxRank;
+    public int* LoraSegStarts;
+    public int* LoraSegSlots;
+    public float* LoraSlotScales;
+    public NativeLoraRef* Lora;
 }

@@ -63,6 +63,70 @@ public sealed class AdapterForwardTests(TinyModelFixture model) : IClassFixture<
         Assert.True(ReferenceCheckpoints.WorstRelative(plain, merged) > 1e-2, "the adapter did not change the logits");
     }
 
+    /// <summary>
+    /// Decode steps of a LoRA sequence, with all layers and the adapter's updates in one native call on the paged cache,
+    /// equal the merged model decoding the same tokens (itself on the base path): the SGMV updates there are the math.
+    /// </summary>
+    [Theory]
+    [InlineData(QuantizationMode.None)]
+    [InlineData(QuantizationMode.Nf4)]
+    public void DecodeStepsInOneNativeCallEqualTheMergedModel(QuantizationMode quantization)
+    {
+        const int Rank = 8, Prompt = 6, Steps = 14, MaxLength = 32, Block = 4;
+        const double Alpha = 16;
+        var baseConfig = ModelConfig.Load(model.Path);
+        using var adapterDir = new TempDirectory("olora-lora-decode");
+        using var mergedDir = new TempDirectory("olora-merged-decode");
+        using var dequantizedDir = new TempDirectory("olora-dequant-decode");
+        PeftAdapterWriter.WriteRandom(baseConfig, adapterDir.Path, Rank, Alpha, LoraTargetModules.All, seed: 77);
+        string mergeBase = model.Path;
+        if (quantization != QuantizationMode.None)
+        {
+            ReferenceCheckpoints.WriteDequantized(model.Path, dequantizedDir.Path, quantization);
+            mergeBase = dequantizedDir.Path;
+        }
+        ReferenceCheckpoints.WriteMerged(mergeBase, adapterDir.Path, mergedDir.Path, Alpha / Rank);
+        var rng = new Random(78);
+        int[] tokens = [.. Enumerable.Range(0, Prompt + Steps).Select(_ => rng.Next(0, 50257))];
+        int[] blocks = [5, 2, 7, 0, 3, 6, 1, 4];
+
+        float[][] Decode(LlamaModel llama, int slot)
+        {
+            using var cache = llama.CreatePagedKvCache(long.MaxValue, Block, MaxLength, maxBlocks: 8);
+            using (var prefill = new ForwardBatch([new BatchSequence(0, 0, Prompt, slot, blocks)], tokens.AsSpan(0, Prompt), MaxLength))
+            using (llama.Forward(prefill, cache))
+            {
+            }
+            var rows = new float[Steps][];
+            for (int p = Prompt; p < Prompt + Steps; p++)
+            {
+                using var step = new ForwardBatch([new BatchSequence(0, p, 1, slot, blocks)], tokens.AsSpan(p, 1), MaxLength);
+                using var logits = llama.Forward(step, cache);
+                rows[p - Prompt] = logits.data<float>().ToArray();
+            }
+            return rows;
+        }
+
+        float[][] withAdapter;
+        using (var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = quantization, QuantizedCompute = QuantizedCompute.Float32 }))
+        using (var table = new AdapterSlotTable(llama.Config, slots: 2, maxRank: Rank, ScalarType.Float32))
+        using (var adapter = PeftAdapter.Load(adapterDir.Path, llama.Config))
+        {
+            llama.Adapters = table;
+            table.Load(1, adapter);
+            withAdapter = Decode(llama, 1);
+            Assert.Equal(Steps, llama.NativeDecodeSteps);
+        }
+        float[][] merged;
+        using (var llama = LlamaModel.Load(mergedDir.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength }))
+            merged = Decode(llama, -1);
+        for (int i = 0; i < Steps; i++)
+        {
+            double worst = ReferenceCheckpoints.WorstRelative(withAdapter[i], merged[i]);
+            Assert.True(worst < 1e-4, $"decode step {i}: adapter logits differ from the merged model by {worst:E2}");
+        }
+    }
+
     [Fact]
     public void ABatchMixingAdaptersOfDifferentRanksAndTheBaseEqualsEachAlone()
     {

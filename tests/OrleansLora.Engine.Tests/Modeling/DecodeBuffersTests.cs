@@ -48,24 +48,29 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
     }
 
     [Theory]
-    [InlineData(QuantizationMode.None)]
-    [InlineData(QuantizationMode.Nf4)]
-    [InlineData(QuantizationMode.Int8)]
-    public void Decode_steps_on_the_buffers_give_the_general_paths_logits_bit_for_bit(QuantizationMode quantization)
+    [InlineData(QuantizationMode.None, false)]
+    [InlineData(QuantizationMode.Nf4, false)]
+    [InlineData(QuantizationMode.Int8, false)]
+    [InlineData(QuantizationMode.Nf4, true)]
+    public void Decode_steps_with_lora_rows_give_the_same_logits_in_one_native_call_layer_by_layer_and_on_the_general_path(
+        QuantizationMode quantization, bool bf16Tables)
     {
         var config = ModelConfig.Load(model.Path);
         using var adapters = new TempDirectory("olora-decode-buffers");
         using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength, Quantization = quantization });
-        using var table = new AdapterSlotTable(llama.Config, slots: 3, maxRank: 16, llama.Dtype);
+        using var table = new AdapterSlotTable(llama.Config, slots: 3, maxRank: 16, bf16Tables ? torch.ScalarType.BFloat16 : llama.Dtype);
         llama.Adapters = table;
         for (int slot = 1; slot <= 2; slot++)
         {
             string dir = Path.Combine(adapters.Path, $"a{slot}");
-            PeftAdapterWriter.WriteRandom(config, dir, rank: 4 * slot, alpha: 16, LoraTargetModules.All, seed: (ulong)(40 + slot));
+            // Adapter 2 leaves the MLP alone: its rows skip those projections while adapter 1's rows beside them do not.
+            IReadOnlyList<string> targets = slot == 1 ? LoraTargetModules.All : [LoraTargetModules.QProj, LoraTargetModules.VProj, LoraTargetModules.OProj];
+            PeftAdapterWriter.WriteRandom(config, dir, rank: 4 * slot, alpha: 16, targets, seed: (ulong)(40 + slot));
             table.Load(slot, PeftAdapter.Load(dir, config));
         }
-        // Two caches of 72 blocks, one per path; each sequence's blocks are scattered over its cache.
-        using var buffered = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        // One cache of 72 blocks per path; each sequence's blocks are scattered over its cache.
+        using var native = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        using var perLayer = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
         using var general = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
         int[] adapterSlots = [1, -1, 2, 1, -1];
         int[] promptLengths = [7, 12, 3, 9, 4];
@@ -74,7 +79,7 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
         {
             var prompt = Enumerable.Range(0, promptLengths[i]).Select(_ => seqs.NextToken()).ToArray();
             var part = new BatchSequence(i, 0, prompt.Length, adapterSlots[i], Table(i));
-            foreach (var cache in new[] { buffered, general })
+            foreach (var cache in new[] { native, perLayer, general })
                 Step(llama, cache, [part], prompt);
             seqs.Tokens[i].AddRange(prompt);
         }
@@ -82,26 +87,31 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
         // Batches of 3, then 1, 5 (the buffers grow) and 2 sequences; 13 steps cross block boundaries for every sequence.
         int[][] members = [[0, 1, 2], [0, 1, 2], [3], [0, 1, 2, 3, 4], [4, 1], [0, 1, 2, 3, 4], [2, 3], [0, 1, 2, 3, 4], [0, 1, 2],
             [1], [3, 4], [0, 1, 2, 3, 4], [0, 2]];
-        int decodeSteps = 0;
-        foreach (var step in members)
+        for (int n = 0; n < members.Length; n++)
         {
+            var step = members[n];
             var parts = step.Select(i => new BatchSequence(i, seqs.Tokens[i].Count, 1, adapterSlots[i], Table(i))).ToArray();
             var tokens = step.Select(_ => seqs.NextToken()).ToArray();
-            llama.DecodeWorkspace.For(parts.Length); // grown before the poison, so a new row count's storage is poisoned too
-            llama.DecodeWorkspace.Fill(float.NaN);
-            llama.DecodeBuffersEnabled = true;
-            long onBuffers = llama.DecodeBufferSteps;
-            float[] fromBuffers = Step(llama, buffered, parts, tokens);
-            Assert.Equal(onBuffers + 1, llama.DecodeBufferSteps);
-            llama.DecodeBuffersEnabled = false;
-            float[] fromGeneral = Step(llama, general, parts, tokens);
-            Assert.Equal(onBuffers + 1, llama.DecodeBufferSteps);
-            AssertSameBits(fromBuffers, "on the buffers", fromGeneral, "on the general path", decodeSteps, config.VocabSize);
+            float[] Run(PagedKvCache cache, bool buffers, bool nativeLayers)
+            {
+                llama.DecodeWorkspace.For(parts.Length); // grown before the poison, so a new row count's storage is poisoned too
+                llama.DecodeWorkspace.Fill(float.NaN);
+                llama.DecodeBuffersEnabled = buffers;
+                llama.NativeDecodeEnabled = nativeLayers;
+                return Step(llama, cache, parts, tokens);
+            }
+            long nativeSteps = llama.NativeDecodeSteps, bufferSteps = llama.DecodeBufferSteps;
+            float[] fromNative = Run(native, buffers: true, nativeLayers: true);
+            Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
+            float[] fromPerLayer = Run(perLayer, buffers: true, nativeLayers: false);
+            Assert.Equal(bufferSteps + 2, llama.DecodeBufferSteps);
+            float[] fromGeneral = Run(general, buffers: false, nativeLayers: true);
+            Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
+            AssertSameBits(fromNative, "in one native call", fromPerLayer, "layer by layer", n, config.VocabSize);
+            AssertSameBits(fromNative, "in one native call", fromGeneral, "on the general path", n, config.VocabSize);
             for (int r = 0; r < step.Length; r++)
                 seqs.Tokens[step[r]].Add(tokens[r]);
-            decodeSteps++;
         }
-        Assert.Equal(members.Length, decodeSteps);
     }
 
     [Theory]

@@ -146,6 +146,7 @@ public sealed class PagedAttentionMatchesReferenceTests(ITestOutputHelper output
             logits.AddRange(row.data<float>().ToArray());
         }
         Assert.Equal(tokens.Length - 8, model.DecodeBufferSteps);
+        Assert.Equal(tokens.Length - 8, model.NativeDecodeSteps); // all layers of each step in one native call
         AssertMatches("decode on the buffers", [.. logits], reference, 7);
     }
 
