@@ -43,6 +43,10 @@ std::vector<Case> cases() {
         c.push_back(d);
     }
     c.push_back({"single_row_rank1", 1, 3, 1, {1}, {0}, {1}, 0, 0});
+    // A lone decode segment: on the calling thread when its tables are small (bf16 here: 95 KB), split over the pool
+    // when not (float32: 190 KB); and one row of the small preset's up projection at rank 16.
+    c.push_back({"lone_decode_rows", 1000, 1500, 32, {3}, {1}, {5, 19}, 2, 4});
+    c.push_back({"lone_decode_row", 1024, 2816, 16, {1}, {0}, {16}, 0, 0});
     c.push_back({"big_segment", 256, 520, 8, {40, 21}, {1, 0}, {8, 5}, 0, 3});
     c.push_back({"all_none", 64, 64, 4, {3, 2}, {-1, -1}, {4}, 1, 0});
     return c;
