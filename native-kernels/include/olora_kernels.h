@@ -212,7 +212,11 @@ OLORA_API int64_t olora_check_finite(int32_t dtype, const void* data, int64_t n,
  * OLORA_COMPUTE_BF16, M <= 8 and K % 64 == 0 (below the AMX rows where those apply) takes bfloat16
  * dot products (`vdpbf16ps`): x and the code book rounded to bfloat16, the block's absmax applied in
  * float32, the same bound per product (an x holding a nonzero |x| below 2^-100, which that instruction would
- * flush, or a finite one that would round to inf takes the float32 kernels). OLORA_COMPUTE_INT8
+ * flush, or a finite one that would round to inf takes the float32 kernels). On AVX-512 without AMX
+ * (AMD Zen 4/5), NF4 (K % 64 == 0) and int8 (K % 32 == 0) from M = 9 take the AMX path's numbers on
+ * `vdpbf16ps` instead of the tiles: groups of 32 W rows dequantized to bfloat16, x rounded to
+ * bfloat16, float32 sums (1.6x the float32 path at M = 32 on 4096 x 4096; the same x range check
+ * sends an x it cannot carry to the float32 kernels). OLORA_COMPUTE_INT8
  * adds, for NF4 with M <= 8 and K % 64 == 0 on AVX-512 (VNNI), int8 dot products (see the enum):
  * 1.4-3x faster GEMV where compute bounds it; at M = 4-8 2-3x the float32 kernel and 1.6-1.9x the
  * AMX tiles (M = 8). Everything else, and the forms without _ex, compute in float32.
@@ -220,8 +224,9 @@ OLORA_API int64_t olora_check_finite(int32_t dtype, const void* data, int64_t n,
 
 enum {
     OLORA_COMPUTE_F32 = 0,  /* float32 products and sums */
-    OLORA_COMPUTE_BF16 = 1, /* bfloat16 products where the CPU has a faster unit for them (AMX tiles; NF4
-                               GEMV at M <= 8 on AVX-512 BF16), float32 sums */
+    OLORA_COMPUTE_BF16 = 1, /* bfloat16 products where the CPU has a faster unit for them (AMX tiles; on
+                               AVX-512 BF16 the NF4 GEMV at M <= 8 and, without AMX, both quantized
+                               linears from M = 9), float32 sums */
     OLORA_COMPUTE_INT8 = 2, /* as BF16, except that NF4 with M <= 8 rows (K % 64 == 0) takes int8 dot
                                products on AVX-512 VNNI, ahead of the AMX tiles: x quantized per
                                64-value block to int8 (round(x * (127 / max|x|))), the code book as

@@ -68,6 +68,11 @@ extern "C" OLORA_API int32_t olora_int8_linear_ex(const float* x, int64_t x_row_
         }
         return OLORA_OK;
     }
+    // Without AMX, bfloat16 dot products past the fused GEMV's rows: the float32 tiled path is bound by FMA
+    // throughput there (see quant_bf16dot_avx512.cpp).
+    if (simd && compute != OLORA_COMPUTE_F32 && isa != OLORA_ISA_AMX && m >= kBf16DotMinM && k % 32 == 0 &&
+        int8_linear_bf16dot(x, x_row_stride, y, y_row_stride, m, n, k, q, scales, acc))
+        return OLORA_OK;
     Int8Source src;
     src.q = q;
     src.scales = scales;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "olora_kernels.h"
 #include "thread_pool.h"
@@ -190,6 +191,33 @@ void nf4_linear_amx(const float* x, int64_t ldx, float* y, int64_t ldy, int m, i
                     const float* absmax, bool accumulate);
 void int8_linear_amx(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, const int8_t* q,
                      const float* scales, bool accumulate);
+
+// ---- bfloat16 dot products for the quantized linears without AMX (quant_bf16dot_avx512.cpp) ----
+// W rows [n0, n1) dequantized and rounded to bfloat16 into out (row stride k): NF4 (k % 64 == 0) as code times the
+// block's absmax, int8 (k % 32 == 0) as q times the row's scale. The AMX path's operands too.
+void nf4_rows_bf16(const uint8_t* codes, const float* absmax, int k, int n0, int n1, uint16_t* out);
+void int8_rows_bf16(const int8_t* q, const float* scales, int k, int n0, int n1, uint16_t* out);
+// Runs fn(n0, n1, w) on the pool for each group of `group` W rows [n0, n1) of n, w holding them as bfloat16 rows of
+// k (dequant(n0, n1, w) fills them) in a per-thread buffer of group rows; the rows past n1 hold whatever was there.
+template <typename Dequant, typename F>
+void for_bf16_row_groups(int n, int k, int group, const Dequant& dequant, const F& fn) {
+    parallel_for((n + group - 1) / group, [&](int64_t g) {
+        thread_local std::vector<uint16_t> wbuf;
+        wbuf.resize(static_cast<size_t>(group) * k);
+        const int n0 = static_cast<int>(g) * group, n1 = std::min(n, n0 + group);
+        dequant(n0, n1, wbuf.data());
+        fn(n0, n1, wbuf.data());
+    });
+}
+// OLORA_COMPUTE_BF16 from this many rows of x on AVX-512 without AMX (the M <= kFusedMaxM GEMVs serve fewer).
+constexpr int kBf16DotMinM = kFusedMaxM + 1;
+// y (=|+=) x · Wᵀ in bfloat16 dot products with float32 sums, as the AMX path computes it; NF4 needs k % 64 == 0,
+// int8 k % 32 == 0. False, with nothing written to y, when x holds a value bfloat16 would lose (a nonzero |x| below
+// 2^-100 or a finite one past the largest bfloat16): the float32 paths then serve the call.
+bool nf4_linear_bf16dot(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, const uint8_t* codes,
+                        const float* absmax, bool accumulate);
+bool int8_linear_bf16dot(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, const int8_t* q,
+                         const float* scales, bool accumulate);
 
 // Row tile driver shared by the dense/quantized linears (linear_cpu.cpp): for each task of
 // `rows_per_tile` W rows, `fill` writes the rows as float32 [rows, k] into a per-thread buffer (or

@@ -119,6 +119,11 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
         nf4_linear_amx(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc);
         return OLORA_OK;
     }
+    // Without AMX, bfloat16 dot products from kBf16DotMinM rows (decode batches, prefill): the float32 tiled path is
+    // bound by FMA throughput there, and vdpbf16ps does twice the multiply-adds per instruction.
+    if (simd && compute != OLORA_COMPUTE_F32 && isa != OLORA_ISA_AMX && m >= kBf16DotMinM &&
+        nf4_linear_bf16dot(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc))
+        return OLORA_OK;
     // Bfloat16 dot products up to kNf4Bf16MaxM rows (decode): the float32 kernels below are bound by
     // their decode and FMAs there on machines that run AVX-512 as two 256-bit halves.
     if (simd && compute == OLORA_COMPUTE_BF16 && m <= kNf4Bf16MaxM) {

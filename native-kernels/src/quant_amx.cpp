@@ -12,6 +12,7 @@
 #include <cpuid.h>
 #include <vector>
 
+#include "kernels_internal.h"
 #include "simd.h"
 #include "thread_pool.h"
 
@@ -121,48 +122,6 @@ OLORA_TARGET_AMX void group_times_blocks(const uint16_t* w, int k, const uint16_
 
 OLORA_TARGET_AMX void release_tiles() { _tile_release(); }
 
-// NF4 rows [n0, n1) -> bf16 rows of k (k % 64 == 0: every block within one row). The 16 code-book
-// values times the block's absmax, rounded to bf16, are a word table that vpermw indexes with both
-// nibbles of each byte at once (high nibble: even element, low: odd), giving the pairs in order.
-OLORA_TARGET_AMX void nf4_rows_bf16(const uint8_t* codes, const float* absmax, int k, int n0, int n1, uint16_t* out) {
-    const __m512 cb = _mm512_loadu_ps(kNf4CodeBook);
-    const __m512i low = _mm512_set1_epi32(0xF);
-    for (int n = n0; n < n1; ++n) {
-        const int64_t g0 = static_cast<int64_t>(n) * k;
-        const uint8_t* cp = codes + g0 / 2;
-        const float* am = absmax + g0 / 64;
-        uint16_t* o = out + static_cast<int64_t>(n - n0) * k;
-        for (int b = 0; b < k / 64; ++b) {
-            const __m512i table =
-                _mm512_castsi256_si512((__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(cb, _mm512_set1_ps(am[b]))));
-            for (int h = 0; h < 2; ++h) {
-                const __m512i bytes =
-                    _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp + b * 32 + h * 16)));
-                const __m512i idx = _mm512_or_si512(_mm512_srli_epi32(bytes, 4),
-                                                    _mm512_slli_epi32(_mm512_and_si512(bytes, low), 16));
-                _mm512_storeu_si512(o + b * 64 + h * 32, _mm512_permutexvar_epi16(idx, table));
-            }
-        }
-    }
-}
-
-// int8 rows [n0, n1) -> bf16 rows of k (k % 32 == 0): q times the row's scale, rounded to bf16.
-OLORA_TARGET_AMX void int8_rows_bf16(const int8_t* q, const float* scales, int k, int n0, int n1, uint16_t* out) {
-    for (int n = n0; n < n1; ++n) {
-        const int8_t* qr = q + static_cast<int64_t>(n) * k;
-        const __m512 s = _mm512_set1_ps(scales[n]);
-        uint16_t* o = out + static_cast<int64_t>(n - n0) * k;
-        for (int j = 0; j < k; j += 32) {
-            const __m512 lo = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qr + j)))), s);
-            const __m512 hi = _mm512_mul_ps(
-                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qr + j + 16)))),
-                s);
-            _mm512_storeu_si512(o + j, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-        }
-    }
-}
-
 template <typename Dequant>
 void amx_linear(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n, int k, bool acc, Dequant dequant) {
     const int kc = k / kTileK;
@@ -171,21 +130,16 @@ void amx_linear(const float* x, int64_t ldx, float* y, int64_t ldy, int m, int n
     packed.resize(static_cast<size_t>(blocks) * kc * kPackedTile);
     uint16_t* xp = packed.data();
     parallel_for(blocks, [&](int64_t ib) { pack_x_block(x, ldx, m, k, static_cast<int>(ib), xp); });
-    const int groups = (n + kGroupRows - 1) / kGroupRows;
-    parallel_for(groups, [&](int64_t g) {
-        thread_local std::vector<uint16_t> wbuf;
-        wbuf.resize(static_cast<size_t>(kGroupRows) * k);
-        const int n0 = static_cast<int>(g) * kGroupRows, n1 = std::min(n, n0 + kGroupRows);
-        dequant(n0, n1, wbuf.data());
+    for_bf16_row_groups(n, k, kGroupRows, dequant, [&](int n0, int n1, uint16_t* w) {
         if (n1 - n0 < kGroupRows)  // rows past n multiply as zeros and are never stored
-            std::fill(wbuf.begin() + static_cast<int64_t>(n1 - n0) * k, wbuf.end(), uint16_t{0});
+            std::fill(w + static_cast<int64_t>(n1 - n0) * k, w + static_cast<int64_t>(kGroupRows) * k, uint16_t{0});
         configure_tiles();
         int ib = 0;
         for (; ib + 2 <= blocks; ib += 2)
-            group_times_blocks<2>(wbuf.data(), k, xp + static_cast<int64_t>(ib) * kc * kPackedTile, y, ldy, m, n, n0,
+            group_times_blocks<2>(w, k, xp + static_cast<int64_t>(ib) * kc * kPackedTile, y, ldy, m, n, n0,
                                   ib * kTileRows, acc);
         if (ib < blocks)
-            group_times_blocks<1>(wbuf.data(), k, xp + static_cast<int64_t>(ib) * kc * kPackedTile, y, ldy, m, n, n0,
+            group_times_blocks<1>(w, k, xp + static_cast<int64_t>(ib) * kc * kPackedTile, y, ldy, m, n, n0,
                                   ib * kTileRows, acc);
         release_tiles();
     });

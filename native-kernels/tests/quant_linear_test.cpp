@@ -37,15 +37,29 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // kernels' 16-row pieces with a partial last piece.
                          {1, 1000, 128}, {2, 4133, 64}, {3, 1000, 128}, {8, 4133, 64}};
 
-// Relative tolerance: float32 paths sum exactly rounded products; the AMX tile path (OLORA_COMPUTE_BF16
-// on the AMX ISA) rounds x and the dequantized W to bfloat16 first (each off by at most 2^-9, so each
-// product by < 2^-8). OLORA_COMPUTE_F32 must stay float32-exact on every ISA, AMX included.
-double rel_tolerance(int isa, int compute) { return isa == OLORA_ISA_AMX && compute != OLORA_COMPUTE_F32 ? 4e-3 : 2e-6; }
+// Relative tolerance: float32 paths sum exactly rounded products; the bfloat16 paths round x and the dequantized W
+// to bfloat16 first (each off by at most 2^-9, so each product by < 2^-8): under OLORA_COMPUTE_BF16 (and INT8 where
+// it acts as BF16) the AMX tiles on the AMX ISA, and without AMX the bfloat16 dots from 9 rows of x when K is whole
+// blocks (NF4 64, int8 32; quant_bf16dot_avx512.cpp). OLORA_COMPUTE_F32 must stay float32-exact on every ISA.
+constexpr double kBf16Rel = 4e-3, kF32Rel = 2e-6;
+double rel_tolerance(int isa, int compute, const Shape& s, int k_multiple) {
+    if (compute == OLORA_COMPUTE_F32) return kF32Rel;
+    if (isa == OLORA_ISA_AMX) return kBf16Rel;
+    return isa == OLORA_ISA_AVX512 && s.m >= 9 && s.k % k_multiple == 0 ? kBf16Rel : kF32Rel;
+}
 // NF4 under OLORA_COMPUTE_BF16 also rounds x and the code book to bfloat16 in the AVX-512 GEMV (M <= 8,
 // K % 64 == 0), on every AVX-512 machine: the same bound.
 double nf4_rel_tolerance(int isa, int compute, const Shape& s) {
     const bool bf16_gemv = isa >= OLORA_ISA_AVX512 && compute == OLORA_COMPUTE_BF16 && s.m <= 8 && s.k % 64 == 0;
-    return bf16_gemv ? 4e-3 : rel_tolerance(isa, compute);
+    return bf16_gemv ? kBf16Rel : rel_tolerance(isa, compute, s, 64);
+}
+
+// Whether a and b hold the same bits everywhere.
+bool same_all(const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (!same_bits(a[i], b[i])) return false;
+    return true;
 }
 
 // Random NF4 weights of numel values: every code byte, absmax in [0.01, 2).
@@ -129,15 +143,17 @@ TEST_P(LinearTest, Nf4) {
     }
 }
 
-// OLORA_COMPUTE_BF16 where the bfloat16-dot GEMV applies (AVX-512, M <= 8, K % 64 == 0): an x it cannot
-// carry (a nonzero |x| below 2^-100, subnormals included, which vdpbf16ps would flush to zero, or a finite
-// one at the float maximum, which would round to inf) sends the call to the float32 kernels, whose result
-// is the F32 mode's, bit for bit. Ordinary x does not (the result differs from F32's in some bit).
+// OLORA_COMPUTE_BF16 where the bfloat16-dot GEMV applies (AVX-512, M <= 8, K % 64 == 0), and the bfloat16 dots
+// from 9 rows without AMX: an x they cannot carry (a nonzero |x| below 2^-100, subnormals included, which
+// vdpbf16ps would flush to zero, or a finite one at the float maximum, which would round to inf) sends the call
+// to the float32 kernels, whose result is the F32 mode's, bit for bit. Ordinary x does not (the result differs
+// from F32's in some bit). (The AMX tiles, from 6 rows, round whatever x holds.)
 TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
     SCOPED_TRACE(trace());
-    const Shape shapes[] = {{1, 35, 1024}, {2, 19, 128}, {5, 9, 192}};
+    const Shape shapes[] = {{1, 35, 1024}, {2, 19, 128}, {5, 9, 192}, {9, 33, 128}, {20, 17, 256}};
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        if (s.m >= 6 && GetParam() == OLORA_ISA_AMX) continue;
         const int64_t numel = int64_t(s.n) * s.k;
         const auto [codes, absmax] = random_nf4(rng_, numel);
         auto run = [&](const std::vector<float>& x, int compute) {
@@ -148,20 +164,46 @@ TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
                       OLORA_OK);
             return y;
         };
-        auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
-            for (size_t i = 0; i < a.size(); ++i)
-                if (!same_bits(a[i], b[i])) return false;
-            return true;
-        };
         const std::vector<float> plain = uniform(rng_, size_t(s.m) * s.k);
         const bool bf16_gemv = GetParam() >= OLORA_ISA_AVX512;
-        EXPECT_EQ(same(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), !bf16_gemv)
-            << "ordinary x: the bfloat16-dot GEMV should run exactly where AVX-512 is";
+        EXPECT_EQ(same_all(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), !bf16_gemv)
+            << "ordinary x: the bfloat16 dots should run exactly where AVX-512 is";
         for (float odd : {1e-39f, 1e-35f, -3.4e38f}) {
             SCOPED_TRACE("x holds " + std::to_string(odd));
             std::vector<float> x = plain;
             x[size_t(s.m - 1) * s.k + s.k / 2] = odd;  // one value, in the last row
-            EXPECT_TRUE(same(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
+            EXPECT_TRUE(same_all(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
+        }
+    }
+}
+
+// int8 weights from 9 rows without AMX take the bfloat16 dots under OLORA_COMPUTE_BF16 (and INT8): an x they cannot
+// carry falls back to the float32 path, the F32 mode's result bit for bit; ordinary x does not.
+TEST_P(LinearTest, Int8Bf16DotRangeFallsBackToFloat32) {
+    SCOPED_TRACE(trace());
+    if (GetParam() == OLORA_ISA_AMX) GTEST_SKIP() << "the AMX tiles serve these rows";
+    for (const Shape& s : {Shape{9, 33, 128}, Shape{20, 17, 96}}) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        std::vector<int8_t> q(size_t(s.n) * s.k);
+        std::uniform_int_distribution<int> val(-127, 127);
+        for (auto& v : q) v = static_cast<int8_t>(val(rng_));
+        const std::vector<float> scales = uniform(rng_, s.n, 0.001f, 0.05f);
+        auto run = [&](const std::vector<float>& x, int compute) {
+            std::vector<float> y(size_t(s.m) * s.n);
+            poison(y);
+            EXPECT_EQ(olora_int8_linear_ex(x.data(), s.k, y.data(), s.n, s.m, s.n, s.k, q.data(), scales.data(), 0,
+                                           compute),
+                      OLORA_OK);
+            return y;
+        };
+        const std::vector<float> plain = uniform(rng_, size_t(s.m) * s.k);
+        EXPECT_EQ(same_all(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), GetParam() != OLORA_ISA_AVX512)
+            << "ordinary x: the bfloat16 dots should run exactly where AVX-512 is";
+        for (float odd : {1e-39f, -3.4e38f}) {
+            SCOPED_TRACE("x holds " + std::to_string(odd));
+            std::vector<float> x = plain;
+            x[size_t(s.m - 1) * s.k + s.k / 3] = odd;
+            EXPECT_TRUE(same_all(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
         }
     }
 }
@@ -191,7 +233,7 @@ TEST_P(LinearTest, Nf4Int8Dot) {
             std::vector<double> w(numel);
             for (int64_t gi = 0; gi < numel; ++gi) w[gi] = double(kCodeBook[code_at(gi)]) * absmax[gi / 64];
             for (bool acc : {false, true})
-                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), OLORA_COMPUTE_BF16),
+                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), OLORA_COMPUTE_BF16, s, 64),
                            [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
                                return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(),
                                                           acc, OLORA_COMPUTE_INT8);
@@ -307,7 +349,7 @@ TEST_P(LinearTest, Int8) {
         // OLORA_COMPUTE_INT8 only changes NF4's GEMV: int8 weights take the BF16 paths.
         for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16, OLORA_COMPUTE_INT8})
             for (bool acc : {false, true})
-                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), compute),
+                run_linear(rng_, s, w, acc, rel_tolerance(GetParam(), compute, s, 32),
                            [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
                                return olora_int8_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, q.data(), scales.data(), acc,
                                                            compute);

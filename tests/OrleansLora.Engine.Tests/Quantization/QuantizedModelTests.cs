@@ -53,16 +53,16 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
 
     /// <summary>
     /// BFloat16 compute (the default) against Float32 compute on the same quantized weights, over a
-    /// 32-token prefill (32 rows: the tile path). Where the kernels run on AMX the logits differ by
-    /// the bfloat16 rounding of activations and weights only; elsewhere BFloat16 falls back to the
-    /// float32 kernels and the logits must be identical.
+    /// 32-token prefill (32 rows: the AMX tiles, or without AMX the AVX-512 bfloat16 dots). There the
+    /// logits differ by the bfloat16 rounding of activations and weights only; without AVX-512 BFloat16
+    /// falls back to the float32 kernels and the logits must be identical.
     /// </summary>
     [Theory]
     [InlineData(QuantizationMode.Int8)]
     [InlineData(QuantizationMode.Nf4)]
     public void BFloat16ComputeStaysWithinItsRoundingOfFloat32Compute(QuantizationMode mode)
     {
-        bool tiles = NativeKernels.Isa == "amx";
+        bool tiles = NativeKernels.Isa is "amx" or "avx512";
         var diff = new LogitDifference();
         for (int prompt = 0; prompt < 4; prompt++)
         {
@@ -78,7 +78,7 @@ public sealed class QuantizedModelTests(TinyModelFixture model, ITestOutputHelpe
             Assert.Equal(0, worst);
             return;
         }
-        Assert.True(worst > 0, $"{mode}: identical logits on AMX — the tile path did not run");
+        Assert.True(worst > 0, $"{mode}: identical logits on {NativeKernels.Isa}: the bfloat16 path did not run");
         Assert.True(worst <= BFloat16LogitBound, $"{mode}: bfloat16 compute moved the logits by {worst:P3} of their range");
         Assert.True(top1 >= 0.9, $"{mode}: top-1 agreed at {top1:P1} of positions");
     }
