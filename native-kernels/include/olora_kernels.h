@@ -528,10 +528,11 @@ typedef struct olora_decode_step {
 
 /* Runs layers[0 .. num_layers) on step (see above). layer_struct_size and step_struct_size are
  * the caller's sizeof(olora_decode_layer) and sizeof(olora_decode_step): a binding built against
- * another layout is refused. Every layer's dimensions, weights and norms, the buffers and the
- * step's sizes are checked before anything is written (OLORA_E_ARGUMENT); the KV slots, block
- * tables and positions are checked by layer 0's kernels as the single-kernel entry points check
- * them, before that layer's append writes. */
+ * another layout is refused. Everything the kernels would refuse is checked before anything is
+ * written (OLORA_E_ARGUMENT): every layer's dimensions, weights and norms, the buffers, the
+ * positions, KV slots, block tables and context lengths against every layer's pools, and the LoRA
+ * segments, ranks and the tables a used slot needs. What cannot be checked here is that the
+ * pointers name memory of the sizes given (the LoRA tables' widths included). */
 OLORA_API int32_t olora_decode_layers(const olora_decode_layer* layers, int32_t layer_struct_size,
                                       int32_t num_layers, const olora_decode_step* step,
                                       int32_t step_struct_size);

@@ -103,9 +103,6 @@ int32_t check_step(const olora_decode_layer* layers, int32_t num_layers, const o
     if (qkv_width > INT32_MAX || 2 * int64_t(s.intermediate) > INT32_MAX) return OLORA_E_ARGUMENT;
     for (int32_t t = 0; t < s.rows; ++t)
         if (s.positions[t] < 0 || s.positions[t] >= s.max_positions) return OLORA_E_ARGUMENT;
-    const int64_t slots = s.num_blocks * s.block_size;
-    for (int32_t t = 0; t < s.rows; ++t)
-        if (s.slot_mapping[t] < -1 || s.slot_mapping[t] >= slots) return OLORA_E_ARGUMENT;
     if (s.lora_segments != 0 && check_lora(num_layers, s) != OLORA_OK) return OLORA_E_ARGUMENT;
     for (int32_t l = 0; l < num_layers; ++l) {
         const olora_decode_layer& L = layers[l];
@@ -120,6 +117,10 @@ int32_t check_step(const olora_decode_layer* layers, int32_t num_layers, const o
                                    s.sliding_window, nullptr) != OLORA_OK)
             return OLORA_E_ARGUMENT;
     }
+    // After the pools' checks, which bound num_blocks * block_size.
+    const int64_t slots = s.num_blocks * s.block_size;
+    for (int32_t t = 0; t < s.rows; ++t)
+        if (s.slot_mapping[t] < -1 || s.slot_mapping[t] >= slots) return OLORA_E_ARGUMENT;
     return OLORA_OK;
 }
 

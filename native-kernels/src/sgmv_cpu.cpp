@@ -169,7 +169,7 @@ int32_t fused(int32_t dtype, int32_t w_dtype, const void* x, int64_t x_row_strid
         if (static_cast<int64_t>(own.size()) < need) own.resize(static_cast<size_t>(need));
         scratch = own.data();
     }
-    if (decode_shaped(segs, int64_t(in_features + out_features) * int64_t(elem_size(w_dtype)))) {
+    if (decode_shaped(segs, (int64_t(in_features) + out_features) * int64_t(elem_size(w_dtype)))) {
         run_per_segment(dtype, w_dtype, x, x_row_stride, scratch, max_rank, row0, y, y_row_stride, segs, a_table,
                         b_table, max_rank, in_features, out_features, slot_scales);
         return OLORA_OK;

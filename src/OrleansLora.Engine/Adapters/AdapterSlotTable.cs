@@ -76,6 +76,24 @@ public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the tables' widths are <paramref name="config"/>'s projections' (the native decode step reads them
+    /// with the model's widths, unchecked; the layer-by-layer path's SGMV checks each call).
+    /// </summary>
+    internal bool Fits(ModelConfig config)
+    {
+        if (config.NumHiddenLayers != Layers)
+            return false;
+        foreach (string module in LoraTargetModules.All)
+        {
+            var (inF, outF) = LoraTargetModules.Dimensions(config, module);
+            var (a, b) = _tables[module];
+            if (a.shape[3] != inF || b.shape[3] != outF)
+                return false;
+        }
+        return true;
+    }
+
     private int RankIndex(int layer, int module, int slot) => (layer * LoraTargetModules.All.Count + module) * SlotCount + slot;
 
     /// <summary>

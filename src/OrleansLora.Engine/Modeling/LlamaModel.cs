@@ -350,15 +350,17 @@ public sealed class LlamaModel : IDisposable
 
     public void Dispose()
     {
+        // A forward still on the buffers (another thread's) finishes first, before any weight is freed: the native
+        // decode step reads the weights through raw pointers, with no disposed check of its own. The flag then stays at
+        // 2 (disposed): a later forward takes the general path (and finds disposed weights, as before), and a second
+        // Dispose goes through.
+        SpinWait.SpinUntil(() => Interlocked.CompareExchange(ref _workspaceBusy, 2, 0) != 1);
         _embed?.Dispose();
         _lmHead.Dispose();
         _norm.Dispose();
         foreach (var l in _layers)
             l.Dispose();
         _rope.Dispose();
-        // A forward still on the buffers (another thread's) finishes first. The flag then stays at 2 (disposed): a later
-        // forward takes the general path (and finds disposed weights, as before), and a second Dispose goes through.
-        SpinWait.SpinUntil(() => Interlocked.CompareExchange(ref _workspaceBusy, 2, 0) != 1);
         _workspace.Dispose();
     }
 }

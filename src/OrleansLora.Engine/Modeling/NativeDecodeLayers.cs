@@ -23,6 +23,7 @@ internal sealed unsafe class NativeDecodeLayers
     private readonly int _maxPositions;
     private readonly int _window;
     private readonly Tensor[] _held; // the norms' weights and the RoPE tables, kept alive with the pointers above
+    private AdapterSlotTable? _fittedTable; // the last slot table found to fit this model
 
     private NativeDecodeLayers(NativeDecodeLayer[] layers, ModelConfig config, Tensor cos, Tensor sin, int window, Tensor[] held)
     {
@@ -124,8 +125,14 @@ internal sealed unsafe class NativeDecodeLayers
         int[] segmentStarts = batch.SegmentStarts, segmentSlots = batch.SegmentAdapterSlots;
         if (adapters is not null)
         {
-            if (adapters.Layers != _layers.Length)
-                throw new ArgumentException($"the adapter slot table has {adapters.Layers} layers; the model has {_layers.Length}.", nameof(adapters));
+            if (!ReferenceEquals(adapters, _fittedTable))
+            {
+                if (!adapters.Fits(_config))
+                    throw new ArgumentException(
+                        $"the adapter slot table was made for another model: its layers or projection widths differ from this model's ({_config.NumHiddenLayers} layers, hidden {_config.HiddenSize}).",
+                        nameof(adapters));
+                _fittedTable = adapters; // a table's widths never change
+            }
             for (int i = 0; i < segmentSlots.Length; i++)
             {
                 if (segmentSlots[i] < -1 || segmentSlots[i] >= adapters.SlotCount)

@@ -170,6 +170,27 @@ public sealed class DecodeBuffersTests(TinyModelFixture model) : IClassFixture<T
     }
 
     [Fact]
+    public void A_slot_table_made_for_another_model_is_refused_before_the_native_step_reads_it()
+    {
+        // The native step reads the tables with this model's widths: a table of wider MLP rows would be read out of
+        // bounds, so it is refused, naming why, and the base rows beside it go on working.
+        using var llama = LlamaModel.Load(model.Path, new ModelLoadOptions { MaxSequenceLength = MaxLength });
+        var other = llama.Config with { IntermediateSize = llama.Config.IntermediateSize * 2 };
+        using var table = new AdapterSlotTable(other, slots: 2, maxRank: 4, llama.Dtype);
+        llama.Adapters = table;
+        using var cache = llama.CreatePagedKvCache(long.MaxValue, BlockSize, MaxLength, maxBlocks: 72);
+        int[] prompt = [5, 6, 7];
+        Step(llama, cache, [new BatchSequence(0, 0, prompt.Length, -1, Table(0))], prompt);
+        var onAdapter = new BatchSequence(0, prompt.Length, 1, AdapterSlot: 1, Table(0));
+        var refused = Assert.Throws<ArgumentException>(() => Step(llama, cache, [onAdapter], [8]));
+        Assert.Contains("made for another model", refused.Message, StringComparison.Ordinal);
+        long nativeSteps = llama.NativeDecodeSteps;
+        float[] logits = Step(llama, cache, [onAdapter with { AdapterSlot = -1 }], [8]);
+        Assert.Equal(nativeSteps + 1, llama.NativeDecodeSteps);
+        Assert.All(logits, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
     public void A_decode_step_on_the_buffers_allocates_only_its_logits()
     {
         var config = ModelConfig.Load(model.Path);
