@@ -31,6 +31,8 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
                          // plus a single block, N not a multiple of the 32-row groups, prefill-sized M.
                          {6, 33, 128}, {9, 33, 64}, {48, 40, 256}, {100, 70, 512},
+                         // The bfloat16 dots without AMX: x in two chunks of rows (128 + 72 at K = 4096).
+                         {200, 9, 4096},
                          // Enough rows that the fused kernels take ranges of more than 16 rows (for_row_tasks:
                          // chunks of 48 and 256 with two threads, and the halves taken over from the other
                          // thread), the last range partial, R-row groups with a remainder, and the small-M
