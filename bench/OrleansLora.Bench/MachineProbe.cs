@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OrleansLora.Engine.Quantization;
 using static TorchSharp.torch;
 
 namespace OrleansLora.Bench;
@@ -35,6 +36,28 @@ internal static class MachineProbe
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         return data.NumberOfElements * 4 / best / 1e9;
+    }
+
+    /// <summary>
+    /// The NF4 GEMV's rate with W in cache, in GB/s of codes and absmax: one row of x times a 1024 × 1024 NF4 layer
+    /// (576 KB, L2-resident) in <paramref name="compute"/>, best of several batches of 200 calls. Beside the read probe it
+    /// tells a slow memory period from a slow CPU one: a decode step is bound by whichever of the two rates is lower.
+    /// </summary>
+    public static double CachedNf4GemvGbps(QuantizedCompute compute)
+    {
+        using var weight = randn(1024, 1024);
+        using var layer = Nf4Linear.Quantize(weight, compute);
+        using var x = randn(1, 1024);
+        using var y = empty(1, 1024);
+        double best = double.MaxValue;
+        for (int i = 0; i < 6; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (int call = 0; call < 200; call++)
+                layer.ForwardInto(x, y);
+            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds / 200);
+        }
+        return layer.WeightBytes / best / 1e9;
     }
 
     /// <summary>fp32 GEMM rate in GFLOP/s (2048³), best of several.</summary>

@@ -103,6 +103,9 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
         // This machine's bandwidth drifts by a third within minutes: the floor uses probes taken right before and right
         // after the timed steps, the faster of the two (the stricter floor), not the start-up probe alone.
         double probeBefore = MachineProbe.ReadBandwidthGbps();
+        // And the NF4 GEMV's cached rate, in the run's compute mode: a step slower than its floor in a period when this
+        // rate fell is CPU-bound, not memory-bound.
+        double? gemvBefore = quantization == QuantizationMode.Nf4 ? MachineProbe.CachedNf4GemvGbps(compute) : null;
         var steps = new List<double>();
         long tensorsPerStep = 0;
         for (int step = 0; step < options.NewTokens; step++)
@@ -112,6 +115,7 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             tensorsPerStep = Math.Max(tensorsPerStep, tensors);
         }
         double probeAfter = MachineProbe.ReadBandwidthGbps();
+        double? gemvAfter = quantization == QuantizationMode.Nf4 ? MachineProbe.CachedNf4GemvGbps(compute) : null;
         double bandwidth = Math.Max(probeBefore, probeAfter);
         double floorStepMs = (weightBytes + kvBytes) / (bandwidth * 1e9) * 1000;
         double weightFloorStepMs = weightBytes / (bandwidth * 1e9) * 1000;
@@ -129,6 +133,8 @@ using (var model = LlamaModel.Load(modelDir, new ModelLoadOptions { Dtype = opti
             ("kv_bytes_per_step", kvBytes),
             ("read_gbps_before", Math.Round(probeBefore, 2)),
             ("read_gbps_after", Math.Round(probeAfter, 2)),
+            ("cached_nf4_gemv_gbps_before", gemvBefore is { } gb ? Math.Round(gb, 2) : null),
+            ("cached_nf4_gemv_gbps_after", gemvAfter is { } ga ? Math.Round(ga, 2) : null),
             ("floor_step_ms", Math.Round(floorStepMs, 3)),
             ("weight_floor_step_ms", Math.Round(weightFloorStepMs, 3)),
             // What a step costs beyond reading its weights and KV at the measured bandwidth: the fixed per-step cost.
