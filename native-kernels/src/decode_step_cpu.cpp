@@ -111,13 +111,15 @@ int32_t check_step(const olora_decode_layer* layers, int32_t num_layers, const o
         if (!linear_ok(L.qkv, int32_t(qkv_width), s.hidden) || !linear_ok(L.o, s.hidden, int32_t(q_width)) ||
             !linear_ok(L.gate_up, 2 * s.intermediate, s.hidden) || !linear_ok(L.down, s.hidden, s.intermediate))
             return OLORA_E_ARGUMENT;
-        if (check_decode_attention(s.cache_dtype, s.qkv, qkv_width, s.attended, q_width, s.k_pools[l], s.v_pools[l],
-                                   s.num_blocks, s.block_size, s.block_tables, s.block_table_stride,
-                                   s.max_blocks_per_seq, s.context_lens, s.rows, s.num_heads, s.kv_heads, s.head_dim,
-                                   s.sliding_window, nullptr) != OLORA_OK)
-            return OLORA_E_ARGUMENT;
+        if (!s.k_pools[l] || !s.v_pools[l]) return OLORA_E_ARGUMENT;
     }
-    // After the pools' checks, which bound num_blocks * block_size.
+    // The block tables, context lengths and pool geometry are the same for every layer: checked once, with layer 0's
+    // pools (every layer's are non-null). This bounds num_blocks * block_size too.
+    if (check_decode_attention(s.cache_dtype, s.qkv, qkv_width, s.attended, q_width, s.k_pools[0], s.v_pools[0],
+                               s.num_blocks, s.block_size, s.block_tables, s.block_table_stride, s.max_blocks_per_seq,
+                               s.context_lens, s.rows, s.num_heads, s.kv_heads, s.head_dim, s.sliding_window,
+                               nullptr) != OLORA_OK)
+        return OLORA_E_ARGUMENT;
     const int64_t slots = s.num_blocks * s.block_size;
     for (int32_t t = 0; t < s.rows; ++t)
         if (s.slot_mapping[t] < -1 || s.slot_mapping[t] >= slots) return OLORA_E_ARGUMENT;

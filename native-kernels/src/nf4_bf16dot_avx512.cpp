@@ -12,7 +12,6 @@
 // ran it at 50-52 GB/s of codes against 44-45 for the per-block kernel, which widens each block's 32 code
 // bytes to words first (docs/BENCHMARKS.md). From 3 rows of x on, the per-block kernel: the pair kernel's
 // four decoded vectors per W row left too few registers (M = 4-5 ran 30 % slower).
-#include <limits>
 #include <utility>
 
 #include "simd.h"
@@ -130,17 +129,6 @@ using GemvFn = void (*)(const Nf4Bf16Block*, int, const uint8_t*, const float*, 
 OLORA_TARGET_AVX512 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out) {
     const __m512i even_idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd_idx = _mm512_add_epi32(even_idx, _mm512_set1_epi32(1));
-    const __m512 sign = _mm512_set1_ps(-0.0f), zero = _mm512_setzero_ps();
-    // vdpbf16ps treats subnormal inputs and results as zero whatever MXCSR says, and a finite |x| above the
-    // largest bfloat16 (0x1.fep127) may round to inf: such an x takes the float32 kernels. From 2^-100 on, a
-    // product with a nonzero code (|code| >= 0.0796) stays normal. NaN and inf pass (the compares are false).
-    const __m512 tiny = _mm512_set1_ps(0x1p-100f), huge = _mm512_set1_ps(0x1.fep127f);
-    const __m512 fmax = _mm512_set1_ps(std::numeric_limits<float>::max());
-    auto uncarried = [&](__m512 v) OLORA_TARGET_AVX512 {
-        const __m512 a = _mm512_andnot_ps(sign, v);
-        return (_mm512_cmp_ps_mask(a, zero, _CMP_NEQ_OQ) & _mm512_cmp_ps_mask(a, tiny, _CMP_LT_OQ)) |
-               (_mm512_cmp_ps_mask(a, huge, _CMP_GE_OQ) & _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ));
-    };
     // (even, odd) elements of the 32 floats a then b.
     auto split = [&](__m512 a, __m512 b) OLORA_TARGET_AVX512 {
         return std::pair{_mm512_permutex2var_ps(a, even_idx, b), _mm512_permutex2var_ps(a, odd_idx, b)};
@@ -159,7 +147,7 @@ OLORA_TARGET_AVX512 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k
             const float* xs = xr + 64 * b;
             __m512 v[8];
             __mmask16 bad = 0;
-            for (int q = 0; q < 8; ++q) bad |= uncarried(v[q] = _mm512_loadu_ps(xs + 16 * q));
+            for (int q = 0; q < 8; ++q) bad |= bf16_dot_loses(v[q] = _mm512_loadu_ps(xs + 16 * q));
             if (bad) return false;
             const auto [e0, o0] = split(v[0], v[1]);  // elements 2i and 2i + 1 of each 32
             const auto [e1, o1] = split(v[2], v[3]);
@@ -179,7 +167,7 @@ OLORA_TARGET_AVX512 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k
             const float* xs = xr + 64 * b;
             const __m512 x0 = _mm512_loadu_ps(xs), x1 = _mm512_loadu_ps(xs + 16);
             const __m512 x2 = _mm512_loadu_ps(xs + 32), x3 = _mm512_loadu_ps(xs + 48);
-            if (uncarried(x0) | uncarried(x1) | uncarried(x2) | uncarried(x3)) return false;
+            if (bf16_dot_loses(x0) | bf16_dot_loses(x1) | bf16_dot_loses(x2) | bf16_dot_loses(x3)) return false;
             const auto [e0, o0] = split(x0, x1);
             const auto [e1, o1] = split(x2, x3);
             store(xo[b].w, e0, e1);

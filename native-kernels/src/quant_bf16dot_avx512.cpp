@@ -9,7 +9,6 @@
 // 4 W rows by 6 x rows: 24 accumulators along k, each reduced once at the end (4 x 4 ran 5-13 % slower at M = 16-32:
 // more loads per dot product). x is swept in chunks of about 1 MB, each by every group.
 #include <algorithm>
-#include <limits>
 #include <vector>
 
 #include "kernels_internal.h"
@@ -152,19 +151,10 @@ OLORA_TARGET_AVX512 void group_times_x(const uint16_t* w, const uint16_t* xb, in
 // x [m, k] float32 -> bfloat16 rows of k (nearest even), in W's element order: natural, or with `split` each block of
 // 64 as its 32 even elements then its 32 odd ones (the order nf4_rows_bf16_split gives, which a dot product does not
 // mind when both operands share it). False, with out partly written, when x holds a value the bfloat16 dots would
-// lose: a nonzero |x| below 2^-100 (vdpbf16ps flushes subnormal products whatever MXCSR says) or a finite one past
-// the largest bfloat16 (it would round to inf). NaN and inf pass through as such.
+// lose (bf16_dot_loses).
 OLORA_TARGET_AVX512 bool x_to_bf16(const float* x, int64_t ldx, int m, int k, bool split, uint16_t* out) {
-    const __m512 sign = _mm512_set1_ps(-0.0f), zero = _mm512_setzero_ps();
-    const __m512 tiny = _mm512_set1_ps(0x1p-100f), huge = _mm512_set1_ps(0x1.fep127f);
-    const __m512 fmax = _mm512_set1_ps(std::numeric_limits<float>::max());
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    auto lost = [&](__m512 v) OLORA_TARGET_AVX512 {
-        const __m512 a = _mm512_andnot_ps(sign, v);
-        return (_mm512_cmp_ps_mask(a, zero, _CMP_NEQ_OQ) & _mm512_cmp_ps_mask(a, tiny, _CMP_LT_OQ)) |
-               (_mm512_cmp_ps_mask(a, huge, _CMP_GE_OQ) & _mm512_cmp_ps_mask(a, fmax, _CMP_LE_OQ));
-    };
     auto store = [](uint16_t* o, __m512 lo, __m512 hi) OLORA_TARGET_AVX512 {
         const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
         _mm512_storeu_si512(o, reinterpret_cast<const __m512i&>(v));
@@ -176,13 +166,13 @@ OLORA_TARGET_AVX512 bool x_to_bf16(const float* x, int64_t ldx, int m, int k, bo
         for (int e = 0; e < k; e += step) {
             if (!split) {
                 const __m512 lo = _mm512_loadu_ps(xr + e), hi = _mm512_loadu_ps(xr + e + 16);
-                if (lost(lo) | lost(hi)) return false;
+                if (bf16_dot_loses(lo) | bf16_dot_loses(hi)) return false;
                 store(o + e, lo, hi);
                 continue;
             }
             const __m512 v0 = _mm512_loadu_ps(xr + e), v1 = _mm512_loadu_ps(xr + e + 16);
             const __m512 v2 = _mm512_loadu_ps(xr + e + 32), v3 = _mm512_loadu_ps(xr + e + 48);
-            if (lost(v0) | lost(v1) | lost(v2) | lost(v3)) return false;
+            if (bf16_dot_loses(v0) | bf16_dot_loses(v1) | bf16_dot_loses(v2) | bf16_dot_loses(v3)) return false;
             store(o + e, _mm512_permutex2var_ps(v0, even, v1), _mm512_permutex2var_ps(v2, even, v3));
             store(o + e + 32, _mm512_permutex2var_ps(v0, odd, v1), _mm512_permutex2var_ps(v2, odd, v3));
         }
@@ -190,25 +180,33 @@ OLORA_TARGET_AVX512 bool x_to_bf16(const float* x, int64_t ldx, int m, int k, bo
     return true;
 }
 
-// NF4 rows [n0, n1) -> bf16 rows of k (k % 64 == 0), each block of 64 as its 32 even elements then its 32 odd ones:
-// a byte's high nibble is an even element, its low nibble the next one, so one word per byte indexes both through
-// vpermw (index bits 4:0, hence the table of 16 scaled codes twice) without reordering anything.
-OLORA_TARGET_AVX512 void nf4_rows_bf16_split(const uint8_t* codes, const float* absmax, int k, int n0, int n1,
-                                             uint16_t* out) {
+// For each block of NF4 rows [n0, n1) (k % 64 == 0: every block within one row), block(its 32 code bytes, its 16 code-
+// book values times its absmax rounded to bfloat16, its 64 output words), outputs at out + (n - n0) * k.
+template <typename Block>
+OLORA_TARGET_AVX512 inline void for_nf4_blocks(const uint8_t* codes, const float* absmax, int k, int n0, int n1,
+                                               uint16_t* out, const Block& block) {
     const __m512 cb = _mm512_loadu_ps(kNf4CodeBook);
     for (int n = n0; n < n1; ++n) {
         const int64_t g0 = static_cast<int64_t>(n) * k;
         const uint8_t* cp = codes + g0 / 2;
         const float* am = absmax + g0 / 64;
         uint16_t* o = out + static_cast<int64_t>(n - n0) * k;
-        for (int b = 0; b < k / 64; ++b) {
-            const __m256i half = (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(cb, _mm512_set1_ps(am[b])));
-            const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(half), half, 1);
-            const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp + b * 32)));
-            _mm512_storeu_si512(o + b * 64, _mm512_permutexvar_epi16(_mm512_srli_epi16(w, 4), table));
-            _mm512_storeu_si512(o + b * 64 + 32, _mm512_permutexvar_epi16(w, table));
-        }
+        for (int b = 0; b < k / 64; ++b)
+            block(cp + b * 32, (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(cb, _mm512_set1_ps(am[b]))), o + b * 64);
     }
+}
+
+// NF4 rows [n0, n1) -> bf16 rows of k, each block of 64 as its 32 even elements then its 32 odd ones: a byte's high
+// nibble is an even element, its low nibble the next one, so one word per byte indexes both through vpermw (index
+// bits 4:0, hence the table of 16 scaled codes twice) without reordering anything.
+OLORA_TARGET_AVX512 void nf4_rows_bf16_split(const uint8_t* codes, const float* absmax, int k, int n0, int n1,
+                                             uint16_t* out) {
+    for_nf4_blocks(codes, absmax, k, n0, n1, out, [](const uint8_t* cp, __m256i half, uint16_t* o) OLORA_TARGET_AVX512 {
+        const __m512i table = _mm512_inserti64x4(_mm512_castsi256_si512(half), half, 1);
+        const __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp)));
+        _mm512_storeu_si512(o, _mm512_permutexvar_epi16(_mm512_srli_epi16(w, 4), table));
+        _mm512_storeu_si512(o + 32, _mm512_permutexvar_epi16(w, table));
+    });
 }
 
 template <typename Dequant>
@@ -234,30 +232,21 @@ bool bf16dot_linear(const float* x, int64_t ldx, float* y, int64_t ldy, int m, i
 
 }  // namespace
 
-// NF4 rows [n0, n1) -> bf16 rows of k (k % 64 == 0: every block within one row). The 16 code-book values times the
-// block's absmax, rounded to bf16, are a word table that vpermw indexes with both nibbles of each byte at once (high
-// nibble: even element, low: odd), giving the pairs in order.
+// NF4 rows [n0, n1) -> bf16 rows of k in natural order (the AMX path's operand). The block's scaled table is a word
+// table that vpermw indexes with both nibbles of each byte at once (high nibble: even element, low: odd), giving the
+// pairs in order.
 OLORA_TARGET_AVX512 void nf4_rows_bf16(const uint8_t* codes, const float* absmax, int k, int n0, int n1,
                                        uint16_t* out) {
-    const __m512 cb = _mm512_loadu_ps(kNf4CodeBook);
-    const __m512i low = _mm512_set1_epi32(0xF);
-    for (int n = n0; n < n1; ++n) {
-        const int64_t g0 = static_cast<int64_t>(n) * k;
-        const uint8_t* cp = codes + g0 / 2;
-        const float* am = absmax + g0 / 64;
-        uint16_t* o = out + static_cast<int64_t>(n - n0) * k;
-        for (int b = 0; b < k / 64; ++b) {
-            const __m512i table =
-                _mm512_castsi256_si512((__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(cb, _mm512_set1_ps(am[b]))));
-            for (int h = 0; h < 2; ++h) {
-                const __m512i bytes =
-                    _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp + b * 32 + h * 16)));
-                const __m512i idx = _mm512_or_si512(_mm512_srli_epi32(bytes, 4),
-                                                    _mm512_slli_epi32(_mm512_and_si512(bytes, low), 16));
-                _mm512_storeu_si512(o + b * 64 + h * 32, _mm512_permutexvar_epi16(idx, table));
-            }
+    for_nf4_blocks(codes, absmax, k, n0, n1, out, [](const uint8_t* cp, __m256i half, uint16_t* o) OLORA_TARGET_AVX512 {
+        const __m512i table = _mm512_castsi256_si512(half);
+        const __m512i low = _mm512_set1_epi32(0xF);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cp + h * 16)));
+            const __m512i idx =
+                _mm512_or_si512(_mm512_srli_epi32(bytes, 4), _mm512_slli_epi32(_mm512_and_si512(bytes, low), 16));
+            _mm512_storeu_si512(o + h * 32, _mm512_permutexvar_epi16(idx, table));
         }
-    }
+    });
 }
 
 // int8 rows [n0, n1) -> bf16 rows of k (k % 32 == 0): q times the row's scale, rounded to bf16.

@@ -97,4 +97,17 @@ OLORA_TARGET_AVX512 inline void store_partials(const __m512 (&s)[M][R], float* a
         for (int r = 0; r < R; ++r) _mm512_store_ps(acc + (r * M + i) * 16, s[i][r]);
 }
 
+// Lanes of v that vdpbf16ps would lose as an x operand, which then takes the float32 kernels: a nonzero |x| below
+// 2^-100 (the instruction treats subnormal inputs and results as zero whatever MXCSR says; from 2^-100 on, a product
+// with any weight of magnitude 2^-26 or more stays normal, every nonzero NF4 code (|code| >= 0.0796) times an absmax
+// above 2^-22 included) or a finite |x| at or past the largest bfloat16 (0x1.fep127), which may round to inf. NaN and
+// inf pass (the compares are false) and propagate as in float32.
+OLORA_TARGET_AVX512 inline __mmask16 bf16_dot_loses(__m512 v) {
+    const __m512 a = _mm512_andnot_ps(_mm512_set1_ps(-0.0f), v);
+    return (_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_OQ) &
+            _mm512_cmp_ps_mask(a, _mm512_set1_ps(0x1p-100f), _CMP_LT_OQ)) |
+           (_mm512_cmp_ps_mask(a, _mm512_set1_ps(0x1.fep127f), _CMP_GE_OQ) &
+            _mm512_cmp_ps_mask(a, _mm512_set1_ps(0x1.fffffep127f), _CMP_LE_OQ));
+}
+
 }  // namespace olora

@@ -11,8 +11,8 @@ namespace OrleansLora.Engine.Modeling;
 /// <see cref="DecoderLayer.ForwardDecode"/> calls one by one, in the same order on the same buffers, so the same bits,
 /// without the dozens of interop calls, checks and dispatches per layer between them. LoRA rows are served from an
 /// <see cref="AdapterSlotTable"/>'s tables in place (the SGMV call its <c>Apply</c> makes, after the same GEMV). The
-/// weights' pointers are read once here; the model that owns the layers runs this only while it holds its decode
-/// buffers, which its Dispose waits for.
+/// weights' pointers (the projections', the norms' and the RoPE tables') are read once here and kept alive by the
+/// model that owns them, which runs this only while it holds its decode buffers; its Dispose waits for those first.
 /// </summary>
 internal sealed unsafe class NativeDecodeLayers
 {
@@ -22,10 +22,9 @@ internal sealed unsafe class NativeDecodeLayers
     private readonly float* _sin;
     private readonly int _maxPositions;
     private readonly int _window;
-    private readonly Tensor[] _held; // the norms' weights and the RoPE tables, kept alive with the pointers above
     private AdapterSlotTable? _fittedTable; // the last slot table found to fit this model
 
-    private NativeDecodeLayers(NativeDecodeLayer[] layers, ModelConfig config, Tensor cos, Tensor sin, int window, Tensor[] held)
+    private NativeDecodeLayers(NativeDecodeLayer[] layers, ModelConfig config, Tensor cos, Tensor sin, int window)
     {
         _layers = layers;
         _config = config;
@@ -33,7 +32,6 @@ internal sealed unsafe class NativeDecodeLayers
         _sin = (float*)TensorMemory.DataPointer(sin);
         _maxPositions = checked((int)(cos.numel() / config.HeadDim));
         _window = window;
-        _held = [.. held, cos, sin];
     }
 
     /// <summary>
@@ -47,7 +45,6 @@ internal sealed unsafe class NativeDecodeLayers
             || cos.numel() % config.HeadDim != 0 || sin.numel() != cos.numel())
             return null;
         var descriptors = new NativeDecodeLayer[layers.Length];
-        var held = new List<Tensor>();
         int? window = null;
         for (int i = 0; i < layers.Length; i++)
         {
@@ -71,10 +68,8 @@ internal sealed unsafe class NativeDecodeLayers
                 GateUp = gateUp,
                 Down = down,
             };
-            held.Add(l.InputNorm.Weight);
-            held.Add(l.PostAttentionNorm.Weight);
         }
-        return new NativeDecodeLayers(descriptors, config, cos, sin, window ?? 0, [.. held]);
+        return new NativeDecodeLayers(descriptors, config, cos, sin, window ?? 0);
     }
 
     private static bool TryRef(ILinearLayer layer, out NativeLinearRef reference)
@@ -168,7 +163,6 @@ internal sealed unsafe class NativeDecodeLayers
         }
         GC.KeepAlive(b);
         GC.KeepAlive(cache);
-        GC.KeepAlive(_held);
         GC.KeepAlive(adapters);
         if (rc != NativeStatus.Ok)
             throw new InvalidOperationException($"olora_decode_layers failed: {NativeStatus.Describe(rc)} ({rc}).");
