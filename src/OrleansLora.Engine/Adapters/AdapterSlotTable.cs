@@ -22,8 +22,6 @@ public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
     private readonly (Tensor A, Tensor B)[,] _layerViews;
     // [layer, module, slot], on the pinned heap: the native decode step reads each (layer, module)'s run of slots in place.
     private readonly int[] _ranks;
-    // Per [layer, module]: each slot's rank as the kernel wants it (unused slots 1: never read).
-    private readonly int[,][] _kernelRanks;
     private readonly float[] _scales; // pinned too
     // Per (layer, module): the tables' and ranks' pointers the native decode step takes (pinned; the tables never move).
     private readonly NativeLoraRef[] _nativeRefs;
@@ -48,32 +46,23 @@ public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
         int modules = LoraTargetModules.All.Count;
         _ranks = GC.AllocateArray<int>(Layers * modules * slots, pinned: true);
         _layerViews = new (Tensor, Tensor)[Layers, modules];
-        _kernelRanks = new int[Layers, modules][];
-        for (int l = 0; l < Layers; l++)
-        {
-            for (int m = 0; m < modules; m++)
-            {
-                var (a, b) = _tables[LoraTargetModules.All[m]];
-                _layerViews[l, m] = (a[l].DetachFromDisposeScope(), b[l].DetachFromDisposeScope());
-                _kernelRanks[l, m] = Enumerable.Repeat(1, slots).ToArray();
-            }
-        }
-        _scales = GC.AllocateArray<float>(slots, pinned: true);
-        Array.Fill(_scales, 1f); // the scaling is folded into B at load
         _nativeRefs = GC.AllocateArray<NativeLoraRef>(Layers * modules, pinned: true);
         for (int l = 0; l < Layers; l++)
         {
             for (int m = 0; m < modules; m++)
             {
-                var (a, b) = _layerViews[l, m];
+                var (a, b) = _tables[LoraTargetModules.All[m]];
+                var views = _layerViews[l, m] = (a[l].DetachFromDisposeScope(), b[l].DetachFromDisposeScope());
                 _nativeRefs[l * modules + m] = new NativeLoraRef
                 {
-                    ATable = (void*)TensorMemory.DataPointer(a),
-                    BTable = (void*)TensorMemory.DataPointer(b),
+                    ATable = (void*)TensorMemory.DataPointer(views.A),
+                    BTable = (void*)TensorMemory.DataPointer(views.B),
                     SlotRanks = (int*)Unsafe.AsPointer(ref _ranks[RankIndex(l, m, 0)]),
                 };
             }
         }
+        _scales = GC.AllocateArray<float>(slots, pinned: true);
+        Array.Fill(_scales, 1f); // the scaling is folded into B at load
     }
 
     /// <summary>
@@ -185,7 +174,6 @@ public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
     private void SetRank(int layer, int module, int slot, int rank)
     {
         _ranks[RankIndex(layer, module, slot)] = rank;
-        _kernelRanks[layer, module][slot] = Math.Max(rank, 1);
     }
 
     /// <summary>
@@ -208,7 +196,8 @@ public sealed unsafe class AdapterSlotTable : ILoraApplier, IDisposable
         if (!any)
             return;
         var (aLayer, bLayer) = _layerViews[layer, m];
-        SgmvKernel.Apply(x, y, segmentStarts, slots, aLayer, bLayer, _kernelRanks[layer, m], _scales);
+        // The kernel reads the ranks of the slots the segments use, which the filter above left at 1 or more.
+        SgmvKernel.Apply(x, y, segmentStarts, slots, aLayer, bLayer, _ranks.AsSpan(RankIndex(layer, m, 0), SlotCount), _scales);
     }
 
     public void Dispose()

@@ -20,7 +20,7 @@ public static unsafe class SgmvKernel
     /// x and y need contiguous rows, not contiguous matrices: a column slice such as
     /// <c>qkv.narrow(1, 0, qWidth)</c> is accepted and written in place.
     /// </remarks>
-    public static void Apply(Tensor x, Tensor y, int[] segStarts, int[] segSlots, Tensor aTable, Tensor bTable, int[] slotRanks, float[] slotScales)
+    public static void Apply(Tensor x, Tensor y, int[] segStarts, int[] segSlots, Tensor aTable, Tensor bTable, ReadOnlySpan<int> slotRanks, float[] slotScales)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(aTable);
