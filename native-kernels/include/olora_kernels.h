@@ -81,6 +81,23 @@ OLORA_API int32_t olora_get_isa(void);
 /* Best ISA supported by this CPU (what OLORA_ISA_AUTO selects). */
 OLORA_API int32_t olora_detect_isa(void);
 
+enum {
+    OLORA_BF16_GEMV_AUTO = 0, /* the CPU's default: FMA on Intel, DOT elsewhere (the default) */
+    OLORA_BF16_GEMV_DOT = 1,  /* vdpbf16ps: 32 products an instruction */
+    OLORA_BF16_GEMV_FMA = 2,  /* float32 FMAs on the bfloat16-rounded operands: 16 products an instruction */
+};
+
+/* How the AVX-512 NF4 GEMV under OLORA_COMPUTE_BF16 (1-4 rows of x, K % 64 == 0: decode; 5-8 rows always take
+ * the dot products) forms its products.
+ * Both round x and the code book to bfloat16 and sum the exact products in float32, in different orders (results
+ * differ in the last bits). vdpbf16ps is the faster where it issues at the FMA rate (AMD Zen 4/5); Intel Xeons
+ * since Sapphire Rapids issue it at half that rate, and there the FMAs are faster. Process-wide; meant for tests
+ * and benchmarks. OLORA_BF16_GEMV_AUTO restores the default, which the environment variable OLORA_BF16_GEMV
+ * (dot|fma) overrides. Returns OLORA_OK, or OLORA_E_ARGUMENT for an unknown value. */
+OLORA_API int32_t olora_set_bf16_gemv(int32_t route);
+/* The route in use (never OLORA_BF16_GEMV_AUTO). */
+OLORA_API int32_t olora_get_bf16_gemv(void);
+
 /* Number of threads (the caller included) the kernels use; 0 = all hardware threads (the
  * default; the environment variable OLORA_NUM_THREADS overrides it). Range 0..256, else
  * OLORA_E_ARGUMENT. Not to be called while kernels run on other threads. */

@@ -40,7 +40,30 @@ std::atomic<int>& isa_slot() {
     return isa;
 }
 
+// OLORA_BF16_GEMV_FMA on Intel: its Xeons since Sapphire Rapids issue vdpbf16ps zmm once per two cycles against
+// two FMAs a cycle (native-kernels/BENCHMARKS.md). Others, AMD Zen 4/5 among them, run it at the FMA rate.
+int default_bf16_gemv() {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    const int vendor = __builtin_cpu_is("intel") ? OLORA_BF16_GEMV_FMA : OLORA_BF16_GEMV_DOT;
+#else
+    const int vendor = OLORA_BF16_GEMV_DOT;
+#endif
+    if (const char* e = std::getenv("OLORA_BF16_GEMV")) {
+        if (!std::strcmp(e, "dot")) return OLORA_BF16_GEMV_DOT;
+        if (!std::strcmp(e, "fma")) return OLORA_BF16_GEMV_FMA;
+    }
+    return vendor;
+}
+
+std::atomic<int>& bf16_gemv_slot() {
+    static std::atomic<int> route{default_bf16_gemv()};
+    return route;
+}
+
 }  // namespace
+
+bool bf16_gemv_uses_fma() { return bf16_gemv_slot().load(std::memory_order_relaxed) == OLORA_BF16_GEMV_FMA; }
 
 int active_isa() { return isa_slot().load(std::memory_order_relaxed); }
 
@@ -83,6 +106,17 @@ extern "C" OLORA_API int32_t olora_set_isa(int32_t isa) {
     if (isa < OLORA_ISA_SCALAR || isa > OLORA_ISA_AMX || isa > best) return OLORA_E_ARGUMENT;
     olora::isa_slot().store(isa, std::memory_order_relaxed);
     return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_set_bf16_gemv(int32_t route) {
+    if (route == OLORA_BF16_GEMV_AUTO) route = olora::default_bf16_gemv();
+    if (route != OLORA_BF16_GEMV_DOT && route != OLORA_BF16_GEMV_FMA) return OLORA_E_ARGUMENT;
+    olora::bf16_gemv_slot().store(route, std::memory_order_relaxed);
+    return OLORA_OK;
+}
+
+extern "C" OLORA_API int32_t olora_get_bf16_gemv(void) {
+    return olora::bf16_gemv_slot().load(std::memory_order_relaxed);
 }
 
 extern "C" OLORA_API int32_t olora_set_num_threads(int32_t n) {

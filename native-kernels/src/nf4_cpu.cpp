@@ -124,19 +124,24 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
     if (simd && compute != OLORA_COMPUTE_F32 && isa != OLORA_ISA_AMX && m >= kBf16DotMinM &&
         nf4_linear_bf16dot(x, x_row_stride, y, y_row_stride, m, n, k, codes, absmax, acc))
         return OLORA_OK;
-    // Bfloat16 dot products up to kNf4Bf16MaxM rows (decode): the float32 kernels below are bound by
-    // their decode and FMAs there on machines that run AVX-512 as two 256-bit halves.
+    // Bfloat16 products up to kNf4Bf16MaxM rows (decode): the float32 kernels below are bound by their decode and
+    // FMAs there on machines that run AVX-512 as two 256-bit halves. x rounded once, in the layout of the route's
+    // kernel (olora_set_bf16_gemv); an x that bfloat16 cannot carry goes on to the float32 kernels.
     if (simd && compute == OLORA_COMPUTE_BF16 && m <= kNf4Bf16MaxM) {
-        thread_local std::vector<Nf4Bf16Block> xb;
-        xb.resize(static_cast<size_t>(m) * (k / 64));
-        if (nf4_x_to_bf16(x, x_row_stride, m, k, xb.data())) {
-            const Nf4Bf16Block* xbp = xb.data();
-            for_row_tasks(n, 0, [&](int n0, int n1) {
-                nf4_gemv_bf16_avx512(xbp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc);
-            });
+        auto run = [&](auto& xs, int per_row, auto round, auto gemv) {
+            xs.resize(static_cast<size_t>(m) * per_row);
+            if (!round(x, x_row_stride, m, k, xs.data())) return false;
+            const auto* xp = xs.data();
+            for_row_tasks(n, 0, [&](int n0, int n1) { gemv(xp, m, k, codes, absmax, n0, n1, y, y_row_stride, acc); });
             if (m <= 2) nf4_decode_weights_read(codes, absmax, n, k);
+            return true;
+        };
+        thread_local std::vector<Nf4Bf16Block> xb;
+        thread_local std::vector<Nf4Bf16Step> xs;
+        const bool fma = bf16_gemv_uses_fma() && m <= kNf4Bf16FmaMaxM;
+        if (fma ? run(xs, (k / 64 + 1) / 2, nf4_x_to_bf16_fma, nf4_gemv_bf16fma_avx512)
+                : run(xb, k / 64, nf4_x_to_bf16, nf4_gemv_bf16_avx512))
             return OLORA_OK;
-        }
     }
     // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)
     // (nf4_gemv_avx512); 3..8 decodes each block once for all rows (nf4_gemm_small_avx512, 20-40%

@@ -10,7 +10,7 @@ command -v objdump >/dev/null || { echo "objdump (binutils) is needed" >&2; exit
 counts=$(objdump -d --no-show-raw-insn "$lib" | c++filt |
   awk '/^[0-9a-f]+ <.*>:$/ { fn = $0 } /prefetcht0/ { n[fn]++ } END { for (f in n) print n[f] "\t" f }')
 fail=0
-for kernel in 'gemv_pair_group<1, 4>(olora::Nf4Bf16Block' 'gemv_group<1, 4>(olora::Nf4QxPair' 'gemv_block<1, 4>(float const*, int, unsigned char const*'; do
+for kernel in 'gemv_pair_group<1, 4>(olora::Nf4Bf16Block' 'gemv_group<1, 4>(float const*, long' 'gemv_group<1, 4>(olora::Nf4QxPair' 'gemv_block<1, 4>(float const*, int, unsigned char const*'; do
   if ! grep -qF "$kernel" <<<"$counts"; then
     echo "no prefetcht0 in $kernel...) of $lib" >&2
     fail=1

@@ -1,5 +1,7 @@
 // ISA selection, thread count and concurrent callers (a caller that finds the pool busy runs on
 // its own thread and must still get correct results).
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "test_util.h"
@@ -17,6 +19,26 @@ TEST(Dispatch, SetIsaAcceptsSupportedRefusesOthers) {
     EXPECT_EQ(olora_set_isa(-1), OLORA_E_ARGUMENT);
     EXPECT_EQ(olora_set_isa(OLORA_ISA_AUTO), OLORA_OK);
     EXPECT_EQ(olora_get_isa(), best);
+}
+
+// The NF4 bfloat16 GEMV's route: FMA on Intel (vdpbf16ps at half the FMA rate), dot products elsewhere.
+TEST(Dispatch, Bf16GemvRouteDefaultsByVendorAndRefusesUnknown) {
+    __builtin_cpu_init();
+    const int vendor_default = __builtin_cpu_is("intel") ? OLORA_BF16_GEMV_FMA : OLORA_BF16_GEMV_DOT;
+    const char* env = std::getenv("OLORA_BF16_GEMV");
+    const int expected = env && !std::strcmp(env, "dot")   ? OLORA_BF16_GEMV_DOT
+                         : env && !std::strcmp(env, "fma") ? OLORA_BF16_GEMV_FMA
+                                                           : vendor_default;
+    EXPECT_EQ(olora_get_bf16_gemv(), expected);
+    for (int route : {OLORA_BF16_GEMV_DOT, OLORA_BF16_GEMV_FMA}) {
+        EXPECT_EQ(olora_set_bf16_gemv(route), OLORA_OK);
+        EXPECT_EQ(olora_get_bf16_gemv(), route);
+        EXPECT_EQ(olora_set_bf16_gemv(3), OLORA_E_ARGUMENT);
+        EXPECT_EQ(olora_set_bf16_gemv(-1), OLORA_E_ARGUMENT);
+        EXPECT_EQ(olora_get_bf16_gemv(), route);
+    }
+    EXPECT_EQ(olora_set_bf16_gemv(OLORA_BF16_GEMV_AUTO), OLORA_OK);
+    EXPECT_EQ(olora_get_bf16_gemv(), expected);
 }
 
 TEST(Dispatch, ThreadCount) {

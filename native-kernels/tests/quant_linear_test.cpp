@@ -6,6 +6,9 @@
 #include <cmath>
 #include <functional>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "test_util.h"
 
 using namespace olora_test;
@@ -64,6 +67,18 @@ bool same_all(const std::vector<float>& a, const std::vector<float>& b) {
     return true;
 }
 
+// The NF4 bfloat16 GEMV's two routes (olora_set_bf16_gemv), each in force for the scope of one of these; AVX-512
+// machines default to one of them, and both must hold on every machine.
+class Bf16GemvRoute {
+public:
+    explicit Bf16GemvRoute(int route) { EXPECT_EQ(olora_set_bf16_gemv(route), OLORA_OK); }
+    ~Bf16GemvRoute() { olora_set_bf16_gemv(OLORA_BF16_GEMV_AUTO); }
+    Bf16GemvRoute(const Bf16GemvRoute&) = delete;
+    Bf16GemvRoute& operator=(const Bf16GemvRoute&) = delete;
+};
+constexpr int kBf16GemvRoutes[] = {OLORA_BF16_GEMV_DOT, OLORA_BF16_GEMV_FMA};
+std::string route_name(int route) { return route == OLORA_BF16_GEMV_DOT ? "route=dot" : "route=fma"; }
+
 // Random NF4 weights of numel values: every code byte, absmax in [0.01, 2).
 struct Nf4Weights {
     std::vector<uint8_t> codes;
@@ -75,6 +90,16 @@ Nf4Weights random_nf4(std::mt19937& g, int64_t numel) {
     for (auto& c : w.codes) c = static_cast<uint8_t>(byte(g));
     w.absmax = uniform(g, (numel + 63) / 64, 0.01f, 2.f);
     return w;
+}
+
+// y = x W^T for NF4 weights, packed rows, NaN-poisoned first.
+std::vector<float> nf4_outputs(const Shape& s, const std::vector<uint8_t>& codes, const std::vector<float>& absmax,
+                               const std::vector<float>& x, int compute) {
+    std::vector<float> y(size_t(s.m) * s.n);
+    poison(y);
+    EXPECT_EQ(olora_nf4_linear_ex(x.data(), s.k, y.data(), s.n, s.m, s.n, s.k, codes.data(), absmax.data(), 0, compute),
+              OLORA_OK);
+    return y;
 }
 
 // Checks y (stride ldy, m x n valid + padding) against ref computed from w (double [n, k]).
@@ -135,13 +160,18 @@ TEST_P(LinearTest, Nf4) {
             const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
             w[gi] = double(kCodeBook[c]) * absmax[gi / 64];
         }
-        for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16})
+        // F32, then BF16 by either route of the GEMV.
+        for (int mode : {0, 1, 2}) {
+            const int compute = mode == 0 ? OLORA_COMPUTE_F32 : OLORA_COMPUTE_BF16;
+            const Bf16GemvRoute route(mode == 2 ? OLORA_BF16_GEMV_FMA : OLORA_BF16_GEMV_DOT);
+            SCOPED_TRACE(mode == 0 ? "f32" : route_name(olora_get_bf16_gemv()));
             for (bool acc : {false, true})
                 run_linear(rng_, s, w, acc, nf4_rel_tolerance(GetParam(), compute, s),
                            [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
                                return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, codes.data(), absmax.data(),
                                                           acc, compute);
                            });
+        }
     }
 }
 
@@ -158,24 +188,89 @@ TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
         if (s.m >= 6 && GetParam() == OLORA_ISA_AMX) continue;
         const int64_t numel = int64_t(s.n) * s.k;
         const auto [codes, absmax] = random_nf4(rng_, numel);
-        auto run = [&](const std::vector<float>& x, int compute) {
-            std::vector<float> y(size_t(s.m) * s.n);
-            poison(y);
-            EXPECT_EQ(olora_nf4_linear_ex(x.data(), s.k, y.data(), s.n, s.m, s.n, s.k, codes.data(), absmax.data(), 0,
-                                          compute),
-                      OLORA_OK);
-            return y;
-        };
+        auto run = [&](const std::vector<float>& x, int compute) { return nf4_outputs(s, codes, absmax, x, compute); };
         const std::vector<float> plain = uniform(rng_, size_t(s.m) * s.k);
         const bool bf16_gemv = GetParam() >= OLORA_ISA_AVX512;
-        EXPECT_EQ(same_all(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), !bf16_gemv)
-            << "ordinary x: the bfloat16 dots should run exactly where AVX-512 is";
-        for (float odd : {1e-39f, 1e-35f, -3.4e38f}) {
-            SCOPED_TRACE("x holds " + std::to_string(odd));
-            std::vector<float> x = plain;
-            x[size_t(s.m - 1) * s.k + s.k / 2] = odd;  // one value, in the last row
-            EXPECT_TRUE(same_all(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
+        for (int r : kBf16GemvRoutes) {
+            const Bf16GemvRoute route(r);
+            SCOPED_TRACE(route_name(r));
+            EXPECT_EQ(same_all(run(plain, OLORA_COMPUTE_BF16), run(plain, OLORA_COMPUTE_F32)), !bf16_gemv)
+                << "ordinary x: the bfloat16 dots should run exactly where AVX-512 is";
+            for (float odd : {1e-39f, 1e-35f, -3.4e38f}) {
+                SCOPED_TRACE("x holds " + std::to_string(odd));
+                std::vector<float> x = plain;
+                x[size_t(s.m - 1) * s.k + s.k / 2] = odd;  // one value, in the last row
+                EXPECT_TRUE(same_all(run(x, OLORA_COMPUTE_BF16), run(x, OLORA_COMPUTE_F32)));
+            }
         }
+    }
+}
+
+// The two routes of the NF4 bfloat16 GEMV are two kernels (their sums differ in some bit) for 1-4 rows where AVX-512
+// is; from 5 rows, and without AVX-512, the route changes nothing. Each is checked against float64 by the Nf4 test.
+TEST_P(LinearTest, Nf4Bf16GemvRoutesAreTwoKernels) {
+    SCOPED_TRACE(trace());
+    for (const Shape& s : {Shape{1, 301, 1024}, Shape{2, 77, 192}, Shape{3, 45, 320}, Shape{7, 45, 320}}) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        const auto [codes, absmax] = random_nf4(rng_, int64_t(s.n) * s.k);
+        const std::vector<float> x = uniform(rng_, size_t(s.m) * s.k);
+        auto run = [&](int r) {
+            const Bf16GemvRoute route(r);
+            return nf4_outputs(s, codes, absmax, x, OLORA_COMPUTE_BF16);
+        };
+        const bool two_kernels = GetParam() >= OLORA_ISA_AVX512 && s.m <= 4;
+        EXPECT_EQ(same_all(run(OLORA_BF16_GEMV_DOT), run(OLORA_BF16_GEMV_FMA)), !two_kernels);
+    }
+}
+
+// NF4 weights that end where the mapping ends, a page that faults after them: no GEMV reads past its weights' last
+// code byte or absmax (the FMA route reads code bytes at offsets 1-3 from its 64-byte steps). A read past either
+// kills the test binary.
+TEST_P(LinearTest, Nf4ReadsNothingPastTheWeights) {
+    SCOPED_TRACE(trace());
+    const long page = sysconf(_SC_PAGESIZE);
+    struct GuardedCopy {  // bytes copied to the end of a read-write region that a PROT_NONE page follows
+        void* base = MAP_FAILED;
+        size_t len = 0;
+        const void* data = nullptr;
+        GuardedCopy(const void* src, size_t bytes, long page) {
+            const size_t body = (bytes + page - 1) / page * page;
+            len = body + page;
+            base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (base == MAP_FAILED) return;
+            char* end = static_cast<char*>(base) + body;
+            mprotect(end, page, PROT_NONE);
+            std::memcpy(end - bytes, src, bytes);
+            data = end - bytes;
+        }
+        ~GuardedCopy() {
+            if (base != MAP_FAILED) munmap(base, len);
+        }
+    };
+    for (const Shape& s : {Shape{1, 5, 64}, Shape{1, 3, 128}, Shape{1, 7, 1024}, Shape{2, 5, 192}, Shape{2, 4, 128},
+                           Shape{4, 3, 320}, Shape{8, 5, 128}, Shape{9, 3, 128}}) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        const int64_t numel = int64_t(s.n) * s.k;
+        const auto [codes, absmax] = random_nf4(rng_, numel);
+        const GuardedCopy gc(codes.data(), codes.size(), page), ga(absmax.data(), absmax.size() * sizeof(float), page);
+        ASSERT_NE(gc.data, nullptr);
+        ASSERT_NE(ga.data, nullptr);
+        std::vector<double> w(numel);
+        for (int64_t gi = 0; gi < numel; ++gi) {
+            const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
+            w[gi] = double(kCodeBook[c]) * absmax[gi / 64];
+        }
+        for (int r : kBf16GemvRoutes)
+            for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16, OLORA_COMPUTE_INT8}) {
+                const Bf16GemvRoute route(r);
+                SCOPED_TRACE(route_name(r) + " compute=" + std::to_string(compute));
+                // INT8 is checked against float64 in its own test; here it only has to stay in bounds.
+                const double rel = compute == OLORA_COMPUTE_INT8 ? 0.1 : nf4_rel_tolerance(GetParam(), compute, s);
+                run_linear(rng_, s, w, false, rel, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
+                    return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, static_cast<const uint8_t*>(gc.data),
+                                               static_cast<const float*>(ga.data), 0, compute);
+                });
+            }
     }
 }
 
