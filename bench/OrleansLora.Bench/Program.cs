@@ -29,6 +29,7 @@ report.Machine["cpu"] = MachineProbe.CpuModel();
 report.Machine["cores_used"] = get_num_threads();
 report.Machine["device"] = "cpu";
 report.Machine["kernels_isa"] = OrleansLora.Engine.Native.NativeKernels.Isa;
+report.Machine["bf16_gemv"] = OrleansLora.Engine.Native.NativeKernels.Bf16Gemv;
 double readGbps = MachineProbe.ReadBandwidthGbps();
 report.Machine["read_gbps"] = Math.Round(readGbps, 2);
 report.Machine["gemm_gflops"] = Math.Round(MachineProbe.GemmGflops(), 1);

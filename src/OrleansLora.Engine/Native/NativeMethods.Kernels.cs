@@ -15,6 +15,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_isa")]
     public static partial int GetIsa();
 
+    [LibraryImport(KernelsLibrary, EntryPoint = "olora_get_bf16_gemv")]
+    public static partial int GetBf16Gemv();
+
     [LibraryImport(KernelsLibrary, EntryPoint = "olora_gemm_f32")]
     public static partial int GemmF32(float* x, long xRowStride, float* w, long wRowStride, float* y, long yRowStride, int m, int n, int k, int accumulate);
 
