@@ -82,18 +82,19 @@ OLORA_API int32_t olora_get_isa(void);
 OLORA_API int32_t olora_detect_isa(void);
 
 enum {
-    OLORA_BF16_GEMV_AUTO = 0, /* the CPU's default: FMA on Intel, DOT elsewhere (the default) */
+    OLORA_BF16_GEMV_AUTO = 0, /* the CPU's default: FMA on any Intel CPU, DOT on others (the default) */
     OLORA_BF16_GEMV_DOT = 1,  /* vdpbf16ps: 32 products an instruction */
     OLORA_BF16_GEMV_FMA = 2,  /* float32 FMAs on the bfloat16-rounded operands: 16 products an instruction */
 };
 
-/* How the AVX-512 NF4 GEMV under OLORA_COMPUTE_BF16 (1-4 rows of x, K % 64 == 0: decode; 5-8 rows always take
- * the dot products) forms its products.
- * Both round x and the code book to bfloat16 and sum the exact products in float32, in different orders (results
- * differ in the last bits). vdpbf16ps is the faster where it issues at the FMA rate (AMD Zen 4/5); Intel Xeons
- * since Sapphire Rapids issue it at half that rate, and there the FMAs are faster. Process-wide; meant for tests
- * and benchmarks. OLORA_BF16_GEMV_AUTO restores the default, which the environment variable OLORA_BF16_GEMV
- * (dot|fma) overrides. Returns OLORA_OK, or OLORA_E_ARGUMENT for an unknown value. */
+/* How the AVX-512 NF4 GEMV under OLORA_COMPUTE_BF16 (1-8 rows of x, K % 64 == 0: decode; with OLORA_ISA_AMX,
+ * 6-8 rows take the tiles instead) forms its products. Both round x and the code book to bfloat16 and sum in
+ * float32, rounding in different orders (results differ in the last bits). vdpbf16ps is the faster where it issues
+ * at the FMA rate (AMD Zen 4/5); Intel Xeons since Sapphire Rapids issue it at half that rate, and there the FMAs
+ * are 1.2-1.6x faster (native-kernels/BENCHMARKS.md). The default takes the FMAs on every Intel CPU (other Intel
+ * cores with AVX-512 BF16 were not measured). Process-wide; meant for tests and benchmarks. OLORA_BF16_GEMV_AUTO
+ * restores the default, which the environment variable OLORA_BF16_GEMV overrides when it is `dot` or `fma`
+ * (other values are ignored). Returns OLORA_OK, or OLORA_E_ARGUMENT for an unknown value. */
 OLORA_API int32_t olora_set_bf16_gemv(int32_t route);
 /* The route in use (never OLORA_BF16_GEMV_AUTO). */
 OLORA_API int32_t olora_get_bf16_gemv(void);
@@ -227,9 +228,10 @@ OLORA_API int64_t olora_check_finite(int32_t dtype, const void* data, int64_t n,
  * unit: x and W are rounded to bfloat16 (each product off by < 2^-8 relative), sums are float32 —
  * 2.4-16x faster at M = 16-256 on 4096 x 4096 (native-kernels/BENCHMARKS.md). On AVX-512, NF4 with
  * OLORA_COMPUTE_BF16, M <= 8 and K % 64 == 0 (below the AMX rows where those apply) takes bfloat16
- * dot products (`vdpbf16ps`): x and the code book rounded to bfloat16, the block's absmax applied in
- * float32, the same bound per product (an x holding a nonzero |x| below 2^-100, which that instruction would
- * flush, or a finite one that would round to inf takes the float32 kernels). On AVX-512 without AMX
+ * products: x and the code book rounded to bfloat16, the block's absmax applied in float32, the same bound
+ * per product, multiplied by `vdpbf16ps` or by float32 FMAs (olora_set_bf16_gemv; an x holding a nonzero
+ * |x| below 2^-100, which that instruction would flush, or a finite one that would round to inf takes the
+ * float32 kernels on either route). On AVX-512 without AMX
  * (AMD Zen 4/5), NF4 (K % 64 == 0) and int8 (K % 32 == 0) from M = 9 take the AMX path's numbers on
  * `vdpbf16ps` instead of the tiles: groups of 32 W rows dequantized to bfloat16, x rounded to
  * bfloat16, float32 sums (1.6x the float32 path at M = 32 on 4096 x 4096; the same x range check

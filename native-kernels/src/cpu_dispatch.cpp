@@ -41,7 +41,8 @@ std::atomic<int>& isa_slot() {
 }
 
 // OLORA_BF16_GEMV_FMA on Intel: its Xeons since Sapphire Rapids issue vdpbf16ps zmm once per two cycles against
-// two FMAs a cycle (native-kernels/BENCHMARKS.md). Others, AMD Zen 4/5 among them, run it at the FMA rate.
+// two FMAs a cycle (native-kernels/BENCHMARKS.md). Every Intel CPU gets it: the other Intel cores with AVX-512 BF16
+// (Cooper Lake) were not measured. Others, AMD Zen 4/5 among them, run the dots at the FMA rate.
 int default_bf16_gemv() {
 #if defined(__x86_64__)
     __builtin_cpu_init();

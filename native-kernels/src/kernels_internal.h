@@ -174,15 +174,12 @@ constexpr int kNf4Bf16PairMaxM = 2;
 bool nf4_x_to_bf16(const float* x, int64_t ldx, int m, int k, Nf4Bf16Block* out);
 void nf4_gemv_bf16_avx512(const Nf4Bf16Block* xb, int m, int k, const uint8_t* codes, const float* absmax, int n0,
                           int n1, float* y, int64_t ldy, bool accumulate);
-// The same products with float32 FMAs (nf4_bf16fma_avx512.cpp), where vdpbf16ps runs at half the FMA rate
-// (bf16_gemv_uses_fma), up to kNf4Bf16FmaMaxM rows: nf4_x_to_bf16_fma rounds x as nf4_x_to_bf16 does, and fails on
-// the same x, into m rows of ceil(k / 128) steps, step p holding element 128p + 8d + (q ^ 1) at v[16q + d] (zeros
-// past k). From 5 rows the dot kernel was faster even there (4096 x 4096, two threads: M = 5 1.43 against 1.53 ms,
-// M = 8 2.11 against 2.39; M = 4 1.11 against 0.94): this kernel loads each x vector once per W row.
+// The same with float32 FMAs (nf4_bf16fma_avx512.cpp), where vdpbf16ps runs at half the FMA rate
+// (bf16_gemv_uses_fma): nf4_x_to_bf16_fma rounds x as nf4_x_to_bf16 does, and fails on the same x, into m rows of
+// ceil(k / 128) steps, step p holding element 128p + 8d + (q ^ 1) at v[16q + d] (zeros past k).
 struct alignas(64) Nf4Bf16Step {
     float v[128];
 };
-constexpr int kNf4Bf16FmaMaxM = 4;
 bool nf4_x_to_bf16_fma(const float* x, int64_t ldx, int m, int k, Nf4Bf16Step* out);
 void nf4_gemv_bf16fma_avx512(const Nf4Bf16Step* xs, int m, int k, const uint8_t* codes, const float* absmax, int n0,
                              int n1, float* y, int64_t ldy, bool accumulate);

@@ -1,9 +1,9 @@
-// NF4 GEMV under OLORA_COMPUTE_BF16 (M <= kNf4Bf16FmaMaxM, K % 64 == 0) with float32 FMAs on the bfloat16-rounded
-// operands: the products of nf4_bf16dot_avx512.cpp (x and the code book rounded to bfloat16; each product is exact
-// in float32), summed in another order. Intel Xeons since Sapphire Rapids issue `vdpbf16ps` zmm once per two cycles
-// against two FMAs a cycle; on one (Emerald Rapids, no AMX exposed) the dot kernel ran a 1024 x 1024 layer in L2 at
-// 11 GB/s of codes a core and this one at 14 (native-kernels/BENCHMARKS.md). AMD Zen 4/5 issue the dots at the FMA
-// rate and keep the dot kernel (olora_set_bf16_gemv).
+// NF4 GEMV under OLORA_COMPUTE_BF16 (M <= 8, K % 64 == 0) with float32 FMAs on the bfloat16-rounded operands: the
+// numbers of nf4_bf16dot_avx512.cpp (x and the code book rounded to bfloat16, sums in float32), rounded in another
+// order. Intel Xeons since Sapphire Rapids issue `vdpbf16ps` zmm once per two cycles against two FMAs a cycle; on one
+// (Emerald Rapids, AMX not exposed) the dot kernel ran a 1024 x 1024 layer in L2 at 11 GB/s of codes a core and this
+// one at 14, and at 4-8 rows of x this one is 1.3-1.5x faster (native-kernels/BENCHMARKS.md). AMD Zen 4/5 issue the
+// dots at the FMA rate and keep the dot kernel (olora_set_bf16_gemv).
 //
 // Each 64-byte step of a W row is two blocks, 16 dwords of 8 nibbles. `vpermps` looks a float32 code up from bits 3:0
 // of each dword, so lookup q (0..7) of a step reads nibble q of every dword: the low nibbles of bytes 4d + o come from
@@ -48,6 +48,9 @@ struct TransposeIndex {
 };
 const TransposeIndex kTranspose;
 
+// Rows of x up to which each W row's step sums its products in two chains per row of x (below).
+constexpr int kChainMaxM = 2;
+
 // Rounds 16 floats to bfloat16 (nearest even, as vcvtneps2bf16 rounds the dot kernel's x) and widens them back.
 OLORA_TARGET_AVX512 inline __m512 round_bf16(__m512 v) {
     const __m256bh h = _mm512_cvtneps_pbh(v);
@@ -59,7 +62,18 @@ OLORA_TARGET_AVX512 inline __m512i load_codes(const uint8_t* q, int bytes) {
     return bytes == 64 ? _mm512_loadu_si512(q) : _mm512_maskz_loadu_epi8(~0ULL >> (64 - bytes), q);
 }
 
-// W rows [n, n + R) against M rows of x (xf: per row, k / 128 rounded up steps of 8 x 16 floats).
+// The absmax of step p of W row r in lanes 0-7 (block 2p) and 8-15 (block 2p + 1); a lone last block's alone, whose
+// lanes 8-15 multiply zeros of x.
+template <int R>
+OLORA_TARGET_AVX512 inline __m512 step_absmax(const Nf4RowGroup<R>& rows, int r, int p, int nblk) {
+    return 2 * p + 1 < nblk ? pair_absmax(rows.absmax(r), p) : _mm512_set1_ps(rows.absmax(r)[2 * p]);
+}
+
+// W rows [n, n + R) against M rows of x (xf: per row, k / 128 rounded up steps of 8 x 16 floats). Up to kChainMaxM
+// rows of x, each W row's step sums its products in two chains per row of x and applies the absmax once; from more
+// rows, each lookup is scaled by its absmax first and each x vector is loaded once for the R W rows: a multiply per
+// lookup where the chains take an add and an FMA per row of x, and M x R independent sums (4096 x 4096, two threads:
+// M = 4 0.72 against 0.94 ms with chains; M = 2 0.51 against 0.55 with chains).
 template <int M, int R>
 OLORA_TARGET_AVX512 void gemv_group(const float* xf, int64_t xf_row, int k, const uint8_t* codes, const float* absmax,
                                     int n, float* y, int64_t ldy, bool acc) {
@@ -68,56 +82,68 @@ OLORA_TARGET_AVX512 void gemv_group(const float* xf, int64_t xf_row, int k, cons
     const Nf4RowGroup<R> rows(codes, absmax, n, k);
     __m512 s[M][R];
     zero_sums(s);
-    // Step p of row r: lookup(q) is lookup q; the products go to two chains per row of x.
-    auto step = [&](int r, int p, auto lookup) OLORA_TARGET_AVX512 {
-        __m512 t[M][2];
-        OLORA_UNROLL
-        for (int i = 0; i < M; ++i) t[i][0] = t[i][1] = _mm512_setzero_ps();
-        OLORA_UNROLL
-        for (int q = 0; q < 8; ++q) {
-            const __m512 c = lookup(q);
+    // Step p of the R rows: lookup(r, q) is row r's lookup q.
+    auto step = [&](int p, auto lookup) OLORA_TARGET_AVX512 {
+        const float* xp = xf + 128 * p;
+        if constexpr (M <= kChainMaxM) {
             OLORA_UNROLL
-            for (int i = 0; i < M; ++i)
-                t[i][q & 1] = _mm512_fmadd_ps(c, _mm512_load_ps(xf + i * xf_row + 128 * p + 16 * q), t[i][q & 1]);
+            for (int r = 0; r < R; ++r) {
+                __m512 t[M][2];
+                OLORA_UNROLL
+                for (int i = 0; i < M; ++i) t[i][0] = t[i][1] = _mm512_setzero_ps();
+                OLORA_UNROLL
+                for (int q = 0; q < 8; ++q) {
+                    const __m512 c = lookup(r, q);
+                    OLORA_UNROLL
+                    for (int i = 0; i < M; ++i)
+                        t[i][q & 1] = _mm512_fmadd_ps(c, _mm512_load_ps(xp + i * xf_row + 16 * q), t[i][q & 1]);
+                }
+                const __m512 av = step_absmax(rows, r, p, nblk);
+                OLORA_UNROLL
+                for (int i = 0; i < M; ++i) s[i][r] = _mm512_fmadd_ps(_mm512_add_ps(t[i][0], t[i][1]), av, s[i][r]);
+            }
+        } else {
+            __m512 av[R];
+            OLORA_UNROLL
+            for (int r = 0; r < R; ++r) av[r] = step_absmax(rows, r, p, nblk);
+            OLORA_UNROLL
+            for (int q = 0; q < 8; ++q) {
+                __m512 c[R];
+                OLORA_UNROLL
+                for (int r = 0; r < R; ++r) c[r] = _mm512_mul_ps(lookup(r, q), av[r]);
+                OLORA_UNROLL
+                for (int i = 0; i < M; ++i) {
+                    const __m512 xv = _mm512_load_ps(xp + i * xf_row + 16 * q);
+                    OLORA_UNROLL
+                    for (int r = 0; r < R; ++r) s[i][r] = _mm512_fmadd_ps(c[r], xv, s[i][r]);
+                }
+            }
         }
-        const float* a = rows.absmax(r) + 2 * p;
-        // A lone last block: lanes 8-15 multiplied zeros of x; its absmax alone is in bounds.
-        const __m512 av = 2 * p + 1 < nblk ? pair_absmax(rows.absmax(r), p) : _mm512_set1_ps(*a);
-        OLORA_UNROLL
-        for (int i = 0; i < M; ++i) s[i][r] = _mm512_fmadd_ps(_mm512_add_ps(t[i][0], t[i][1]), av, s[i][r]);
     };
     for (int p = 0; p + 1 < nstep; ++p) {
         rows.prefetch(p, 64, 2);
-        OLORA_UNROLL
-        for (int r = 0; r < R; ++r) {
-            const uint8_t* q = rows.codes(r) + 64 * p;
-            __m512i w[4];
-            OLORA_UNROLL
-            for (int o = 0; o < 4; ++o) w[o] = _mm512_loadu_si512(q + o);
-            step(r, p, [&](int j) OLORA_TARGET_AVX512 {
-                const __m512i v = j & 1 ? _mm512_srli_epi32(w[j / 2], 4) : w[j / 2];
-                return _mm512_permutexvar_ps(v, lut);
-            });
-        }
-    }
-    const int p = nstep - 1, bytes = nblk % 2 ? 32 : 64;
-    OLORA_UNROLL
-    for (int r = 0; r < R; ++r) {
-        const __m512i w = load_codes(rows.codes(r) + 64 * p, bytes);
-        step(r, p, [&](int j) OLORA_TARGET_AVX512 {
-            // Nibble j of each dword: byte j / 2, its high nibble for odd j.
-            return _mm512_permutexvar_ps(_mm512_srli_epi32(w, 4 * j), lut);
+        step(p, [&](int r, int q) OLORA_TARGET_AVX512 {
+            const __m512i w = _mm512_loadu_si512(rows.codes(r) + 64 * p + q / 2);
+            return _mm512_permutexvar_ps(q & 1 ? _mm512_srli_epi32(w, 4) : w, lut);
         });
     }
+    const int p = nstep - 1, bytes = nblk % 2 ? 32 : 64;
+    rows.prefetch(p, 64, 2);
+    __m512i w[R];
+    OLORA_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = load_codes(rows.codes(r) + 64 * p, bytes);
+    step(p, [&](int r, int q) OLORA_TARGET_AVX512 {
+        // Nibble q of each dword: byte q / 2, its high nibble for odd q.
+        return _mm512_permutexvar_ps(_mm512_srli_epi32(w[r], 4 * q), lut);
+    });
     store_row_sums<M, R>(s, y, ldy, n, acc);
 }
 
 template <int M>
 void gemv_rows(const float* xf, int64_t xf_row, int k, const uint8_t* codes, const float* absmax, int n0, int n1,
                float* y, int64_t ldy, bool acc) {
-    // M x R sums, M x 2 chains, the table and a lookup within the 32 zmm registers.
-    static_assert(M <= kNf4Bf16FmaMaxM);
-    constexpr int R = M <= 2 ? 4 : 2;
+    // M x R sums (and M x 2 chains, or R lookups and R absmax), the table and an x vector in the 32 zmm registers.
+    constexpr int R = M <= 4 ? 4 : 3;
     int n = n0;
     for (; n + R <= n1; n += R) gemv_group<M, R>(xf, xf_row, k, codes, absmax, n, y, ldy, acc);
     for (; n < n1; ++n) gemv_group<M, 1>(xf, xf_row, k, codes, absmax, n, y, ldy, acc);
@@ -166,7 +192,8 @@ OLORA_TARGET_AVX512 bool nf4_x_to_bf16_fma(const float* x, int64_t ldx, int m, i
 
 void nf4_gemv_bf16fma_avx512(const Nf4Bf16Step* xs, int m, int k, const uint8_t* codes, const float* absmax, int n0,
                              int n1, float* y, int64_t ldy, bool accumulate) {
-    static const GemvFn tab[kNf4Bf16FmaMaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>};
+    static const GemvFn tab[kNf4Bf16MaxM] = {gemv_rows<1>, gemv_rows<2>, gemv_rows<3>, gemv_rows<4>,
+                                             gemv_rows<5>, gemv_rows<6>, gemv_rows<7>, gemv_rows<8>};
     tab[m - 1](xs[0].v, static_cast<int64_t>((k / 64 + 1) / 2) * 128, k, codes, absmax, n0, n1, y, ldy, accumulate);
 }
 

@@ -138,9 +138,8 @@ extern "C" OLORA_API int32_t olora_nf4_linear_ex(const float* x, int64_t x_row_s
         };
         thread_local std::vector<Nf4Bf16Block> xb;
         thread_local std::vector<Nf4Bf16Step> xs;
-        const bool fma = bf16_gemv_uses_fma() && m <= kNf4Bf16FmaMaxM;
-        if (fma ? run(xs, (k / 64 + 1) / 2, nf4_x_to_bf16_fma, nf4_gemv_bf16fma_avx512)
-                : run(xb, k / 64, nf4_x_to_bf16, nf4_gemv_bf16_avx512))
+        if (bf16_gemv_uses_fma() ? run(xs, (k / 64 + 1) / 2, nf4_x_to_bf16_fma, nf4_gemv_bf16fma_avx512)
+                                 : run(xb, k / 64, nf4_x_to_bf16, nf4_gemv_bf16_avx512))
             return OLORA_OK;
     }
     // Fused decode-and-dot up to kNf4SmallMaxM rows of x: M <= 2 decodes per (row of W, row of x)

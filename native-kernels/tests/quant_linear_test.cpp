@@ -28,7 +28,7 @@ const Shape kShapes[] = {{1, 1, 1}, {1, 64, 64},   {1, 33, 4096}, {2, 19, 1000},
                          // Every M path (NF4: 1-2 GEMV, 3-8 block-shared small-M kernel, 9+ tiles; int8:
                          // 1-8 GEMV) with odd N and K both whole NF4 blocks and not; K = 1024 and 4096
                          // walk several K chunks of the small-M kernel, the last one partial for M = 8.
-                         {1, 35, 1024}, {2, 33, 192}, {3, 19, 4096}, {3, 21, 100}, {4, 17, 1024}, {5, 23, 2048},
+                         {1, 35, 1024}, {2, 33, 192}, {3, 19, 4096}, {3, 21, 100}, {3, 11, 320}, {6, 13, 192}, {4, 17, 1024}, {5, 23, 2048},
                          {6, 3, 64}, {7, 21, 128}, {7, 9, 65}, {8, 37, 1024}, {8, 3, 4097}, {16, 9, 192},
                          {16, 5, 127}, {31, 5, 320}, {32, 11, 1024}, {32, 7, 999}, {64, 7, 128},
                          // AMX tiles (NF4 from M = 6, int8 from 9): one block of 16 rows or a pair, pairs
@@ -182,7 +182,7 @@ TEST_P(LinearTest, Nf4) {
 // from F32's in some bit). (The AMX tiles, from 6 rows, round whatever x holds.)
 TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
     SCOPED_TRACE(trace());
-    const Shape shapes[] = {{1, 35, 1024}, {2, 19, 128}, {5, 9, 192}, {9, 33, 128}, {20, 17, 256}};
+    const Shape shapes[] = {{1, 35, 1024}, {2, 19, 128}, {2, 19, 192}, {5, 9, 192}, {9, 33, 128}, {20, 17, 256}};
     for (const Shape& s : shapes) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         if (s.m >= 6 && GetParam() == OLORA_ISA_AMX) continue;
@@ -206,11 +206,12 @@ TEST_P(LinearTest, Nf4Bf16DotRangeFallsBackToFloat32) {
     }
 }
 
-// The two routes of the NF4 bfloat16 GEMV are two kernels (their sums differ in some bit) for 1-4 rows where AVX-512
-// is; from 5 rows, and without AVX-512, the route changes nothing. Each is checked against float64 by the Nf4 test.
+// The two routes of the NF4 bfloat16 GEMV are two kernels (their sums differ in some bit) for 1-8 rows where AVX-512
+// is; from 9 rows, and without AVX-512, the route changes nothing. Each is checked against float64 by the Nf4 test.
 TEST_P(LinearTest, Nf4Bf16GemvRoutesAreTwoKernels) {
     SCOPED_TRACE(trace());
-    for (const Shape& s : {Shape{1, 301, 1024}, Shape{2, 77, 192}, Shape{3, 45, 320}, Shape{7, 45, 320}}) {
+    for (const Shape& s : {Shape{1, 301, 1024}, Shape{2, 77, 192}, Shape{3, 45, 320}, Shape{7, 45, 320},
+                           Shape{1, 33, 192}, Shape{9, 45, 320}}) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
         const auto [codes, absmax] = random_nf4(rng_, int64_t(s.n) * s.k);
         const std::vector<float> x = uniform(rng_, size_t(s.m) * s.k);
@@ -218,58 +219,68 @@ TEST_P(LinearTest, Nf4Bf16GemvRoutesAreTwoKernels) {
             const Bf16GemvRoute route(r);
             return nf4_outputs(s, codes, absmax, x, OLORA_COMPUTE_BF16);
         };
-        const bool two_kernels = GetParam() >= OLORA_ISA_AVX512 && s.m <= 4;
-        EXPECT_EQ(same_all(run(OLORA_BF16_GEMV_DOT), run(OLORA_BF16_GEMV_FMA)), !two_kernels);
+        const bool two_kernels = GetParam() >= OLORA_ISA_AVX512 && s.m <= 8;
+        const std::vector<float> dot = run(OLORA_BF16_GEMV_DOT), fma = run(OLORA_BF16_GEMV_FMA);
+        EXPECT_EQ(same_all(dot, fma), !two_kernels);
+        // Neither route fell back to the float32 kernels on this ordinary x.
+        const std::vector<float> f32 = nf4_outputs(s, codes, absmax, x, OLORA_COMPUTE_F32);
+        const bool bf16 = GetParam() >= OLORA_ISA_AVX512;
+        EXPECT_EQ(same_all(dot, f32), !bf16);
+        EXPECT_EQ(same_all(fma, f32), !bf16);
     }
 }
 
-// NF4 weights that end where the mapping ends, a page that faults after them: no GEMV reads past its weights' last
-// code byte or absmax (the FMA route reads code bytes at offsets 1-3 from its 64-byte steps). A read past either
-// kills the test binary.
-TEST_P(LinearTest, Nf4ReadsNothingPastTheWeights) {
+// NF4 weights, x (row stride k) and y (row stride n) that each end where a mapping ends, a page that faults after
+// them: no GEMV reads or writes past any of them (the FMA route reads code bytes at offsets 1-3 from its 64-byte
+// steps, and pads a lone last block of x with zeros). A read past one kills the test binary; the outputs must be
+// those of ordinary buffers, bit for bit (which the Nf4 test checks against float64).
+TEST_P(LinearTest, Nf4ReadsNothingPastItsArrays) {
     SCOPED_TRACE(trace());
     const long page = sysconf(_SC_PAGESIZE);
-    struct GuardedCopy {  // bytes copied to the end of a read-write region that a PROT_NONE page follows
+    struct Guarded {  // bytes copied to the end of a read-write region that a PROT_NONE page follows
         void* base = MAP_FAILED;
         size_t len = 0;
-        const void* data = nullptr;
-        GuardedCopy(const void* src, size_t bytes, long page) {
+        char* data = nullptr;
+        Guarded(const void* src, size_t bytes, long page) {
             const size_t body = (bytes + page - 1) / page * page;
             len = body + page;
             base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (base == MAP_FAILED) return;
             char* end = static_cast<char*>(base) + body;
-            mprotect(end, page, PROT_NONE);
+            if (mprotect(end, page, PROT_NONE) != 0) return;
             std::memcpy(end - bytes, src, bytes);
             data = end - bytes;
         }
-        ~GuardedCopy() {
+        ~Guarded() {
             if (base != MAP_FAILED) munmap(base, len);
         }
+        Guarded(const Guarded&) = delete;
+        Guarded& operator=(const Guarded&) = delete;
     };
-    for (const Shape& s : {Shape{1, 5, 64}, Shape{1, 3, 128}, Shape{1, 7, 1024}, Shape{2, 5, 192}, Shape{2, 4, 128},
-                           Shape{4, 3, 320}, Shape{8, 5, 128}, Shape{9, 3, 128}}) {
+    for (const Shape& s : {Shape{1, 5, 64}, Shape{1, 3, 128}, Shape{1, 7, 1024}, Shape{1, 9, 192}, Shape{2, 5, 192},
+                           Shape{2, 4, 128}, Shape{3, 7, 320}, Shape{4, 3, 320}, Shape{6, 5, 192}, Shape{8, 5, 128},
+                           Shape{9, 3, 128}}) {
         SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
-        const int64_t numel = int64_t(s.n) * s.k;
-        const auto [codes, absmax] = random_nf4(rng_, numel);
-        const GuardedCopy gc(codes.data(), codes.size(), page), ga(absmax.data(), absmax.size() * sizeof(float), page);
-        ASSERT_NE(gc.data, nullptr);
-        ASSERT_NE(ga.data, nullptr);
-        std::vector<double> w(numel);
-        for (int64_t gi = 0; gi < numel; ++gi) {
-            const int c = (gi & 1) ? (codes[gi / 2] & 0xF) : (codes[gi / 2] >> 4);
-            w[gi] = double(kCodeBook[c]) * absmax[gi / 64];
-        }
+        const auto [codes, absmax] = random_nf4(rng_, int64_t(s.n) * s.k);
+        const std::vector<float> x = uniform(rng_, size_t(s.m) * s.k);
+        const Guarded gc(codes.data(), codes.size(), page), ga(absmax.data(), absmax.size() * sizeof(float), page),
+            gx(x.data(), x.size() * sizeof(float), page);
         for (int r : kBf16GemvRoutes)
             for (int compute : {OLORA_COMPUTE_F32, OLORA_COMPUTE_BF16, OLORA_COMPUTE_INT8}) {
                 const Bf16GemvRoute route(r);
                 SCOPED_TRACE(route_name(r) + " compute=" + std::to_string(compute));
-                // INT8 is checked against float64 in its own test; here it only has to stay in bounds.
-                const double rel = compute == OLORA_COMPUTE_INT8 ? 0.1 : nf4_rel_tolerance(GetParam(), compute, s);
-                run_linear(rng_, s, w, false, rel, [&](const float* x, int64_t ldx, float* y, int64_t ldy) {
-                    return olora_nf4_linear_ex(x, ldx, y, ldy, s.m, s.n, s.k, static_cast<const uint8_t*>(gc.data),
-                                               static_cast<const float*>(ga.data), 0, compute);
-                });
+                const std::vector<float> want = nf4_outputs(s, codes, absmax, x, compute);
+                std::vector<float> got(want.size());
+                poison(got);
+                const Guarded gy(got.data(), got.size() * sizeof(float), page);
+                ASSERT_TRUE(gc.data && ga.data && gx.data && gy.data);
+                float* y = reinterpret_cast<float*>(gy.data);
+                ASSERT_EQ(olora_nf4_linear_ex(reinterpret_cast<const float*>(gx.data), s.k, y, s.n, s.m, s.n, s.k,
+                                              reinterpret_cast<const uint8_t*>(gc.data),
+                                              reinterpret_cast<const float*>(ga.data), 0, compute),
+                          OLORA_OK);
+                std::memcpy(got.data(), y, got.size() * sizeof(float));
+                EXPECT_TRUE(same_all(got, want));
             }
     }
 }

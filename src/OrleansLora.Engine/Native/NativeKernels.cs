@@ -20,7 +20,7 @@ public static class NativeKernels
         var other => $"unknown ({other})",
     };
 
-    /// <summary>How the AVX-512 NF4 GEMV under bfloat16 compute forms its products for 1-4 rows of x ("dot":
+    /// <summary>How the AVX-512 NF4 GEMV under bfloat16 compute forms its products for 1-8 rows of x ("dot":
     /// vdpbf16ps, or "fma": float32 FMAs on the rounded operands; olora_set_bf16_gemv), for benchmark records.</summary>
     public static string Bf16Gemv => NativeMethods.GetBf16Gemv() switch
     {
