@@ -21,10 +21,7 @@ namespace {
 struct Bf16CodeFloats {
     alignas(64) float v[16];
     Bf16CodeFloats() {
-        for (int j = 0; j < 16; ++j) {
-            const uint32_t u = static_cast<uint32_t>(f32_to_bf16(kNf4CodeBook[j])) << 16;
-            std::memcpy(&v[j], &u, 4);
-        }
+        for (int j = 0; j < 16; ++j) v[j] = bf16_to_f32(f32_to_bf16(kNf4CodeBook[j]));
     }
 };
 const Bf16CodeFloats kCodes;
